@@ -1,0 +1,38 @@
+"""Reading and writing the `runtime_controls` table. Writes are validated first; the table's
+trigger audits each change into `control_changes` and NOTIFYs `updown_controls` in the same
+transaction."""
+
+from __future__ import annotations
+
+import psycopg
+
+from live.controls import Controls, validate
+
+CHANNEL = "updown_controls"
+
+
+def read_raw(conn: psycopg.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT key, value FROM runtime_controls").fetchall())
+
+
+def read(conn: psycopg.Connection) -> Controls:
+    """The current controls; raises InvalidControl if the table holds anything invalid."""
+    return Controls.from_mapping(read_raw(conn))
+
+
+def write(conn: psycopg.Connection, key: str, value: str, by: str) -> str | None:
+    """Set one control (validated) and return its previous value. Commits."""
+    validate(key, value)
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT value FROM runtime_controls WHERE key = %s FOR UPDATE", (key,)
+        ).fetchone()
+        conn.execute(
+            """INSERT INTO runtime_controls (key, value, updated_by, updated_at)
+               VALUES (%s, %s, %s, now())
+               ON CONFLICT (key) DO UPDATE
+               SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by,
+                   updated_at = EXCLUDED.updated_at""",
+            (key, value, by),
+        )
+    return row[0] if row else None

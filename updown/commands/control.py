@@ -1,0 +1,69 @@
+"""`updown control show | set | pause | flatten | emergency | resume`."""
+
+from __future__ import annotations
+
+import typer
+
+from live.controls import DEFAULTS, InvalidControl, validate
+from live.store import controls, db
+from updown.commands._common import fail, operator_name
+
+control_app = typer.Typer(help="Runtime controls and the kill switch.", no_args_is_help=True)
+
+BY_OPTION = typer.Option(None, "--by", help="Name recorded in the audit trail.")
+
+
+def _set(key: str, value: str, by: str | None) -> None:
+    try:
+        validate(key, value)  # before touching the database: bad input writes nothing
+    except InvalidControl as exc:
+        fail(str(exc))
+    with db.connect() as conn:
+        try:
+            old = controls.write(conn, key, value, by or operator_name())
+        except InvalidControl as exc:  # pragma: no cover - validated above
+            fail(str(exc))
+    typer.echo(f"{key}: {old} -> {value}")
+
+
+@control_app.command("show")
+def show() -> None:
+    """Print every control as key=value."""
+    with db.connect() as conn:
+        values = controls.read_raw(conn)
+    for key in DEFAULTS:
+        typer.echo(f"{key}={values.get(key, '<missing>')}")
+
+
+@control_app.command("set")
+def set_cmd(key: str, value: str, by: str | None = BY_OPTION) -> None:
+    """Set KEY to VALUE (validated; audited; announced to running runners)."""
+    _set(key, value, by)
+
+
+@control_app.command("pause")
+def pause(by: str | None = BY_OPTION) -> None:
+    """Stop new entries; open positions stay monitored and stop-losses keep working."""
+    _set("kill_switch", "pause", by)
+
+
+@control_app.command("flatten")
+def flatten(by: str | None = BY_OPTION) -> None:
+    """Exit every position at market, then pause."""
+    _set("kill_switch", "flatten", by)
+
+
+@control_app.command("emergency")
+def emergency(by: str | None = BY_OPTION) -> None:
+    """Cancel every pending order, exit everything, then pause."""
+    _set("kill_switch", "emergency", by)
+
+
+@control_app.command("resume")
+def resume(by: str | None = BY_OPTION) -> None:
+    """Set kill_switch=off: entries allowed again."""
+    _set("kill_switch", "off", by)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(control_app, name="control")

@@ -66,14 +66,19 @@ def validate(key: str, value: str) -> str:
     if key not in DEFAULTS:
         raise InvalidControl(f"unknown control {key!r}: known keys are {', '.join(DEFAULTS)}")
     if key == "kill_switch" and value not in set(KillSwitch):
-        raise InvalidControl(f"kill_switch={value!r} rejected: must be one of off, pause, flatten, "
-                             "emergency")
+        raise InvalidControl(
+            f"kill_switch={value!r} rejected: must be one of off, pause, flatten, emergency"
+        )
     if key == "trading_mode" and value not in set(ControlMode):
-        raise InvalidControl(f"trading_mode={value!r} rejected: must be one of LIVE, PAPER, DRY_RUN")
+        raise InvalidControl(
+            f"trading_mode={value!r} rejected: must be one of LIVE, PAPER, DRY_RUN"
+        )
     if key == "max_position_usd":
-        rule = (f"must be a decimal in (0, {HARD_MAX_POSITION_USD}]; "
-                f"{HARD_MAX_POSITION_USD} USD is the hard cap (HARD_MAX_POSITION_USD) "
-                "and no control can raise it")
+        rule = (
+            f"must be a decimal in (0, {HARD_MAX_POSITION_USD}]; "
+            f"{HARD_MAX_POSITION_USD} USD is the hard cap (HARD_MAX_POSITION_USD) "
+            "and no control can raise it"
+        )
         amount = _decimal(key, value, rule)
         if not (0 < amount <= HARD_MAX_POSITION_USD):
             raise InvalidControl(f"max_position_usd={value!r} rejected: {rule}")
@@ -82,12 +87,20 @@ def validate(key: str, value: str) -> str:
         if _decimal(key, value, rule) <= 0:
             raise InvalidControl(f"max_session_loss={value!r} rejected: {rule}")
     if key == "allowed_instruments" and value != "*":
-        _comma_list(key, value, KNOWN_ASSETS,
-                    f"must be '*' or a comma list of {', '.join(KNOWN_ASSETS)} (no spaces)")
+        _comma_list(
+            key,
+            value,
+            KNOWN_ASSETS,
+            f"must be '*' or a comma list of {', '.join(KNOWN_ASSETS)} (no spaces)",
+        )
     if key == "allowed_strategies" and value != "*":
-        _comma_list(key, value, _STRATEGY,
-                    "must be '*' or a comma list of strategy names (lower-case letters, digits, "
-                    "'-' and '_', no spaces)")
+        _comma_list(
+            key,
+            value,
+            _STRATEGY,
+            "must be '*' or a comma list of strategy names (lower-case letters, digits, "
+            "'-' and '_', no spaces)",
+        )
     return value
 
 

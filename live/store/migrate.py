@@ -1,4 +1,4 @@
-"""Numbered plain-SQL migrations, one transaction each, guarded by checksums and an advisory lock."""
+"""Numbered plain-SQL migrations, one transaction each, checksum-guarded, advisory-locked."""
 
 from __future__ import annotations
 
@@ -52,9 +52,7 @@ def _ensure_table(conn: psycopg.Connection) -> None:
 
 def applied(conn: psycopg.Connection) -> dict[int, tuple[str, str]]:
     """version -> (name, checksum) of the migrations recorded in the database."""
-    rows = conn.execute(
-        "SELECT to_regclass('schema_migrations') IS NOT NULL"
-    ).fetchone()
+    rows = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
     if not rows[0]:
         return {}
     return {

@@ -35,7 +35,7 @@ def show() -> None:
         typer.echo(f"{key}={values.get(key, '<missing>')}")
 
 
-@control_app.command("set")
+@control_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_cmd(key: str, value: str, by: str | None = BY_OPTION) -> None:
     """Set KEY to VALUE (validated; audited; announced to running runners)."""
     _set(key, value, by)

@@ -1,0 +1,96 @@
+"""Runtime controls for the runner: read every tick through a ≤ 1 s cache and pushed at once by
+LISTEN updown_controls on a dedicated connection. Anything unreadable or invalid fails closed:
+the snapshot returned is the last good one with the kill switch forced to `pause`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from live.controls import Controls, InvalidControl, KillSwitch
+from live.store import controls as control_store
+
+log = logging.getLogger(__name__)
+CACHE_S = 1.0
+
+
+class ControlsWatcher:
+    """Holds the current controls; `current()` is cheap and never raises."""
+
+    def __init__(self, url: str, pool: ConnectionPool, clock: Callable[[], float]) -> None:
+        self._url = url  # for the dedicated LISTEN connection
+        self._pool = pool
+        self._clock = clock
+        self._snapshot = replace(Controls(), kill_switch=KillSwitch.PAUSE)
+        self._read_at = float("-inf")
+        self.error: str | None = "controls not read yet"
+        self._listen_task: asyncio.Task | None = None
+        self.on_change: Callable[[Controls], None] | None = None
+        self.changes_seen = 0
+
+    def current(self) -> Controls:
+        """The snapshot, re-read when older than 1 s. Fails closed (PAUSE) on any error."""
+        if self._clock() - self._read_at >= CACHE_S:
+            self.refresh()
+        return self._snapshot
+
+    @property
+    def failed_closed(self) -> bool:
+        return self.error is not None
+
+    def refresh(self) -> Controls:
+        self._read_at = self._clock()
+        try:
+            with self._pool.connection(timeout=2) as conn:
+                fresh = control_store.read(conn)
+        except (psycopg.Error, PoolTimeout, InvalidControl, OSError) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("runtime controls unreadable, failing closed (PAUSE): %s", self.error)
+            self._fail_closed()
+            return self._snapshot
+        changed = fresh != self._snapshot or self.error is not None
+        self.error = None
+        self._snapshot = fresh
+        if changed:
+            self.changes_seen += 1
+            if self.on_change is not None:
+                self.on_change(fresh)
+        return fresh
+
+    async def start(self) -> None:
+        self.refresh()
+        self._listen_task = asyncio.create_task(self._listen(), name="controls-listen")
+
+    async def stop(self) -> None:
+        if self._listen_task:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as conn:
+                    await conn.execute("LISTEN updown_controls")
+                    self.refresh()  # nothing missed between connect and LISTEN
+                    async for _ in conn.notifies():
+                        self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep listening; refresh fails closed
+                self.error = f"LISTEN connection failed: {exc}"
+                self._fail_closed()
+                await asyncio.sleep(1.0)
+
+    def _fail_closed(self) -> None:
+        """Stop entries; never relax a stricter switch (flatten/emergency keep running)."""
+        if self._snapshot.kill_switch == KillSwitch.OFF:
+            self._snapshot = replace(self._snapshot, kill_switch=KillSwitch.PAUSE)

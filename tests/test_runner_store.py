@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import psycopg
 import pytest
 
 from live.controls import KillSwitch
 from live.runner.controls_watch import ControlsWatcher
+from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.recorder import RecordedMessage, Recorder
 from live.store import controls as control_store
 from live.store.db import make_pool
+from tests_support import free_port
 
 
 @pytest.fixture
@@ -181,3 +184,20 @@ def test_flush_succeeds_on_retry_after_one_failure(db_url, pool, monkeypatch):
         "written": 1,
         "lost": 0,
     }
+
+
+def test_health_endpoint_serves_status_and_self_checks():
+    async def scenario():
+        state = {"status": "ok", "trading_state": "ACTIVE"}
+        server = HealthServer(lambda: state, port=free_port())
+        await server.start()
+        try:
+            assert await server.self_check()
+            async with httpx.AsyncClient() as client:
+                body = (await client.get(server.url)).json()
+            assert body == state
+        finally:
+            await server.stop()
+        assert not await server.self_check(timeout=0.5)
+
+    asyncio.run(scenario())

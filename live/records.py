@@ -1,0 +1,197 @@
+"""Records the engine emits for persistence, one type per table of migration 001.
+
+Field names are the table's column names. Conventions the sink relies on: a field named `ts` or
+ending in `_ts` is epoch milliseconds (the sink turns it into timestamptz); Decimal fields are
+NUMERIC; Mapping fields are jsonb; enums are their string value. `Order` and `Position` (from
+live.domain) are themselves records: the engine emits the whole row after every change, and the
+sink upserts them by primary key. All other records are appended (ids are bigserial in the DB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from live.domain import Fill, Mode, Order, Position
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    """Table `signals`."""
+
+    signal_id: str
+    ts: int
+    mode: Mode
+    run_id: str | None
+    strategy: str
+    window_slug: str
+    asset: str
+    side: str
+    usd: Decimal
+    max_price: Decimal | None
+    confidence: Decimal | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    trailing_stop: Decimal | None
+    inputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """Table `decisions`: one risk verdict, its inputs and the audit sentence."""
+
+    ts: int
+    mode: Mode
+    run_id: str | None
+    signal_id: str | None
+    strategy: str
+    window_slug: str
+    verdict: str  # APPROVED | DENIED
+    code: str | None
+    detail: Mapping[str, Any]
+    inputs: Mapping[str, Any]
+    audit: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEventRecord:
+    """Table `order_events`: one order state transition."""
+
+    client_order_id: str
+    ts: int
+    from_state: str | None
+    to_state: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionEventRecord:
+    """Table `position_events`: one position state transition with its prices."""
+
+    position_id: str
+    ts: int
+    from_state: str | None
+    to_state: str
+    trigger_price: Decimal | None = None
+    intended_price: Decimal | None = None
+    actual_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    pnl_gross: Decimal | None = None
+    reason: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRecord:
+    """Table `settlements`: our resolution against the venue's (unique per window, mode, run)."""
+
+    window_slug: str
+    mode: Mode
+    run_id: str | None
+    ours: str  # UP | DOWN | UNCERTAIN
+    venue: str | None
+    agreement: str  # agree | disagree | uncertain | pending
+    rule: str
+    strike: Decimal | None
+    settlement_price: Decimal | None
+    ts: int
+    confirmed_ts: int | None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRecord:
+    """Table `balances`: source is venue (reported), expected (our ledger) or engine."""
+
+    ts: int
+    mode: Mode
+    run_id: str | None
+    source: str
+    usd: Decimal
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionRecord:
+    """Table `assertion_results`: one runtime assertion's result."""
+
+    ts: int
+    name: str
+    ok: bool
+    detail: Mapping[str, Any]
+    mode: Mode | None
+    run_id: str | None
+    window_slug: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRecord:
+    """Table `breaker_events`: the circuit breaker tripped (or was reset)."""
+
+    ts: int
+    tripped: bool
+    reason: str
+    detail: Mapping[str, Any]
+    mode: Mode | None
+    run_id: str | None
+    instance_id: str | None = None
+
+
+Record = (
+    SignalRecord
+    | DecisionRecord
+    | Order
+    | OrderEventRecord
+    | Fill
+    | Position
+    | PositionEventRecord
+    | SettlementRecord
+    | BalanceRecord
+    | AssertionRecord
+    | BreakerRecord
+)
+
+TABLE: dict[type, str] = {
+    SignalRecord: "signals",
+    DecisionRecord: "decisions",
+    Order: "orders",
+    OrderEventRecord: "order_events",
+    Fill: "fills",
+    Position: "positions",
+    PositionEventRecord: "position_events",
+    SettlementRecord: "settlements",
+    BalanceRecord: "balances",
+    AssertionRecord: "assertion_results",
+    BreakerRecord: "breaker_events",
+}
+
+# Upserted by these keys; every other table is append-only.
+PRIMARY_KEY: dict[type, str] = {
+    Order: "client_order_id",
+    Position: "position_id",
+    Fill: "fill_id",
+    SignalRecord: "signal_id",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def as_row(record: Record) -> tuple[str, dict[str, Any]]:
+    """(table, {column: value}) with enums as strings; times stay epoch ms, money Decimal."""
+    return TABLE[type(record)], {f.name: _plain(getattr(record, f.name)) for f in fields(record)}
+
+
+def time_columns(record_type: type) -> tuple[str, ...]:
+    """Columns holding epoch ms that the sink must convert to timestamptz."""
+    return tuple(f.name for f in fields(record_type) if f.name == "ts" or f.name.endswith("_ts"))

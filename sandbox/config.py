@@ -1,0 +1,91 @@
+"""Typed, validated configuration of one sandbox exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+KNOWN_ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
+
+
+class SettlementRule(StrEnum):
+    SPOT_AT_CLOSE = "spot_at_close"
+    TWAP_60S = "twap_60s"
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """Everything that shapes the synthetic venue. Validated at construction."""
+
+    host: str = "127.0.0.1"
+    port: int = 8701
+    seed: int = 0
+    assets: tuple[str, ...] = ("BTC", "ETH", "SOL", "XRP")
+    window_seconds: tuple[int, ...] = (300, 900)
+    settle_delay: float = 30.0
+    settlement_rule: SettlementRule = SettlementRule.SPOT_AT_CLOSE
+    fee_rate: Decimal = Decimal("0.07")
+    start_balance: Decimal = Decimal("1000")
+    heartbeat_timeout: float = 10.0
+    list_ahead: int = 2
+    trade_step_seconds: float = 0.3
+    tick_seconds: float = 1.0
+    chain_id: int = 137
+    page_size: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be in 0..65535, got {self.port}")
+        if not self.assets:
+            raise ConfigError("at least one asset is required")
+        for asset in self.assets:
+            if asset not in KNOWN_ASSETS:
+                raise ConfigError(f"unknown asset {asset!r}; known: {','.join(KNOWN_ASSETS)}")
+        if not self.window_seconds:
+            raise ConfigError("at least one window length is required")
+        for length in self.window_seconds:
+            if not 5 <= length <= 86400:
+                raise ConfigError(f"window length must be 5..86400 seconds, got {length}")
+        if not 0 <= self.settle_delay <= 3600:
+            raise ConfigError(f"settle delay must be 0..3600 seconds, got {self.settle_delay}")
+        if not Decimal(0) <= self.fee_rate <= Decimal("0.25"):
+            raise ConfigError(f"fee rate must be 0..0.25, got {self.fee_rate}")
+        if self.start_balance < 0:
+            raise ConfigError("start balance must be non-negative")
+        if not 0.05 <= self.tick_seconds <= 5:
+            raise ConfigError("tick seconds must be 0.05..5")
+
+
+def window_label(length: int) -> str:
+    """Slug label of a window length: 5m/15m for the real ones, 30s/1m/... for test lengths."""
+    if length % 3600 == 0:
+        return f"{length // 3600}h"
+    if length % 60 == 0:
+        return f"{length // 60}m"
+    return f"{length}s"
+
+
+def parse_assets(text: str) -> tuple[str, ...]:
+    """Parse `BTC,ETH` into a tuple, upper-cased, rejecting blanks and duplicates."""
+    items = tuple(part.strip().upper() for part in text.split(","))
+    if any(not item for item in items):
+        raise ConfigError(f"bad asset list {text!r}")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"duplicate asset in {text!r}")
+    return items
+
+
+def parse_lengths(text: str) -> tuple[int, ...]:
+    """Parse `60,300` into window lengths in seconds."""
+    try:
+        items = tuple(int(part.strip()) for part in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"bad window length list {text!r}") from exc
+    if len(set(items)) != len(items):
+        raise ConfigError(f"duplicate window length in {text!r}")
+    return items

@@ -1,0 +1,446 @@
+"""The exchange: order entry, matching against the maker and other users, cancels, and the
+per-key views (orders, trades, balances). Time advances in `sandbox.clockwork`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from sandbox.auth import ApiCreds, order_signature_ok
+from sandbox.config import SandboxConfig
+from sandbox.faults import FaultBook, FaultKind
+from sandbox.ledger import ZERO, Ledger, taker_fee
+from sandbox.markets import Markets, WindowState
+from sandbox.matching import Fill, Offer, take
+from sandbox.records import Order, OrderStatus, Trade
+from sandbox.windows import WindowStatus
+from sandbox.wire import MAKER_BOT_ADDRESS, MAKER_BOT_OWNER, order_event, trade_event
+
+UNIT = Decimal(1_000_000)
+MIN_SIZE = Decimal(5)
+MIN_MARKETABLE_USD = Decimal(1)
+ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
+FOK_MSG = "order couldn't be fully filled. FOK orders are fully filled or killed."
+FAK_MSG = (
+    "no orders found to match with FAK order. "
+    "FAK orders are partially filled or killed if no match is found."
+)
+BALANCE_MSG = "not enough balance / allowance"
+Publisher = Callable[[str, str, str | None, dict], None]
+
+
+class VenueError(Exception):
+    """A request the venue refuses with an HTTP error and `{"error": message}`."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def rejection(message: str) -> dict:
+    return {
+        "success": False,
+        "errorMsg": message,
+        "orderID": "",
+        "status": "",
+        "makingAmount": "",
+        "takingAmount": "",
+        "tradeIDs": [],
+        "transactionsHashes": [],
+    }
+
+
+class Exchange:
+    """All venue state; every method runs on the server's event loop (no locking)."""
+
+    def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.markets = Markets(config)
+        self.ledger = Ledger(config.start_balance)
+        self.faults = FaultBook()
+        self.keys: dict[str, ApiCreds] = {}
+        self.orders: dict[str, Order] = {}
+        self.resting: dict[str, list[Order]] = {}
+        self.trades: list[Trade] = []
+        self.heartbeats: dict[str, tuple[str, float]] = {}
+        self.counters: Counter[str] = Counter()
+        self.publish: Publisher = lambda channel, key, asset, payload: None
+        self.server_secret = hashlib.sha256(f"sandbox:{config.seed}".encode()).digest()
+        self.markets.refresh(clock())
+
+    # ---- time as the venue reports it -------------------------------------------------
+    def venue_now(self) -> float:
+        return self.clock() + self.faults.skew()
+
+    def now_ms(self) -> int:
+        return int(self.venue_now() * 1000)
+
+    # ---- order entry --------------------------------------------------------------------
+    def post_order(self, creds: ApiCreds, body: object) -> dict:
+        """Validate, match and (for GTC/GTD) rest one order; return the venue response."""
+        self.counters["orders_posted"] += 1
+        order, state, budget = self._validate(creds, body)
+        fault = self.faults.fire(FaultKind.REJECT_ORDERS, state.window.asset)
+        if fault is not None:
+            self.counters["orders_rejected"] += 1
+            return rejection(fault.message or "")
+        self._check_balance(order, budget)
+        order.silent = (
+            self.faults.fire(FaultKind.DROP_CONFIRMATIONS, state.window.asset) is not None
+        )
+        fills = self._match(order, budget)
+        return self._execute(order, state, fills, budget)
+
+    def _validate(self, creds: ApiCreds, body: object) -> tuple[Order, WindowState, Decimal | None]:
+        if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
+            raise VenueError("Invalid order payload")
+        raw = body["order"]
+        order_type = body.get("orderType", "GTC")
+        if order_type not in ORDER_TYPES:
+            raise VenueError(f"invalid order type: {order_type}")
+        if body.get("owner") != creds.key:
+            raise VenueError("the order owner has to be the owner of the API KEY")
+        try:
+            maker, taker = int(raw["makerAmount"]), int(raw["takerAmount"])
+            side, token = raw["side"], str(raw["tokenId"])
+            expiration = int(raw.get("expiration", 0))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise VenueError("Invalid order payload") from exc
+        if side not in ("BUY", "SELL") or maker <= 0 or taker <= 0:
+            raise VenueError("invalid order: amounts must be positive")
+        hit = self.markets.lookup(token)
+        if hit is None:
+            raise VenueError("market not found")
+        state, outcome = hit
+        if state.status not in (WindowStatus.UPCOMING, WindowStatus.OPEN):
+            raise VenueError(
+                "the market is not yet ready to process new orders"
+                if state.status is None
+                else "market is closed"
+            )
+        if (
+            str(raw.get("maker", "")).lower() != creds.address.lower()
+            and int(raw.get("signatureType", 0)) == 0
+        ):
+            raise VenueError("the order signer address has to be the address of the API KEY")
+        if not order_signature_ok(raw, self.config.chain_id):
+            raise VenueError("invalid order signature")
+        dollars, shares = (maker, taker) if side == "BUY" else (taker, maker)
+        price = Decimal(dollars) / Decimal(shares)
+        order_id = (
+            "0x"
+            + hashlib.sha256(
+                str(raw.get("signature", "")).encode() + str(raw.get("salt")).encode()
+            ).hexdigest()
+        )
+        if order_id in self.orders:
+            raise VenueError("order already exists")
+        marketable = order_type in ("FOK", "FAK")
+        budget = Decimal(maker) / UNIT if marketable and side == "BUY" else None
+        size = Decimal(shares) / UNIT
+        self._check_price_and_size(order_id, price, size, state, marketable, side, budget)
+        if not marketable:
+            price = price.quantize(state.tick)
+        order = Order(
+            id=order_id,
+            owner=creds.key,
+            address=creds.address,
+            slug=state.window.slug,
+            condition_id=state.window.condition_id,
+            token=token,
+            outcome=outcome,
+            side=side,
+            price=price,
+            original_size=size,
+            order_type=order_type,
+            expiration=expiration,
+            created_at=int(self.venue_now()),
+        )
+        return order, state, budget
+
+    def _check_price_and_size(
+        self,
+        order_id: str,
+        price: Decimal,
+        size: Decimal,
+        state: WindowState,
+        marketable: bool,
+        side: str,
+        budget: Decimal | None,
+    ) -> None:
+        tick = state.tick
+        if not marketable:
+            try:
+                on_grid = (price / tick) == (price / tick).to_integral_value()
+            except InvalidOperation:
+                on_grid = False
+            if not on_grid:
+                raise VenueError(
+                    f"order {order_id} is invalid. Price ({price.normalize()}) "
+                    f"breaks minimum tick size rule: {tick}"
+                )
+            if not tick <= price <= 1 - tick:
+                raise VenueError(
+                    f"order {order_id} is invalid. Price ({price.normalize()}) "
+                    f"out of range: min {tick} - max {1 - tick}"
+                )
+            if size < MIN_SIZE:
+                raise VenueError(
+                    f"order {order_id} is invalid. Size ({size.normalize()}) "
+                    f"lower than the minimum: {MIN_SIZE}"
+                )
+            return
+        notional = budget if budget is not None else size * price
+        if notional < MIN_MARKETABLE_USD:
+            raise VenueError(
+                f"invalid amount for a marketable {side} order "
+                f"(${notional.normalize()}), min size: $1"
+            )
+
+    def _check_balance(self, order: Order, budget: Decimal | None) -> None:
+        acct = self.ledger.account(order.address)
+        if order.side == "BUY":
+            need = budget if budget is not None else order.original_size * order.price
+            need += need * self.config.fee_rate / 4
+            if need > acct.usdc - self.reserved_usdc(order.address):
+                raise VenueError(BALANCE_MSG)
+        else:
+            held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
+                order.address, order.token
+            )
+            if order.original_size > held:
+                raise VenueError(BALANCE_MSG)
+
+    def reserved_usdc(self, address: str) -> Decimal:
+        return sum((o.remaining * o.price for o in self._open_of(address) if o.side == "BUY"), ZERO)
+
+    def reserved_shares(self, address: str, token: str) -> Decimal:
+        return sum(
+            (o.remaining for o in self._open_of(address) if o.side == "SELL" and o.token == token),
+            ZERO,
+        )
+
+    def _open_of(self, address: str) -> list[Order]:
+        low = address.lower()
+        return [o for orders in self.resting.values() for o in orders if o.address.lower() == low]
+
+    # ---- matching -------------------------------------------------------------------------
+    def offers(self, token: str, side: str, exclude_owner: str | None = None) -> list[Offer]:
+        """Everything a taker on `side` can hit: maker ladder plus other users' resting orders."""
+        users = [
+            Offer(o.price, o.remaining, o.id)
+            for o in self.resting.get(token, [])
+            if o.side != side and o.owner != exclude_owner
+        ]
+        merged = self.markets.bot_offers(token, side) + users
+        merged.sort(key=lambda off: off.price, reverse=(side == "SELL"))
+        return merged
+
+    def _match(self, order: Order, budget: Decimal | None) -> list[Fill]:
+        max_shares = None if budget is not None else order.original_size
+        fault = self.faults.find(FaultKind.PARTIAL_FILL)
+        if fault is not None and fault.ratio is not None:
+            if max_shares is not None:
+                max_shares = (max_shares * fault.ratio).quantize(Decimal("0.01"))
+            if budget is not None:
+                budget = budget * fault.ratio
+            fault.fired += 1
+        return take(
+            order.side,
+            order.price,
+            self.offers(order.token, order.side, order.owner),
+            max_shares=max_shares,
+            max_dollars=budget,
+        )
+
+    def _execute(
+        self, order: Order, state: WindowState, fills: list[Fill], budget: Decimal | None
+    ) -> dict:
+        filled = sum((f.size for f in fills), ZERO)
+        spent = sum((f.size * f.price for f in fills), ZERO)
+        if order.order_type == "FOK":
+            complete = (
+                spent >= budget - Decimal("0.01")
+                if budget is not None
+                else (filled >= order.original_size)
+            )
+            if not complete or not fills:
+                return rejection(FOK_MSG)
+        if order.order_type == "FAK" and not fills:
+            return rejection(FAK_MSG)
+        if budget is not None:
+            order.original_size = filled
+        self.orders[order.id] = order
+        self._emit_order(order, "PLACEMENT")
+        for fill in fills:
+            self._apply_fill(order, state, fill)
+        resting = order.order_type in ("GTC", "GTD") and order.remaining > 0
+        if resting:
+            self.resting.setdefault(order.token, []).append(order)
+        elif order.remaining <= 0:
+            order.status = OrderStatus.MATCHED
+        else:
+            order.status = OrderStatus.CANCELED
+        if fills:
+            self._emit_order(order, "UPDATE")
+        making, taking = (spent, filled) if order.side == "BUY" else (filled, spent)
+        return {
+            "success": True,
+            "errorMsg": "",
+            "orderID": order.id,
+            "status": "live" if resting else "matched",
+            "makingAmount": str(making.normalize()),
+            "takingAmount": str(taking.normalize()),
+            "tradeIDs": list(order.trade_ids),
+            "transactionsHashes": [],
+        }
+
+    def _apply_fill(self, taker: Order, state: WindowState, fill: Fill) -> None:
+        fee = taker_fee(fill.size, fill.price, self.config.fee_rate)
+        trade_id = str(uuid.uuid4())
+        book = self.ledger.buy if taker.side == "BUY" else self.ledger.sell
+        book(taker.address, taker.token, fill.size, fill.price, fee)
+        taker.size_matched += fill.size
+        taker.trade_ids.append(trade_id)
+        maker = self.orders.get(fill.order_id) if fill.order_id else None
+        if maker is None:
+            self.markets.consume(taker.token, fill.price, fill.size)
+        else:
+            self._fill_maker(maker, fill, trade_id)
+        self._record_trade(trade_id, taker, fill, fee, "TAKER", maker)
+        state.volume += fill.size * fill.price
+        self.markets.last_trade[taker.token] = (fill.price, taker.side)
+        self.counters["trades"] += 1
+        self.publish(
+            "market",
+            taker.token,
+            state.window.asset,
+            {
+                "event_type": "last_trade_price",
+                "asset_id": taker.token,
+                "market": taker.condition_id,
+                "price": str(fill.price),
+                "side": taker.side,
+                "size": str(fill.size),
+                "fee_rate_bps": str(self.fee_bps()),
+                "timestamp": str(self.now_ms()),
+            },
+        )
+
+    def fill_resting_by_maker(
+        self, order: Order, state: WindowState, price: Decimal, size: Decimal
+    ) -> None:
+        """The market maker crossed a user's resting order: the user is the maker (no fee)."""
+        trade_id = str(uuid.uuid4())
+        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id)
+        state.volume += size * price
+
+    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str) -> None:
+        book = self.ledger.buy if maker.side == "BUY" else self.ledger.sell
+        book(maker.address, maker.token, fill.size, maker.price, ZERO)
+        maker.size_matched += fill.size
+        maker.trade_ids.append(trade_id)
+        if maker.remaining <= 0:
+            maker.status = OrderStatus.MATCHED
+            self._unrest(maker)
+        self._record_trade(
+            trade_id, maker, Fill(maker.price, fill.size, maker.id), ZERO, "MAKER", maker
+        )
+        self._emit_order(maker, "UPDATE")
+
+    def _record_trade(
+        self,
+        trade_id: str,
+        order: Order,
+        fill: Fill,
+        fee: Decimal,
+        trader_side: str,
+        maker: Order | None,
+    ) -> None:
+        now = self.venue_now()
+        trade = Trade(
+            id=trade_id,
+            owner=order.owner,
+            address=order.address,
+            taker_order_id=order.id,
+            condition_id=order.condition_id,
+            token=order.token,
+            outcome=order.outcome,
+            side=order.side,
+            price=fill.price,
+            size=fill.size,
+            fee=fee,
+            fee_rate_bps=self.fee_bps() if trader_side == "TAKER" else ZERO,
+            trader_side=trader_side,
+            match_time=int(now),
+            maker_order_id=maker.id if maker else "0x" + uuid.uuid4().hex * 2,
+            maker_address=maker.address if maker else MAKER_BOT_ADDRESS,
+            maker_owner=maker.owner if maker else MAKER_BOT_OWNER,
+            last_update=int(now),
+            next_step_at=self.clock() + self.config.trade_step_seconds,
+            silent=order.silent,
+        )
+        self.trades.append(trade)
+        if not trade.silent:
+            self.publish("user", trade.owner, None, trade_event(trade, self.now_ms()))
+
+    def _emit_order(self, order: Order, kind: str) -> None:
+        if not order.silent:
+            self.publish("user", order.owner, None, order_event(order, kind, self.now_ms()))
+
+    def fee_bps(self) -> Decimal:
+        return self.config.fee_rate * 10_000
+
+    # ---- cancels --------------------------------------------------------------------------
+    def _unrest(self, order: Order) -> None:
+        orders = self.resting.get(order.token, [])
+        if order in orders:
+            orders.remove(order)
+
+    def cancel(
+        self, owner: str, order_ids: list[str], status: OrderStatus = OrderStatus.CANCELED
+    ) -> dict:
+        canceled, not_canceled = [], {}
+        for order_id in order_ids:
+            order = self.orders.get(order_id)
+            if order is None or order.owner != owner or not order.is_open:
+                not_canceled[order_id] = "Order not found or already canceled"
+                continue
+            order.status = status
+            self._unrest(order)
+            self._emit_order(order, "CANCELLATION")
+            canceled.append(order_id)
+        self.counters["orders_canceled"] += len(canceled)
+        return {"canceled": canceled, "not_canceled": not_canceled}
+
+    def open_orders(self, owner: str | None = None) -> list[Order]:
+        return [
+            o
+            for orders in self.resting.values()
+            for o in orders
+            if owner is None or o.owner == owner
+        ]
+
+    def cancel_all(self, owner: str, market: str | None = None, token: str | None = None) -> dict:
+        ids = [
+            o.id
+            for o in self.open_orders(owner)
+            if (market is None or o.condition_id == market) and (token is None or o.token == token)
+        ]
+        return self.cancel(owner, ids)
+
+    # ---- heartbeats -----------------------------------------------------------------------
+    def heartbeat(self, owner: str, heartbeat_id: str) -> tuple[int, dict]:
+        current = self.heartbeats.get(owner)
+        if heartbeat_id and (current is None or current[0] != heartbeat_id):
+            expected = current[0] if current else ""
+            return 400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": expected}
+        new_id = str(uuid.uuid4())
+        self.heartbeats[owner] = (new_id, self.clock())
+        return 200, {"heartbeat_id": new_id}

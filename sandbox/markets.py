@@ -1,0 +1,143 @@
+"""The live set of windows: schedule, strikes, fair value, market-maker ladders and the
+liquidity takers have consumed from them in the current second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sandbox import pricepath
+from sandbox.config import SandboxConfig
+from sandbox.matching import Offer
+from sandbox.quotes import Ladder, Level, fair_up, maker_book, tick_for
+from sandbox.windows import Window, WindowStatus, make_window, scheduled_opens
+
+ONE = Decimal(1)
+
+
+@dataclass(slots=True)
+class WindowState:
+    """Changing state of one window."""
+
+    window: Window
+    status: WindowStatus = WindowStatus.UPCOMING
+    strike: Decimal | None = None
+    final: Decimal | None = None
+    winner: str | None = None
+    true_winner: str | None = None
+    fair: float = 0.5
+    tick: Decimal = Decimal("0.01")
+    resolve_at: float | None = None
+    volume: Decimal = Decimal(0)
+
+
+def mirror(ladder: Ladder) -> Ladder:
+    """The Down ladder implied by the Up ladder (complementary prices, same sizes)."""
+    return Ladder(
+        bids=tuple(Level(ONE - lvl.price, lvl.size) for lvl in ladder.asks),
+        asks=tuple(Level(ONE - lvl.price, lvl.size) for lvl in ladder.bids),
+    )
+
+
+@dataclass(slots=True)
+class Markets:
+    config: SandboxConfig
+    states: dict[str, WindowState] = field(default_factory=dict)
+    by_token: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rotation: dict[str, int] = field(default_factory=dict)
+    ladders: dict[str, Ladder] = field(default_factory=dict)
+    consumed: dict[str, dict[Decimal, Decimal]] = field(default_factory=dict)
+    last_trade: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+
+    def refresh(self, now: float) -> list[WindowState]:
+        """Create the windows due to be listed; return the new ones."""
+        created = []
+        for asset in self.config.assets:
+            for length in self.config.window_seconds:
+                for open_ts in scheduled_opens(length, now, self.config.list_ahead, 1):
+                    window = make_window(
+                        self.config.seed, asset, length, open_ts, self.rotation.get(asset, 0)
+                    )
+                    if window.slug not in self.states:
+                        created.append(self._add(window))
+        return created
+
+    def _add(self, window: Window) -> WindowState:
+        state = WindowState(window=window)
+        state.strike = self.strike_of(window)
+        self.states[window.slug] = state
+        self.by_token[window.token_up] = (window.slug, "Up")
+        self.by_token[window.token_down] = (window.slug, "Down")
+        return state
+
+    def strike_of(self, window: Window) -> Decimal:
+        """The previous window's final price (published once this one opens)."""
+        return pricepath.settlement_price(
+            self.config.seed,
+            window.asset,
+            window.open_ts,
+            window.length,
+            self.config.settlement_rule,
+        )
+
+    def rotate(self, asset: str, now: float) -> list[tuple[WindowState, Window]]:
+        """Give the asset's unresolved windows new token/condition ids; return (state, old)."""
+        self.rotation[asset] = self.rotation.get(asset, 0) + 1
+        changed = []
+        for state in list(self.states.values()):
+            old = state.window
+            if old.asset != asset or state.status is WindowStatus.RESOLVED:
+                continue
+            new = make_window(
+                self.config.seed, asset, old.length, old.open_ts, self.rotation[asset]
+            )
+            for token in old.tokens:
+                self.by_token.pop(token, None)
+                self.ladders.pop(token, None)
+            state.window = new
+            self.by_token[new.token_up] = (new.slug, "Up")
+            self.by_token[new.token_down] = (new.slug, "Down")
+            changed.append((state, old))
+        return changed
+
+    def lookup(self, token: str) -> tuple[WindowState, str] | None:
+        hit = self.by_token.get(token)
+        if hit is None:
+            return None
+        return self.states[hit[0]], hit[1]
+
+    def requote(self, state: WindowState, second: int) -> None:
+        """Recompute fair value, tick and both ladders for `second`; reset consumption."""
+        window = state.window
+        if state.status is WindowStatus.OPEN and state.strike is not None:
+            spot = pricepath.spot(self.config.seed, window.asset, second)
+            state.fair = fair_up(
+                spot,
+                float(state.strike),
+                window.close_ts - second,
+                pricepath.sigma_per_second(window.asset),
+            )
+        state.tick = tick_for(state.fair)
+        up = maker_book(self.config.seed, window.slug, second, state.fair, state.tick)
+        self.ladders[window.token_up] = up
+        self.ladders[window.token_down] = mirror(up)
+        self.consumed[window.token_up] = {}
+        self.consumed[window.token_down] = {}
+
+    def bot_offers(self, token: str, side: str) -> list[Offer]:
+        """Maker liquidity a taker on `side` can hit, best first, net of consumption."""
+        ladder = self.ladders.get(token)
+        if ladder is None:
+            return []
+        levels = ladder.asks if side == "BUY" else ladder.bids
+        used = self.consumed.get(token, {})
+        offers = []
+        for lvl in levels:
+            left = lvl.size - used.get(lvl.price, Decimal(0))
+            if left > 0:
+                offers.append(Offer(price=lvl.price, size=left))
+        return offers
+
+    def consume(self, token: str, price: Decimal, size: Decimal) -> None:
+        used = self.consumed.setdefault(token, {})
+        used[price] = used.get(price, Decimal(0)) + size

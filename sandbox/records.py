@@ -1,0 +1,85 @@
+"""Venue-side order and trade records (mutable: the exchange advances their status)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    LIVE = "LIVE"
+    MATCHED = "MATCHED"
+    CANCELED = "CANCELED"
+    CANCELED_MARKET_RESOLVED = "CANCELED_MARKET_RESOLVED"
+    CANCELED_EXPIRED_ORDER = "CANCELED_EXPIRED_ORDER"
+
+
+class TradeStatus(StrEnum):
+    MATCHED = "MATCHED"
+    MINED = "MINED"
+    CONFIRMED = "CONFIRMED"
+    FAILED = "FAILED"
+
+
+NEXT_TRADE_STATUS = {
+    TradeStatus.MATCHED: TradeStatus.MINED,
+    TradeStatus.MINED: TradeStatus.CONFIRMED,
+}
+
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    owner: str
+    address: str
+    slug: str
+    condition_id: str
+    token: str
+    outcome: str
+    side: str
+    price: Decimal
+    original_size: Decimal
+    order_type: str
+    expiration: int
+    created_at: int
+    size_matched: Decimal = Decimal(0)
+    status: OrderStatus = OrderStatus.LIVE
+    trade_ids: list[str] = field(default_factory=list)
+    silent: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.original_size - self.size_matched
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.LIVE
+
+
+@dataclass(slots=True)
+class Trade:
+    """One fill as seen by one owner (a user-vs-user fill yields two records, same id)."""
+
+    id: str
+    owner: str
+    address: str
+    taker_order_id: str
+    condition_id: str
+    token: str
+    outcome: str
+    side: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    fee_rate_bps: Decimal
+    trader_side: str
+    match_time: int
+    maker_order_id: str
+    maker_address: str
+    maker_owner: str
+    status: TradeStatus = TradeStatus.MATCHED
+    last_update: int = 0
+    next_step_at: float = 0.0
+    silent: bool = False
+    tx_hash: str = ""

@@ -1,0 +1,76 @@
+"""`updown prereg new | check`: write and verify pre-registration files (DESIGN §9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from research import prereg
+from updown.commands._common import fail
+
+prereg_app = typer.Typer(
+    help="Pre-registration files: what must be true to go live.", no_args_is_help=True
+)
+
+
+@prereg_app.command("new")
+def new(
+    strategy: str = typer.Argument(..., help="Strategy name (the file is <dir>/<strategy>.yaml)."),
+    metric: prereg.Metric = typer.Option(..., "--metric", help="win_rate or ev."),
+    baseline: float = typer.Option(..., "--baseline", help="H0 value: win rate, or USD/trade."),
+    effect: float = typer.Option(..., "--effect", help="Minimum effect worth detecting."),
+    alpha: float = typer.Option(0.05, "--alpha", help="One-sided significance level."),
+    power: float = typer.Option(0.8, "--power", help="Power at the minimum effect."),
+    sd: float | None = typer.Option(None, "--sd", help="Per-trade P&L sd in USD (metric ev)."),
+    rule: prereg.SignificanceRule = typer.Option(
+        prereg.SignificanceRule.FIXED_N, "--rule", help="fixed_n or sprt."
+    ),
+    directory: Path = typer.Option(Path("preregistrations"), "--dir", help="Where to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a pre-registration with the required sample size computed."""
+    path = directory / f"{strategy}.yaml"
+    if path.exists() and not force:
+        fail(f"{path} exists; pass --force to overwrite it")
+    if metric is prereg.Metric.EV and sd is None:
+        fail("--sd (per-trade P&L standard deviation in USD) is required for --metric ev")
+    try:
+        draft = prereg.draft(strategy, metric, baseline, effect, alpha, power, sd, rule)
+    except (ValueError, prereg.PreregError) as exc:
+        fail(str(exc))
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(prereg.render(draft))
+    typer.echo(
+        f"wrote {path}: required_sample_size={draft.required_sample_size} "
+        f"({draft.sample_size_method}); edit hypotheses, risk, instruments, expected P&L "
+        "and evidence, then commit it"
+    )
+
+
+@prereg_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="A preregistrations/<strategy>.yaml file."),
+) -> None:
+    """Validate a pre-registration and recompute its required sample size."""
+    if not file.is_file():
+        fail(f"{file} not found")
+    try:
+        doc = prereg.load(file)
+    except prereg.PreregError as exc:
+        fail(f"{file} is invalid:\n{exc}")
+    computed = prereg.computed_sample_size(doc)
+    if computed != doc.required_sample_size:
+        fail(
+            f"{file}: required_sample_size is {doc.required_sample_size} but the power "
+            f"calculation ({doc.sample_size_method}, alpha={doc.alpha}, power={doc.power}) "
+            f"gives {computed}"
+        )
+    typer.echo(
+        f"{file}: ok (strategy {doc.strategy} v{doc.version}, metric {doc.metric}, "
+        f"required_sample_size {computed}, kill criterion {doc.kill_criterion.kind})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(prereg_app, name="prereg")

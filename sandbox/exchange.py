@@ -129,8 +129,6 @@ class Exchange:
             and int(raw.get("signatureType", 0)) == 0
         ):
             raise VenueError("the order signer address has to be the address of the API KEY")
-        if not order_signature_ok(raw, self.config.chain_id):
-            raise VenueError("invalid order signature")
         dollars, shares = (maker, taker) if side == "BUY" else (taker, maker)
         price = Decimal(dollars) / Decimal(shares)
         order_id = (
@@ -145,6 +143,8 @@ class Exchange:
         budget = Decimal(maker) / UNIT if marketable and side == "BUY" else None
         size = Decimal(shares) / UNIT
         self._check_price_and_size(order_id, price, size, state, marketable, side, budget)
+        if not order_signature_ok(raw, self.config.chain_id):
+            raise VenueError("invalid order signature")
         if not marketable:
             price = price.quantize(state.tick)
         order = Order(

@@ -1,0 +1,126 @@
+"""Session fixture: one sandbox exchange on a free loopback port, and SDK clients against it.
+Import with `from sandbox_fixtures import *` (or list it in `pytest_plugins`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxServer
+
+WINDOW_SECONDS = 10
+SETTLE_DELAY = 1.0
+
+
+class SandboxHandle:
+    """What tests see of the running sandbox: URLs, state, faults, SDK environment."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.base_url = server.base_url
+        self.urls = server.urls
+        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+
+    def state(self) -> dict:
+        return self.http.get("/_sandbox/state").json()
+
+    def inject(self, kind: str, **params: Any) -> dict:
+        response = self.http.post("/_sandbox/faults", json={"kind": kind, **params})
+        response.raise_for_status()
+        return response.json()
+
+    def clear_faults(self) -> None:
+        self.http.delete("/_sandbox/faults").raise_for_status()
+
+    def fund(self, address: str, usd: str) -> None:
+        self.http.post("/_sandbox/fund", json={"address": address, "usd": usd}).raise_for_status()
+
+    def environment(self):
+        """An SDK environment whose URLs point here (the SDK's internal hook, pinned 0.14.0)."""
+        from polymarket._internal.environment import PRODUCTION_CONFIG, create_environment
+
+        u = self.urls
+        config = dataclasses.replace(
+            PRODUCTION_CONFIG,
+            clob_url=u["clob"],
+            gamma_url=u["gamma"],
+            data_url=u["data"],
+            relayer_url=u["relayer"],
+            clob_market_ws_url=u["ws_market"],
+            clob_user_ws_url=u["ws_user"],
+            rtds_ws_url=u["ws_prices"],
+        )
+        return create_environment(name="sandbox", config=config)
+
+    def new_wallet(self):
+        return Account.create()
+
+    def client(self, wallet=None):
+        """A synchronous `SecureClient` for a fresh (or given) EOA wallet."""
+        from polymarket import SecureClient
+
+        wallet = wallet or self.new_wallet()
+        return SecureClient.create(
+            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+        )
+
+    async def async_client(self, wallet=None):
+        from polymarket import AsyncSecureClient
+
+        wallet = wallet or self.new_wallet()
+        return await AsyncSecureClient.create(
+            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+        )
+
+    def window(self, where: Callable[[dict], bool], timeout: float = 30.0) -> dict:
+        """Poll `/_sandbox/state` until a window satisfies `where`."""
+        return wait_for(
+            lambda: next((w for w in self.state()["windows"] if where(w)), None), timeout
+        )
+
+    def open_window(self, min_left: float = 4.0, asset: str = "BTC") -> dict:
+        return self.window(
+            lambda w: (
+                w["status"] == "open"
+                and w["asset"] == asset
+                and w["close_ts"] - time.time() > min_left
+            )
+        )
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxHandle]:
+    config = SandboxConfig(
+        port=0,
+        seed=7,
+        assets=("BTC", "ETH"),
+        window_seconds=(WINDOW_SECONDS,),
+        settle_delay=SETTLE_DELAY,
+        trade_step_seconds=0.2,
+        page_size=2,
+    )
+    server = SandboxServer(config).start()
+    handle = SandboxHandle(server)
+    yield handle
+    handle.http.close()
+    server.stop()
+
+
+__all__ = ["SandboxHandle", "sandbox", "wait_for"]

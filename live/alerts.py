@@ -1,0 +1,450 @@
+"""Operator alerts (spec "Alerting (Beyond Dashboard)", DESIGN §11): Discord webhook and Telegram
+bot messages, every one recorded in table `alerts`, never blocking trading.
+
+The runner owns one `Alerter`. `raise_()` is synchronous and O(1): it de-duplicates and puts the
+alert on a bounded asyncio queue (a full queue drops the alert and counts it; it never waits). A
+background task records each alert, sends it to every configured channel with bounded retries,
+then records the outcome. Secrets (the webhook URL, the bot token) are redacted from everything
+written to the log or the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import psycopg
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from live import alert_channels
+from live.alert_channels import Channel, Outcome, Redactor, RetryPolicy, deliver
+
+log = logging.getLogger(__name__)
+
+
+class AlertKind(StrEnum):
+    """What an alert is about; stored in `alerts.kind`."""
+
+    BREAKER_TRIPPED = "breaker_tripped"
+    ASSERTION_FAILED = "assertion_failed"
+    DRAWDOWN = "drawdown"
+    POSITION_UNKNOWN = "position_unknown"
+    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+    LOCK_LOST = "lock_lost"
+    FEED_STALE = "feed_stale"
+    KILL_CRITERION_HIT = "kill_criterion_hit"
+    KILL_SWITCH_USED = "kill_switch_used"
+    DB_POOL_HIGH = "db_pool_high"
+    QUERY_TIMEOUT = "query_timeout"
+    HEALTH_DOWN = "health_down"
+    DAILY_SUMMARY = "daily_summary"
+    ALERTS_DROPPED = "alerts_dropped"  # raised by the Alerter itself when its queue overflowed
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
+    AlertKind.BREAKER_TRIPPED: Severity.CRITICAL,
+    AlertKind.ASSERTION_FAILED: Severity.CRITICAL,
+    AlertKind.DRAWDOWN: Severity.CRITICAL,
+    AlertKind.POSITION_UNKNOWN: Severity.CRITICAL,
+    AlertKind.RECONCILIATION_MISMATCH: Severity.CRITICAL,
+    AlertKind.LOCK_LOST: Severity.CRITICAL,
+    AlertKind.FEED_STALE: Severity.WARNING,
+    AlertKind.KILL_CRITERION_HIT: Severity.CRITICAL,
+    AlertKind.KILL_SWITCH_USED: Severity.WARNING,
+    AlertKind.DB_POOL_HIGH: Severity.WARNING,
+    AlertKind.QUERY_TIMEOUT: Severity.WARNING,
+    AlertKind.HEALTH_DOWN: Severity.CRITICAL,
+    AlertKind.DAILY_SUMMARY: Severity.INFO,
+    AlertKind.ALERTS_DROPPED: Severity.WARNING,
+}
+
+
+class AlertConfig(BaseModel):
+    """Channels and limits. Secrets come only from the environment (`from_env`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    discord_webhook_url: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    dedup_window_s: float = Field(300.0, ge=0, le=86_400)
+    queue_size: int = Field(1000, ge=1, le=100_000)
+    timeout_s: float = Field(5.0, gt=0, le=60)
+    max_attempts: int = Field(3, ge=1, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=30)
+    backoff_max_s: float = Field(8.0, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _telegram_pair(self) -> AlertConfig:
+        if bool(self.telegram_bot_token) != bool(self.telegram_chat_id):
+            raise ValueError("Telegram needs both UPDOWN_TELEGRAM_BOT_TOKEN and _CHAT_ID")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AlertConfig:
+        """Read `UPDOWN_DISCORD_WEBHOOK_URL`, `UPDOWN_TELEGRAM_*` and `UPDOWN_ALERT_*`."""
+        env = os.environ if env is None else env
+        names = {
+            "discord_webhook_url": "UPDOWN_DISCORD_WEBHOOK_URL",
+            "telegram_bot_token": "UPDOWN_TELEGRAM_BOT_TOKEN",
+            "telegram_chat_id": "UPDOWN_TELEGRAM_CHAT_ID",
+            "telegram_api_url": "UPDOWN_TELEGRAM_API_URL",
+            "dedup_window_s": "UPDOWN_ALERT_DEDUP_S",
+            "queue_size": "UPDOWN_ALERT_QUEUE_SIZE",
+            "timeout_s": "UPDOWN_ALERT_TIMEOUT_S",
+            "max_attempts": "UPDOWN_ALERT_MAX_ATTEMPTS",
+        }
+        values = {k: env[v] for k, v in names.items() if env.get(v)}
+        return cls(**(values | overrides))
+
+    def channels(self) -> list[Channel]:
+        """The configured channels, Discord first."""
+        out = []
+        if self.discord_webhook_url:
+            out.append(alert_channels.discord(self.discord_webhook_url.get_secret_value()))
+        if self.telegram_bot_token and self.telegram_chat_id:
+            token = self.telegram_bot_token.get_secret_value()
+            out.append(alert_channels.telegram(self.telegram_api_url, token, self.telegram_chat_id))
+        return out
+
+    def secrets(self) -> list[str]:
+        """Every string that must never be logged or stored."""
+        out: list[str] = []
+        if self.discord_webhook_url:
+            url = self.discord_webhook_url.get_secret_value()
+            out += [url, url.rstrip("/").rsplit("/", 1)[-1]]
+        if self.telegram_bot_token:
+            out.append(self.telegram_bot_token.get_secret_value())
+        return [s for s in out if len(s) >= 6]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: what happened, where, and what the system did about it."""
+
+    kind: AlertKind
+    severity: Severity
+    where: str
+    what_happened: str
+    what_we_did: str
+    detail: Mapping[str, Any]
+    dedup_key: str
+    ts: float
+    suppressed_before: int = 0  # identical alerts suppressed in the window before this one
+
+    @property
+    def message(self) -> str:
+        lines = [
+            f"[{self.severity.upper()}] {self.kind}",
+            f"Where: {self.where}",
+            f"What happened: {self.what_happened}",
+            f"What we did: {self.what_we_did}",
+        ]
+        if self.suppressed_before:
+            lines.append(f"(+{self.suppressed_before} identical alerts suppressed before this)")
+        return "\n".join(lines)
+
+
+def dedup_key(kind: AlertKind, where: str, what_happened: str) -> str:
+    digest = hashlib.sha256(f"{kind}\x00{where}\x00{what_happened}".encode()).hexdigest()[:16]
+    return f"{kind}:{digest}"
+
+
+@dataclass
+class AlertStats:
+    """Counters for the health endpoint and the tests."""
+
+    raised: int = 0
+    queued: int = 0
+    suppressed: int = 0
+    dropped: int = 0
+    recorded: int = 0
+    record_failures: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+
+
+@dataclass
+class _Window:
+    first_ts: float
+    suppressed: int = 0
+    row_id: int | None = None
+
+
+class Alerter:
+    """Owned by the runner: `await start()`, then `raise_(...)` from anywhere, `await stop()`."""
+
+    def __init__(
+        self,
+        database_url: str,
+        config: AlertConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or AlertConfig.from_env()
+        self.stats = AlertStats()
+        self._url = database_url
+        self._clock = clock
+        self._channels = self.config.channels()
+        self._policy = RetryPolicy(
+            self.config.max_attempts, self.config.backoff_s, self.config.backoff_max_s
+        )
+        self.redact = Redactor(self.config.secrets())
+        self._queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=self.config.queue_size)
+        self._windows: dict[str, _Window] = {}
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread_id: int | None = None
+        self._conn: psycopg.AsyncConnection | None = None
+        self._dropped_reported = 0
+        self._written_suppressed: dict[int, int] = {}
+        self._expired: list[_Window] = []
+
+    @property
+    def channels(self) -> list[str]:
+        """Names of the configured channels (no secrets)."""
+        return [c.name for c in self._channels]
+
+    async def start(self) -> None:
+        """Start the background sender on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        logging.getLogger("httpx").addFilter(self.redact)  # httpx logs every request's URL
+        self._task = asyncio.create_task(self._run(), name="alerter")
+
+    async def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Send what is queued (up to `drain_timeout_s`), then stop; leftovers are recorded as
+        undelivered."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), drain_timeout_s)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            alert = self._queue.get_nowait()
+            self._queue.task_done()
+            outcome = Outcome(delivered=False if self._channels else None)
+            outcome.errors.append("not sent: alerter stopped first")
+            await self._record_final(alert, None, outcome)
+        await self._flush_suppressed()
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+        logging.getLogger("httpx").removeFilter(self.redact)
+
+    async def __aenter__(self) -> Alerter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ the caller's side (never blocks)
+
+    def raise_(
+        self,
+        kind: AlertKind | str,
+        where: str,
+        what_happened: str,
+        what_we_did: str,
+        *,
+        severity: Severity | str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue an alert and return at once. Identical alerts (kind, where, what_happened) within
+        the dedup window are counted, not re-sent; a full queue drops and counts. Thread-safe."""
+        kind = AlertKind(kind)
+        severity = Severity(severity) if severity else DEFAULT_SEVERITY[kind]
+        args = (kind, where, what_happened, what_we_did, severity, dict(detail or {}))
+        if self._loop is not None and threading.get_ident() != self._thread_id:
+            self._loop.call_soon_threadsafe(self._enqueue, *args)
+        else:
+            self._enqueue(*args)
+
+    def _enqueue(self, kind, where, what_happened, what_we_did, severity, detail) -> None:
+        self.stats.raised += 1
+        now = self._clock()
+        key = dedup_key(kind, where, what_happened)
+        window = self._windows.get(key)
+        if window is not None and now - window.first_ts < self.config.dedup_window_s:
+            window.suppressed += 1
+            self.stats.suppressed += 1
+            return
+        if window is not None and window.suppressed:
+            self._expired.append(window)  # its count still has to reach its row
+        self._prune(now)
+        self._windows[key] = _Window(first_ts=now)
+        alert = Alert(
+            kind, severity, where, what_happened, what_we_did, detail, key, now,
+            suppressed_before=window.suppressed if window else 0,
+        )  # fmt: skip
+        try:
+            self._queue.put_nowait(alert)
+            self.stats.queued += 1
+        except asyncio.QueueFull:
+            self.stats.dropped += 1
+            del self._windows[key]  # let the next occurrence through once there is room
+
+    def _prune(self, now: float) -> None:
+        if len(self._windows) > 4 * self.config.queue_size:
+            horizon = now - self.config.dedup_window_s
+            self._windows = {k: w for k, w in self._windows.items() if w.first_ts >= horizon}
+
+    # ------------------------------------------------------------ the background task
+
+    async def _run(self) -> None:
+        async with httpx.AsyncClient(timeout=self.config.timeout_s) as client:
+            while True:
+                try:
+                    alert = await asyncio.wait_for(self._queue.get(), 1.0)
+                except TimeoutError:
+                    await self._flush_suppressed()
+                    continue
+                try:
+                    await self._handle(client, alert)
+                except Exception:  # noqa: BLE001 - the sender must outlive any one alert
+                    log.exception("alert %s could not be handled", alert.kind)
+                finally:
+                    self._queue.task_done()
+                self._report_drops()
+
+    async def _handle(self, client: httpx.AsyncClient, alert: Alert) -> None:
+        row_id = await self._insert(alert)
+        window = self._windows.get(alert.dedup_key)
+        if window is not None and window.first_ts == alert.ts:
+            window.row_id = row_id
+        try:
+            outcome = await deliver(
+                client, self._channels, alert.message, self._policy, self.redact
+            )
+        except asyncio.CancelledError:
+            outcome = Outcome(delivered=False, errors=["not sent: alerter stopped during delivery"])
+            await self._record_final(alert, row_id, outcome)
+            raise
+        if outcome.delivered:
+            self.stats.delivered += 1
+        elif outcome.delivered is False:
+            self.stats.undelivered += 1
+            log.warning("alert %s undelivered: %s", alert.kind, "; ".join(outcome.errors))
+        await self._record_final(alert, row_id, outcome)
+
+    def _report_drops(self) -> None:
+        if self.stats.dropped > self._dropped_reported:
+            self._dropped_reported = self.stats.dropped
+            self.raise_(
+                AlertKind.ALERTS_DROPPED,
+                "alerter queue",
+                "the alert queue was full; alerts were dropped",
+                "counted the drops; the runner was not slowed",
+                detail={"dropped_total": self.stats.dropped},
+            )
+
+    # ------------------------------------------------------------ the `alerts` table
+
+    async def _db(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=5, options="-c statement_timeout=5000"
+            )
+        return self._conn
+
+    async def _execute(self, sql: str, params: tuple) -> tuple | None:
+        try:
+            conn = await self._db()
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone() if cur.description else None
+        except (psycopg.Error, OSError) as exc:
+            self.stats.record_failures += 1
+            log.warning("alerts table write failed: %s", self.redact(str(exc)))
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+            return None
+
+    def _detail(self, alert: Alert) -> str:
+        detail = {
+            **alert.detail,
+            "where": alert.where,
+            "what_happened": alert.what_happened,
+            "what_we_did": alert.what_we_did,
+            "channels": self.channels,
+        }
+        if alert.suppressed_before:
+            detail["suppressed_before"] = alert.suppressed_before
+        return self.redact(json.dumps(detail, default=str))
+
+    async def _insert(self, alert: Alert) -> int | None:
+        row = await self._execute(
+            """INSERT INTO alerts (ts, kind, severity, message, dedup_key, detail)
+               VALUES (to_timestamp(%s), %s, %s, %s, %s, %s::jsonb) RETURNING id""",
+            (
+                alert.ts,
+                str(alert.kind),
+                str(alert.severity),
+                self.redact(alert.message),
+                alert.dedup_key,
+                self._detail(alert),
+            ),
+        )
+        if row is not None:
+            self.stats.recorded += 1
+            return row[0]
+        return None
+
+    async def _record_final(self, alert: Alert, row_id: int | None, outcome: Outcome) -> None:
+        error = self.redact("; ".join(outcome.errors))[:2000] or None
+        extra = json.dumps({"delivery": outcome.channels})
+        if row_id is None:
+            row_id = await self._insert(alert)
+            if row_id is None:
+                log.error("alert not recorded: %s", self.redact(alert.message))
+                return
+        await self._execute(
+            """UPDATE alerts SET delivered = %s, attempts = %s, last_error = %s,
+                   detail = detail || %s::jsonb WHERE id = %s""",
+            (outcome.delivered, outcome.attempts, error, extra, row_id),
+        )
+
+    async def _flush_suppressed(self) -> None:
+        """Write each open window's suppressed count into its row's detail."""
+        expired, self._expired = self._expired, [w for w in self._expired if w.row_id is None]
+        for window in [*expired, *self._windows.values()]:
+            row_id = window.row_id
+            if row_id is None or self._written_suppressed.get(row_id) == window.suppressed:
+                continue
+            if window.suppressed:
+                await self._execute(
+                    """UPDATE alerts SET detail = jsonb_set(detail, '{suppressed}', to_jsonb(%s))
+                       WHERE id = %s""",
+                    (window.suppressed, row_id),
+                )
+            self._written_suppressed[row_id] = window.suppressed
+
+
+async def send_once(database_url: str, alert_args: Mapping[str, Any], config=None) -> AlertStats:
+    """Record and send one alert outside the runner (used by `updown report daily`)."""
+    alerter = Alerter(database_url, config)
+    await alerter.start()
+    alerter.raise_(**alert_args)
+    await alerter.stop(drain_timeout_s=alerter.config.timeout_s * alerter.config.max_attempts + 30)
+    return alerter.stats

@@ -1,0 +1,180 @@
+"""Orders: the state machine (DESIGN §4) and the book of our orders.
+
+NEW → SUBMITTED → ACKED → PARTIALLY_FILLED → FILLED, or REJECTED / CANCELLED / UNKNOWN. The client
+order id exists before anything is sent; the venue id is required from ACKED on. Fills count the
+filled amount, never the requested one; a residual under 0.01 share is filled. An order that is
+not final 5 s after submission becomes UNKNOWN and blocks re-entry on its window until the venue's
+answer (ack, fill, reject, cancel) arrives. An exact duplicate event is ignored; anything the
+table does not allow raises InvalidTransition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+
+from live.domain import (
+    DUST_SHARES,
+    TERMINAL_ORDER_STATES,
+    ZERO,
+    Order,
+    OrderPurpose,
+    OrderSide,
+    OrderState,
+)
+from live.fsm import InvalidTransition, transition
+from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
+from live.records import OrderEventRecord
+
+CONFIRM_TIMEOUT_MS = 5_000
+
+S = OrderState
+SUBMIT, ACK, PARTIAL, FILL, REJECT, CANCEL, TIMEOUT = (
+    "submit",
+    "ack",
+    "partial_fill",
+    "fill",
+    "reject",
+    "cancel",
+    "timeout",
+)
+
+TRANSITIONS: dict[tuple[OrderState, str], OrderState] = {
+    (S.NEW, SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, ACK): S.ACKED,
+    (S.SUBMITTED, REJECT): S.REJECTED,
+    (S.SUBMITTED, TIMEOUT): S.UNKNOWN,
+    (S.ACKED, PARTIAL): S.PARTIALLY_FILLED,
+    (S.ACKED, FILL): S.FILLED,
+    (S.ACKED, CANCEL): S.CANCELLED,
+    (S.ACKED, TIMEOUT): S.UNKNOWN,
+    (S.PARTIALLY_FILLED, PARTIAL): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, FILL): S.FILLED,
+    (S.PARTIALLY_FILLED, CANCEL): S.CANCELLED,
+    (S.PARTIALLY_FILLED, TIMEOUT): S.UNKNOWN,
+    (S.UNKNOWN, ACK): S.ACKED,
+    (S.UNKNOWN, PARTIAL): S.PARTIALLY_FILLED,
+    (S.UNKNOWN, FILL): S.FILLED,
+    (S.UNKNOWN, REJECT): S.REJECTED,
+    (S.UNKNOWN, CANCEL): S.CANCELLED,
+}
+
+VenueResult = OrderAck | OrderReject | OrderFill | OrderCancel | OrderUnknown
+
+
+def remaining_shares(order: Order, price: Decimal) -> Decimal:
+    """Shares still wanted: for a BUY by dollars, the unspent dollars at `price`."""
+    if order.side is OrderSide.SELL:
+        return (order.requested_shares or ZERO) - order.filled_shares
+    unspent = (order.requested_usd or ZERO) - order.notional
+    return unspent / price if price > 0 else ZERO
+
+
+class OrderBook:
+    """Our orders, indexed for the risk envelope and the assertions. Every change goes through
+    `_move`, which applies the table and records the transition."""
+
+    def __init__(self, records: list[object] | None = None) -> None:
+        self.orders: dict[str, Order] = {}
+        self.entries_by_window: dict[str, int] = {}
+        self.unknown_by_window: dict[str, set[str]] = {}
+        self.deadlines: dict[str, int] = {}  # client id -> ts after which it is UNKNOWN
+        self._fill_ids: set[str] = set()
+        self._last: dict[str, VenueResult] = {}
+        self.records: list[object] = [] if records is None else records
+
+    def __iter__(self) -> Iterator[Order]:
+        return iter(self.orders.values())
+
+    def get(self, client_order_id: str) -> Order | None:
+        return self.orders.get(client_order_id)
+
+    def _move(self, order: Order, event: str, ts: int, **changes: object) -> Order:
+        new_state = transition(TRANSITIONS, "order", order.client_order_id, order.state, event)
+        updated = replace(order, state=new_state, updated_ts=ts, **changes)
+        self.orders[order.client_order_id] = updated
+        detail = {k: str(v) for k, v in changes.items() if k != "payload" and v is not None}
+        self.records.append(
+            OrderEventRecord(order.client_order_id, ts, str(order.state), str(new_state), detail)
+        )
+        self.records.append(updated)
+        self._track_unknown(updated)
+        if new_state in TERMINAL_ORDER_STATES or new_state is S.UNKNOWN:
+            self.deadlines.pop(order.client_order_id, None)
+        return updated
+
+    def _track_unknown(self, order: Order) -> None:
+        ids = self.unknown_by_window.setdefault(order.window_slug, set())
+        if order.state is S.UNKNOWN:
+            ids.add(order.client_order_id)
+        else:
+            ids.discard(order.client_order_id)
+
+    def submit(self, order: Order) -> Order:
+        """Register a NEW order (its id already set) and mark it SUBMITTED, ready to send."""
+        if order.client_order_id in self.orders:
+            raise InvalidTransition("order", order.client_order_id, "exists", SUBMIT)
+        self.orders[order.client_order_id] = order
+        self.records.append(OrderEventRecord(order.client_order_id, order.created_ts, None, "NEW"))
+        if order.purpose is OrderPurpose.ENTRY:
+            slug = order.window_slug
+            self.entries_by_window[slug] = self.entries_by_window.get(slug, 0) + 1
+        self.deadlines[order.client_order_id] = order.created_ts + CONFIRM_TIMEOUT_MS
+        return self._move(order, SUBMIT, order.created_ts)
+
+    def apply(self, event: VenueResult) -> Order | None:
+        """Apply a venue result; returns the changed order, or None for an exact duplicate."""
+        order = self.orders.get(event.client_order_id)
+        if order is None:
+            raise InvalidTransition("order", event.client_order_id, "absent", type(event).__name__)
+        if self._last.get(order.client_order_id) == event:
+            return None
+        if isinstance(event, OrderFill):
+            if event.fill_id in self._fill_ids:
+                return None
+            self._fill_ids.add(event.fill_id)
+        self._last[order.client_order_id] = event
+        if isinstance(event, OrderAck):
+            return self._ack(order, event)
+        if isinstance(event, OrderFill):
+            return self._fill(order, event)
+        if isinstance(event, OrderReject):
+            return self._move(order, REJECT, event.ts, reason=event.reason)
+        if isinstance(event, OrderCancel):
+            return self._move(order, CANCEL, event.ts, reason=event.reason or order.reason)
+        return self._move(order, TIMEOUT, event.ts, reason=event.reason or "venue unknown")
+
+    def _ack(self, order: Order, event: OrderAck) -> Order:
+        if order.venue_order_id not in (None, event.venue_order_id):
+            raise InvalidTransition("order", order.client_order_id, str(order.state), "re-ack")
+        return self._move(order, ACK, event.ts, venue_order_id=event.venue_order_id)
+
+    def _fill(self, order: Order, event: OrderFill) -> Order:
+        shares = order.filled_shares + event.shares
+        cost = order.notional + event.shares * event.price
+        partial = replace(order, filled_shares=shares, avg_price=cost / shares)
+        done = remaining_shares(partial, event.price) < DUST_SHARES
+        return self._move(
+            order,
+            FILL if done else PARTIAL,
+            event.ts,
+            filled_shares=shares,
+            avg_price=(cost / shares).quantize(Decimal("0.000001")),
+            fee=order.fee + event.fee,
+        )
+
+    def expire_unconfirmed(self, now: int) -> list[Order]:
+        """Orders with no final answer 5 s after submission become UNKNOWN."""
+        due = [cid for cid, ts in self.deadlines.items() if ts <= now]
+        return [
+            self._move(self.orders[cid], TIMEOUT, now, reason="no confirmation in 5 s")
+            for cid in due
+        ]
+
+    def unknown_on(self, window_slug: str) -> bool:
+        return bool(self.unknown_by_window.get(window_slug))
+
+    def working(self) -> Iterator[Order]:
+        """Orders not yet final (including UNKNOWN)."""
+        return (o for o in self.orders.values() if o.state not in TERMINAL_ORDER_STATES)

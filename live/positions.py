@@ -1,0 +1,295 @@
+"""Positions: the lifecycle state machine (DESIGN §4, spec Phase 2) and the book of positions.
+
+ENTRY → MONITORING → {STOP_TRIGGERED | TAKE_PROFIT_TRIGGERED | TRAILING_TRIGGERED |
+FLATTEN_REQUESTED | EXPIRY} → EXIT_PENDING or SETTLEMENT → CLOSED. A position exists only once a
+fill arrived (no confirmation, no position) and counts filled shares only. Once EXIT_PENDING only
+the exit flow (exit fills, a retry for the remainder, settlement of what is left) moves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from live.domain import (
+    DUST_SHARES,
+    ONE,
+    ZERO,
+    ExitReason,
+    Fill,
+    Mode,
+    Order,
+    Outcome,
+    Position,
+    PositionState,
+    RiskParams,
+    Window,
+    usd,
+)
+from live.fsm import transition
+from live.records import PositionEventRecord
+
+P = PositionState
+TRIGGERED = {
+    ExitReason.STOP_LOSS: P.STOP_TRIGGERED,
+    ExitReason.TAKE_PROFIT: P.TAKE_PROFIT_TRIGGERED,
+    ExitReason.TRAILING_STOP: P.TRAILING_TRIGGERED,
+    ExitReason.FLATTEN: P.FLATTEN_REQUESTED,
+    ExitReason.EXPIRY: P.EXPIRY,
+}
+AWAITING_EXIT = frozenset(
+    {P.STOP_TRIGGERED, P.TAKE_PROFIT_TRIGGERED, P.TRAILING_TRIGGERED, P.FLATTEN_REQUESTED}
+)
+OPEN_STATES = frozenset(set(P) - {P.CLOSED})
+
+TRANSITIONS: dict[tuple[PositionState, str], PositionState] = {
+    (P.ENTRY, "fill"): P.ENTRY,
+    (P.ENTRY, "entry_done"): P.MONITORING,
+    (P.ENTRY, "EXPIRY"): P.EXPIRY,
+    (P.MONITORING, "fill"): P.MONITORING,
+    (P.EXIT_PENDING, "exit_fill"): P.EXIT_PENDING,
+    (P.EXIT_PENDING, "exit_sent"): P.EXIT_PENDING,
+    (P.EXIT_PENDING, "exit_done"): P.CLOSED,
+    (P.EXIT_PENDING, "settle"): P.SETTLEMENT,
+    (P.EXPIRY, "settle"): P.SETTLEMENT,
+    (P.SETTLEMENT, "close"): P.CLOSED,
+}
+for _reason, _state in TRIGGERED.items():
+    TRANSITIONS[(P.MONITORING, str(_reason))] = _state
+for _state in AWAITING_EXIT:
+    TRANSITIONS[(_state, "exit_sent")] = P.EXIT_PENDING
+    TRANSITIONS[(_state, "settle")] = P.SETTLEMENT
+
+
+@dataclass(slots=True)
+class Track:
+    """Engine-side facts about a position that are not table columns."""
+
+    close_ts: int
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+    sell_value: Decimal = ZERO
+    peak_bid: Decimal = ZERO
+    trigger_price: Decimal | None = None
+    intended_price: Decimal | None = None
+
+
+class PositionBook:
+    """Our positions and their lifecycle; every change goes through `_move`."""
+
+    def __init__(self, mode: Mode, run_id: str | None, records: list[object]) -> None:
+        self.mode, self.run_id, self.records = mode, run_id, records
+        self.positions: dict[str, Position] = {}
+        self.tracks: dict[str, Track] = {}
+        self.by_token: dict[str, set[str]] = {}  # open positions per held token
+        self._current: dict[tuple[str, str, Outcome], str] = {}
+
+    def __iter__(self) -> Iterator[Position]:
+        return iter(self.positions.values())
+
+    def get(self, position_id: str) -> Position:
+        return self.positions[position_id]
+
+    def open_positions(self) -> Iterator[Position]:
+        return (p for p in self.positions.values() if p.state is not P.CLOSED)
+
+    def _move(self, pos: Position, event: str, ts: int, **changes: object) -> Position:
+        new_state = transition(TRANSITIONS, "position", pos.position_id, pos.state, event)
+        prices = {
+            k: changes.pop(k, None)
+            for k in ("trigger_price", "intended_price", "actual_price", "reason", "detail")
+        }
+        updated = replace(pos, state=new_state, updated_ts=ts, **changes)
+        self.positions[pos.position_id] = updated
+        if new_state is P.CLOSED:
+            self.by_token.get(updated.token_id, set()).discard(pos.position_id)
+        self.records.append(
+            PositionEventRecord(
+                position_id=pos.position_id,
+                ts=ts,
+                from_state=str(pos.state),
+                to_state=str(new_state),
+                trigger_price=prices["trigger_price"],
+                intended_price=prices["intended_price"],
+                actual_price=prices["actual_price"],
+                mark_price=updated.mark_price,
+                pnl_gross=updated.pnl_gross,
+                reason=prices["reason"],
+                detail=prices["detail"] or {},
+            )
+        )
+        self.records.append(updated)
+        return updated
+
+    def reusable(self, strategy: str, window_slug: str, outcome: Outcome) -> str | None:
+        """The open position a new entry of this strategy on this window side adds to, if any
+        (only while ENTRY or MONITORING: an exiting position is never touched by entries)."""
+        pid = self._current.get((strategy, window_slug, outcome))
+        if pid is None or self.positions[pid].state not in (P.ENTRY, P.MONITORING):
+            return None
+        return pid
+
+    def on_entry_fill(
+        self, position_id: str, order: Order, fill: Fill, window: Window, risk: RiskParams
+    ) -> Position:
+        """Create the position at its first fill (state ENTRY) or add a fill to it."""
+        pos = self.positions.get(position_id)
+        if pos is None:
+            pos = self._create(position_id, order, fill.ts, window, risk)
+        track = self.tracks[position_id]
+        track.bought += fill.shares
+        cost = pos.cost + fill.shares * fill.price
+        shares = pos.shares + fill.shares
+        return self._move(
+            pos,
+            "fill",
+            fill.ts,
+            shares=shares,
+            cost=cost,
+            fees=pos.fees + fill.fee,
+            entry_price=(cost / track.bought).quantize(Decimal("0.000001")),
+            actual_price=fill.price,
+            reason="entry fill",
+        )
+
+    def _create(
+        self, position_id: str, order: Order, ts: int, window: Window, risk: RiskParams
+    ) -> Position:
+        pos = Position(
+            position_id=position_id,
+            mode=self.mode,
+            run_id=self.run_id,
+            strategy=order.strategy,
+            window_slug=order.window_slug,
+            asset=window.asset,
+            outcome=order.outcome,
+            token_id=order.token_id,
+            state=P.ENTRY,
+            shares=ZERO,
+            entry_price=None,
+            cost=ZERO,
+            fees=ZERO,
+            mark_price=None,
+            exit_price=None,
+            proceeds=ZERO,
+            stop_loss=risk.stop_loss,
+            take_profit=risk.take_profit,
+            trailing_stop=risk.trailing_stop,
+            exit_reason=None,
+            resolution=None,
+            pnl_gross=None,
+            pnl_net=None,
+            opened_ts=ts,
+            updated_ts=ts,
+            closed_ts=None,
+        )
+        self.positions[position_id] = pos
+        self.tracks[position_id] = Track(close_ts=window.close_ts)
+        self.by_token.setdefault(order.token_id, set()).add(position_id)
+        self._current[(order.strategy, order.window_slug, order.outcome)] = position_id
+        self.records.append(
+            PositionEventRecord(position_id, ts, None, str(P.ENTRY), reason="first fill")
+        )
+        return pos
+
+    def on_entry_done(self, position_id: str, ts: int) -> Position:
+        """The entry order is final: start monitoring (peak for the trailing stop = entry)."""
+        pos = self.positions[position_id]
+        if pos.state is not P.ENTRY:
+            return pos
+        self.tracks[position_id].peak_bid = pos.entry_price or ZERO
+        return self._move(pos, "entry_done", ts, reason="entry order final")
+
+    def trigger(self, position_id: str, reason: ExitReason, price: Decimal | None, ts: int):
+        """MONITORING → the triggered state of `reason`, recording the trigger price."""
+        pos = self.positions[position_id]
+        self.tracks[position_id].trigger_price = price
+        return self._move(
+            pos, str(reason), ts, exit_reason=str(reason), trigger_price=price, reason=str(reason)
+        )
+
+    def exit_sent(self, position_id: str, intended: Decimal, client_order_id: str, ts: int):
+        pos = self.positions[position_id]
+        track = self.tracks[position_id]
+        track.intended_price = intended
+        return self._move(
+            pos,
+            "exit_sent",
+            ts,
+            trigger_price=track.trigger_price,
+            intended_price=intended,
+            reason="exit order sent",
+            detail={"client_order_id": client_order_id},
+        )
+
+    def on_exit_fill(self, position_id: str, fill: Fill) -> Position:
+        pos = self.positions[position_id]
+        track = self.tracks[position_id]
+        track.sold += fill.shares
+        track.sell_value += fill.shares * fill.price
+        proceeds = pos.proceeds + fill.shares * fill.price
+        return self._move(
+            pos,
+            "exit_fill",
+            fill.ts,
+            shares=pos.shares - fill.shares,
+            proceeds=proceeds,
+            fees=pos.fees + fill.fee,
+            exit_price=(track.sell_value / track.sold).quantize(Decimal("0.000001")),
+            trigger_price=track.trigger_price,
+            intended_price=track.intended_price,
+            actual_price=fill.price,
+            reason="exit fill",
+        )
+
+    def on_exit_done(self, position_id: str, ts: int) -> Position:
+        """The exit order is final: CLOSED if only dust is left, else still EXIT_PENDING."""
+        pos = self.positions[position_id]
+        if pos.state is not P.EXIT_PENDING or pos.shares >= DUST_SHARES:
+            return pos
+        gross = pos.proceeds - pos.cost
+        return self._move(
+            pos,
+            "exit_done",
+            ts,
+            pnl_gross=gross,
+            pnl_net=gross - pos.fees,
+            closed_ts=ts,
+            reason="exit complete",
+        )
+
+    def expire(self, position_id: str, ts: int) -> Position:
+        """Window closed while held: hold to settlement."""
+        pos = self.positions[position_id]
+        return self._move(pos, str(ExitReason.EXPIRY), ts, exit_reason="EXPIRY", reason="close")
+
+    def settle(self, position_id: str, winner: Outcome, ts: int) -> Position:
+        """The venue resolved the window: remaining shares pay $1 if they won; then CLOSED."""
+        pos = self.positions[position_id]
+        won = pos.outcome is winner
+        payout = pos.shares if won else ZERO
+        settle_price = ONE if won else ZERO
+        pos = self._move(pos, "settle", ts, resolution=winner, reason="venue resolved")
+        proceeds = pos.proceeds + payout
+        gross = proceeds - pos.cost
+        return self._move(
+            pos,
+            "close",
+            ts,
+            proceeds=proceeds,
+            exit_price=pos.exit_price if pos.exit_price is not None else settle_price,
+            pnl_gross=gross,
+            pnl_net=gross - pos.fees,
+            closed_ts=ts,
+            actual_price=settle_price,
+            reason="settled",
+            detail={"payout": str(usd(payout))},
+        )
+
+    def exposure(self, position: Position) -> Decimal:
+        """Capital still at risk in an open position: its remaining cost basis."""
+        track = self.tracks[position.position_id]
+        if track.bought <= 0:
+            return ZERO
+        return position.cost * position.shares / track.bought

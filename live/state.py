@@ -1,0 +1,60 @@
+"""Market state the kernel keeps: windows, books per token, oracle tapes per asset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from live.book import Book
+from live.domain import Asset, Outcome, Window
+from live.settlement import OracleTape, OurResolution
+
+
+@dataclass(slots=True)
+class WindowState:
+    """A window and what the engine learnt about it (status, our and the venue's resolution)."""
+
+    window: Window
+    status: str = "UPCOMING"
+    ours: OurResolution | None = None
+    winner: Outcome | None = None
+
+
+class MarketState:
+    """Everything known about the market at `now`: only data with ts ≤ now ever gets here."""
+
+    __slots__ = ("windows", "token_window", "books", "tapes", "last_oracle")
+
+    def __init__(self) -> None:
+        self.windows: dict[str, WindowState] = {}
+        self.token_window: dict[str, str] = {}
+        self.books: dict[str, Book] = {}
+        self.tapes: dict[Asset, OracleTape] = {}
+        self.last_oracle: dict[Asset, Decimal] = {}
+
+    def book(self, token_id: str) -> Book:
+        book = self.books.get(token_id)
+        if book is None:
+            book = self.books[token_id] = Book(token_id)
+        return book
+
+    def oracle(self, asset: Asset) -> OracleTape:
+        tape = self.tapes.get(asset)
+        if tape is None:
+            tape = self.tapes[asset] = OracleTape()
+        return tape
+
+    def list_window(self, window: Window) -> bool:
+        """Add or update a window; True when it is new. Token ids that a re-listing dropped are
+        no longer valid for it (FM8)."""
+        known = self.windows.get(window.slug)
+        if known is not None:
+            for token in (known.window.token_up, known.window.token_down):
+                if self.token_window.get(token) == window.slug:
+                    del self.token_window[token]
+            known.window = window
+        else:
+            self.windows[window.slug] = WindowState(window)
+        self.token_window[window.token_up] = window.slug
+        self.token_window[window.token_down] = window.slug
+        return known is None

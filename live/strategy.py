@@ -1,0 +1,176 @@
+"""The strategy interface (DESIGN §4) and the registry of the modules in `strategies/`.
+
+A strategy is a frozen object declaring its name, aliases, instrument scope, entry timing and
+risk parameters, with `evaluate(view) -> Signal | None`. The engine calls `evaluate` only when the
+timing is due, with a read-only `WindowView` that holds data with timestamp ≤ now and no
+resolution fields. Registration: any module in the top-level `strategies` package that defines a
+module-level `Strategy` instance makes it available by its name and aliases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from live.book import Book
+from live.domain import Asset, Outcome, RiskParams, Signal, Window
+from live.journal import SignalLine
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which instruments a strategy trades; None means all."""
+
+    assets: frozenset[Asset] | None = None
+    lengths_s: frozenset[int] | None = None
+
+    def covers(self, window: Window) -> bool:
+        return (self.assets is None or window.asset in self.assets) and (
+            self.lengths_s is None or window.length_s in self.lengths_s
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryTiming:
+    """When `evaluate` is called for a window: first at `close_ts - before_close_ms` (or, when
+    None, at open), then — if `repeat` — on every book change of the window's tokens until it
+    returns a signal. `on_signal_lines` strategies are called for each journal `signal` line."""
+
+    before_close_ms: int | None = None
+    repeat: bool = False
+    on_signal_lines: bool = False
+
+
+class WindowView:
+    """The read-only view of one window a strategy evaluates: data with ts ≤ now only."""
+
+    __slots__ = ("now", "window", "_up", "_down", "oracle_price", "signal_line", "_strategy")
+
+    def __init__(
+        self,
+        now: int,
+        window: Window,
+        up: Book | None,
+        down: Book | None,
+        oracle_price: Decimal | None,
+        strategy: Strategy,
+        signal_line: SignalLine | None = None,
+    ) -> None:
+        self.now, self.window, self._up, self._down = now, window, up, down
+        self.oracle_price, self._strategy, self.signal_line = oracle_price, strategy, signal_line
+
+    def _book(self, outcome: Outcome) -> Book | None:
+        return self._up if outcome is Outcome.UP else self._down
+
+    def best_ask(self, outcome: Outcome) -> float | None:
+        book = self._book(outcome)
+        return None if book is None else book.best_ask
+
+    def best_bid(self, outcome: Outcome) -> float | None:
+        book = self._book(outcome)
+        return None if book is None else book.best_bid
+
+    def mid(self, outcome: Outcome) -> float | None:
+        book = self._book(outcome)
+        return None if book is None else book.mid
+
+    def levels(self, outcome: Outcome, side: str) -> list[tuple[float, float]]:
+        book = self._book(outcome)
+        return [] if book is None else book.levels(side)
+
+    @property
+    def ms_to_close(self) -> int:
+        return self.window.close_ts - self.now
+
+    def signal(
+        self,
+        side: Outcome,
+        usd: Decimal,
+        *,
+        max_price: Decimal | None = None,
+        confidence: Decimal | None = None,
+        risk: RiskParams | None = None,
+        signal_id: str | None = None,
+        **inputs: Any,
+    ) -> Signal:
+        """Build this strategy's Signal for this window at now; risk defaults to the strategy's."""
+        name = self._strategy.name
+        return Signal(
+            signal_id=signal_id or f"{name}:{self.window.slug}:{self.now}",
+            ts=self.now,
+            strategy=name,
+            window_slug=self.window.slug,
+            asset=self.window.asset,
+            side=side,
+            usd=usd,
+            max_price=max_price,
+            confidence=confidence,
+            risk=self._strategy.risk if risk is None else risk,
+            inputs=inputs,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """Base class: subclass, set the declarations, implement `evaluate`."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    scope: Scope = Scope()
+    timing: EntryTiming = EntryTiming()
+    risk: RiskParams = RiskParams()
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def evaluate(self, view: WindowView) -> Signal | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class UnknownStrategy(KeyError):
+    """No registered strategy has this name or alias."""
+
+
+def discover(package: str = "strategies") -> dict[str, Strategy]:
+    """Import every module of `package` and return its Strategy instances by name and alias."""
+    pkg = importlib.import_module(package)
+    found: dict[str, Strategy] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Strategy):
+                for key in (value.name, *value.aliases):
+                    other = found.get(key)
+                    if other is not None and other is not value:
+                        raise ValueError(f"strategy name {key!r} registered twice")
+                    found[key] = value
+    return found
+
+
+def get_strategy(name: str, registry: Mapping[str, Strategy] | None = None) -> Strategy:
+    """The registered strategy with this name or alias."""
+    registry = discover() if registry is None else registry
+    try:
+        return registry[name]
+    except KeyError:
+        known = ", ".join(sorted(registry))
+        raise UnknownStrategy(f"unknown strategy {name!r}; registered: {known}") from None
+
+
+def resolve(names: str | list[str], registry: Mapping[str, Strategy] | None = None):
+    """Strategies for a comma list or list of names ('*' = every registered one), deduplicated."""
+    registry = discover() if registry is None else registry
+    items = names.split(",") if isinstance(names, str) else names
+    if items == ["*"]:
+        chosen = list(registry.values())
+    else:
+        chosen = [get_strategy(n.strip(), registry) for n in items if n.strip()]
+    unique: dict[str, Strategy] = {}
+    for strategy in chosen:
+        unique.setdefault(strategy.name, strategy)
+    return list(unique.values())
+
+
+Evaluate = Callable[[WindowView], Signal | None]

@@ -1,0 +1,55 @@
+"""`updown sandbox`: run the local Polymarket stand-in until stopped."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import typer
+
+from updown.commands._common import fail
+
+
+def sandbox_cmd(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8701, help="Port (0 = any free port)."),
+    seed: int = typer.Option(0, help="Seed of the price path and books."),
+    assets: str = typer.Option("BTC,ETH,SOL,XRP", help="Comma-separated assets."),
+    window_seconds: str = typer.Option("60,300", help="Comma-separated window lengths (s)."),
+    settle_delay: float = typer.Option(30.0, help="Seconds from close to resolution."),
+    settlement_rule: str = typer.Option("spot_at_close", help="spot_at_close or twap_60s."),
+    start_balance: str = typer.Option("1000", help="USDC each new wallet starts with."),
+) -> None:
+    """Serve the sandbox exchange (Gamma, CLOB, Data API, WebSockets) and print its URLs."""
+    from sandbox.config import (
+        ConfigError,
+        SandboxConfig,
+        SettlementRule,
+        parse_assets,
+        parse_lengths,
+    )
+    from sandbox.server import SandboxServer
+
+    try:
+        config = SandboxConfig(
+            host=host,
+            port=port,
+            seed=seed,
+            assets=parse_assets(assets),
+            window_seconds=parse_lengths(window_seconds),
+            settle_delay=settle_delay,
+            settlement_rule=SettlementRule(settlement_rule),
+            start_balance=Decimal(start_balance),
+        )
+        server = SandboxServer(config)
+    except (ConfigError, ValueError, ArithmeticError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot bind {host}:{port}: {exc}")
+    for name, url in server.urls.items():
+        typer.echo(f"{name:10s} {url}")
+    typer.echo(f"{'state':10s} {server.base_url}/_sandbox/state")
+    server.run()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sandbox")(sandbox_cmd)

@@ -27,6 +27,7 @@ from live.controls import ControlMode, Controls, InvalidControl
 from live.domain import (
     TERMINAL_ORDER_STATES,
     ZERO,
+    Agreement,
     Mode,
     Order,
     OrderPurpose,
@@ -59,7 +60,7 @@ from live.journal import (
 )
 from live.orders import OrderBook
 from live.positions import AWAITING_EXIT, PositionBook
-from live.records import BalanceRecord
+from live.records import AssertionRecord, BalanceRecord
 from live.risk import worst_price
 from live.settlement import agreement, resolve_ours
 from live.state import MarketState, WindowState
@@ -450,7 +451,14 @@ class Engine:
         if settled:
             self._record_balances(ev.ts)
             self._on_position_closed()
-        if agreement(ws.ours.resolution, ev.winner) == "disagree" or settled:
+        if agreement(ws.ours.resolution, ev.winner) is Agreement.DISAGREE:
+            detail = {"ours": str(ws.ours.resolution), "venue": str(ev.winner)}
+            name = "settlement_agrees_with_venue"
+            self.records.append(
+                AssertionRecord(self.now, name, False, detail, self.mode, self.run_id, ev.slug)
+            )
+            self.trip(f"assertion failed: {name}", {"slug": ev.slug, **detail})
+        if settled:
             self.run_assertions(ev.slug)
 
     def _record_balances(self, ts: int) -> None:

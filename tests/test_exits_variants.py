@@ -118,7 +118,6 @@ def test_exit_orders_are_fak_sells_of_the_filled_shares() -> None:
     engine, pid = entered("canary-exit-a")
     bid(engine, ENTRY_TS + 1000, 0.5)
     exits = [o for o in engine.orders if o.purpose is OrderPurpose.EXIT]
-    pos = engine.positions.get(pid)
     assert len(exits) == 1
     assert exits[0].requested_shares == engine.positions.tracks[pid].bought
     assert exits[0].worst_price == Decimal("0.498")

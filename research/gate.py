@@ -231,10 +231,10 @@ def check_evidence(ctx: Context) -> Check:
         ).fetchall()
     }
     missing = [i for i in ids if i not in found]
-    if not ids or missing:
-        return Check(
-            "evidence", False, f"backtest runs missing from backtest_runs: {missing or ids}"
-        )
+    if not ids:
+        return Check("evidence", False, "evidence.backtest_run_ids is empty: cite the backtests")
+    if missing:
+        return Check("evidence", False, f"backtest runs not in backtest_runs: {', '.join(missing)}")
     return Check("evidence", True, f"{len(ids)} backtest run(s) on record: {', '.join(ids)}")
 
 

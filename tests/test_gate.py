@@ -171,9 +171,13 @@ def settle(conn, i: int, mode: str, win: bool, price: str = "0.50", strategy: st
     return slug
 
 
-def settle_many(conn, mode: str, outcomes: str, start: int = 0, price: str = "0.50") -> list[str]:
+def settle_many(
+    conn, mode: str, outcomes: str, start: int = 0, price: str = "0.50", strategy: str = "momo"
+) -> list[str]:
     """Settle one window per character of `outcomes` ('W' win, 'L' loss), in order."""
-    return [settle(conn, start + k, mode, c == "W", price) for k, c in enumerate(outcomes)]
+    return [
+        settle(conn, start + k, mode, c == "W", price, strategy) for k, c in enumerate(outcomes)
+    ]
 
 
 def failed(result: gate.GateResult) -> dict[str, str]:
@@ -323,7 +327,26 @@ def test_missing_backtest_evidence_fails_live(conn, repo):
     conn.execute("DELETE FROM backtest_runs")
     conn.commit()
     result = gate.evaluate(conn, repo, "momo", "live")
-    assert set(failed(result)) == {"evidence"}
+    assert failed(result) == {"evidence": "backtest runs not in backtest_runs: bt-momo-1"}
+
+
+def test_the_canary_is_promoted_by_alias_without_a_significance_test(conn, repo):
+    shipped = Path(__file__).resolve().parents[1] / "preregistrations" / "canary.yaml"
+    assert gate.find_prereg(shipped.parents[1], "always-trade-canary") == shipped
+    (repo / "preregistrations" / "canary.yaml").write_text(shipped.read_text())
+    _git(repo, "add", "preregistrations/canary.yaml")
+    _git(repo, "commit", "-q", "-m", "pre-register the canary")
+    canary = "always-trade-canary"
+    settle_many(conn, "DRY_RUN", "WWLWWWLWWW", price="0.80", strategy=canary)
+    gate.record(conn, gate.evaluate(conn, repo, "canary", "paper"))
+    settle_many(conn, "PAPER", "WWWLWWWWLW", start=100, price="0.80", strategy=canary)
+    result = gate.evaluate(conn, repo, "canary", "live")
+    assert failed(result) == {}, failed(result)
+    evidence = {c.name: c.evidence for c in result.checks}
+    assert "no edge claimed" in evidence["significance"]
+    assert "max_drawdown not met" in evidence["kill_criterion"]
+    gate.record(conn, result)
+    assert promotion.has_valid_promotion(conn, canary, repo, "live")
 
 
 def test_wrong_sample_size_and_invalid_file_fail(conn, repo):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from research import prereg
 from updown.commands._common import fail
@@ -37,7 +38,9 @@ def new(
         fail("--sd (per-trade P&L standard deviation in USD) is required for --metric ev")
     try:
         draft = prereg.draft(strategy, metric, baseline, effect, alpha, power, sd, rule)
-    except (ValueError, prereg.PreregError) as exc:
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    except ValueError as exc:
         fail(str(exc))
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(prereg.render(draft))

@@ -1,0 +1,182 @@
+"""Account queries over the SDK: balance, positions (Data API), open orders, our trades, and the
+order heartbeat. Every query runs under bounded backoff and raises VenueQueryError on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from polymarket.errors import OrderHeartbeatMismatchError, PolymarketError
+
+from live.domain import DUST_SHARES
+from live.executors import VenueOrder, VenueTrade
+from live.venues.errors import VenueError
+from live.venues.messages import TradeView, trade_view
+from live.venues.retry import Backoff, with_backoff
+
+log = logging.getLogger(__name__)
+USDC_UNITS = Decimal(10) ** 6
+
+
+class HeartbeatError(VenueError):
+    """A heartbeat could not be sent: the venue will cancel all open orders within 10 s."""
+
+
+async def balance(client: Any, policy: Backoff) -> Decimal:
+    """Our collateral (USDC) balance in dollars, queried now."""
+    answer = await with_backoff(
+        "balance", lambda: client.get_balance_allowance(asset_type="COLLATERAL"), policy
+    )
+    return Decimal(answer.balance) / USDC_UNITS
+
+
+async def positions(client: Any, policy: Backoff) -> dict[str, Decimal]:
+    """Token id → shares held (Data API; dust under 0.01 share left out)."""
+
+    async def query() -> dict[str, Decimal]:
+        held: dict[str, Decimal] = {}
+        async for page in client.list_positions():
+            for row in page.items:
+                held[str(row.asset_id)] = held.get(str(row.asset_id), Decimal(0)) + Decimal(
+                    row.current_size
+                )
+        return {token: shares for token, shares in held.items() if shares >= DUST_SHARES}
+
+    return await with_backoff("positions", query, policy)
+
+
+async def open_orders(
+    client: Any, policy: Backoff, token_id: str | None = None
+) -> list[VenueOrder]:
+    async def query() -> list[VenueOrder]:
+        out = []
+        async for page in client.list_open_orders(asset_id=token_id):
+            for o in page.items:
+                out.append(
+                    VenueOrder(
+                        venue_order_id=o.id,
+                        token_id=str(o.asset_id),
+                        side=str(o.side),
+                        price=Decimal(o.price),
+                        size=Decimal(o.original_size),
+                        filled=Decimal(o.size_matched),
+                    )
+                )
+        return out
+
+    return await with_backoff("open_orders", query, policy)
+
+
+def sdk_trade_view(trade: Any, api_key: str) -> TradeView:
+    """An SDK `ClobTrade` → TradeView, through the wire shape `trade_view` reads."""
+    return trade_view(
+        {
+            "id": trade.id,
+            "status": trade.status,
+            "asset_id": str(trade.asset_id),
+            "side": trade.side,
+            "price": str(trade.price),
+            "size": str(trade.size),
+            "fee_rate_bps": str(trade.fee_rate_bps),
+            "trader_side": trade.trader_side,
+            "taker_order_id": trade.taker_order_id,
+            "match_time": str(int(trade.matched_at.timestamp())),
+            "maker_orders": [
+                {
+                    "order_id": m.order_id,
+                    "owner": m.owner,
+                    "price": str(m.price),
+                    "matched_amount": str(m.matched_amount),
+                }
+                for m in trade.maker_orders
+            ],
+        },
+        api_key,
+    )
+
+
+async def trade_views(
+    client: Any,
+    policy: Backoff,
+    api_key: str,
+    *,
+    token_id: str | None = None,
+    after_s: int | None = None,
+) -> list[TradeView]:
+    """Our trades (every page), optionally on one token and since `after_s` (unix seconds)."""
+
+    async def query() -> list[TradeView]:
+        out = []
+        after = None if after_s is None else str(max(after_s, 0))
+        async for page in client.list_account_trades(asset_id=token_id, after=after):
+            out.extend(sdk_trade_view(t, api_key) for t in page.items)
+        return out
+
+    return await with_backoff("trades", query, policy)
+
+
+def venue_trades(views: list[TradeView]) -> list[VenueTrade]:
+    """One VenueTrade per fill of ours (a trade can fill several of our orders as maker)."""
+    return [
+        VenueTrade(
+            trade_id=v.trade_id,
+            venue_order_id=f.venue_order_id,
+            token_id=v.token_id,
+            side=v.side,
+            price=f.price,
+            shares=f.shares,
+            fee=f.fee,
+            status=v.status,
+            ts=v.ts,
+        )
+        for v in views
+        for f in v.fills
+    ]
+
+
+class Heartbeat:
+    """Order heartbeats: once the first is accepted, the venue cancels ALL our open orders if
+    none arrives for 10 s. Sends are serialised and keep the id chain the venue hands back."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._id = ""
+        self._lock = asyncio.Lock()
+        self.sent = 0
+        self.failures = 0
+        self.last_error: str | None = None
+
+    async def send(self) -> None:
+        """One heartbeat; HeartbeatError if it was not accepted (a stale id is retried once
+        with the id the venue expects)."""
+        async with self._lock:
+            try:
+                try:
+                    answer = await self._client.send_order_heartbeat(heartbeat_id=self._id)
+                except OrderHeartbeatMismatchError as mismatch:
+                    answer = await self._client.send_order_heartbeat(
+                        heartbeat_id=mismatch.heartbeat_id
+                    )
+            except PolymarketError as error:
+                self.failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                raise HeartbeatError(f"heartbeat not accepted: {self.last_error}") from error
+            self._id = answer.heartbeat_id
+            self.sent += 1
+
+    async def run(
+        self, interval_s: float, on_failure: Callable[[HeartbeatError], None] | None = None
+    ) -> None:
+        """Send every `interval_s` until cancelled; each failure is reported to `on_failure`
+        (the runner trips its breaker) and the loop keeps trying."""
+        while True:
+            try:
+                await self.send()
+            except HeartbeatError as error:
+                log.error("%s", error)
+                if on_failure is not None:
+                    on_failure(error)
+            await asyncio.sleep(interval_s)

@@ -1,0 +1,331 @@
+"""Polymarket WebSocket messages → engine journal events (live/journal.py), each wrapped with its
+source and receive timestamps. Market channel: `book` (levels sorted best-first here: the venue
+does not promise an order), `price_change` (old single-level and new `price_changes[]` formats),
+`last_trade_price`, `tick_size_change`, `market_resolved`. User channel: `order` (PLACEMENT /
+UPDATE / CANCELLATION) and `trade` (MATCHED → MINED → CONFIRMED, or RETRYING / FAILED). Price
+stream: `crypto_prices*` topics. Kinds without a journal equivalent get small frozen types here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from live.domain import Asset, Outcome, dec, taker_fee
+from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
+
+FINAL_TRADE_STATUSES = frozenset({"CONFIRMED", "FAILED"})
+
+
+class MessageError(ValueError):
+    """A feed message that cannot be parsed; names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One parsed event with the venue's timestamp (`source_ts`) and ours (`recv_ts`), in ms."""
+
+    event: Any
+    source_ts: int
+    recv_ts: int
+    channel: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class TickSizeChange:
+    ts: int
+    token_id: str
+    old_tick: Decimal
+    new_tick: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MarketResolved:
+    """`market_resolved` for a market whose slug the adapter does not know."""
+
+    ts: int
+    condition_id: str
+    winning_token: str
+    winning_outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserOrderEvent:
+    ts: int
+    venue_order_id: str
+    token_id: str
+    condition_id: str
+    type: str  # PLACEMENT | UPDATE | CANCELLATION
+    status: str
+    side: str
+    price: Decimal
+    original_size: Decimal
+    size_matched: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OurFill:
+    """Our side of one trade: the order of ours it filled and by how much."""
+
+    venue_order_id: str
+    price: Decimal
+    shares: Decimal
+    fee: Decimal
+    role: str  # TAKER | MAKER
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    """A trade (REST or WebSocket) reduced to what the adapter needs."""
+
+    trade_id: str
+    status: str
+    token_id: str
+    side: str
+    ts: int
+    fills: tuple[OurFill, ...]
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_TRADE_STATUSES
+
+
+# ------------------------------------------------------------------ field readers
+
+
+def _get(msg: dict, key: str) -> Any:
+    value = msg.get(key)
+    if value is None or value == "":
+        raise MessageError(f"field {key!r} missing")
+    return value
+
+
+def _ms(msg: dict, key: str = "timestamp") -> int:
+    value = _get(msg, key)
+    try:
+        number = int(Decimal(str(value)))
+    except ArithmeticError:
+        raise MessageError(f"field {key!r}: not a timestamp: {value!r}") from None
+    return number * 1000 if number < 10**11 else number  # seconds → ms
+
+
+def _dec(msg: dict, key: str) -> Decimal:
+    try:
+        return dec(_get(msg, key), key)
+    except ValueError as exc:
+        raise MessageError(str(exc)) from None
+
+
+def trade_status(value: object) -> str:
+    """REST says TRADE_STATUS_CONFIRMED, the stream CONFIRMED: one plain form."""
+    return str(value).upper().removeprefix("TRADE_STATUS_")
+
+
+# ------------------------------------------------------------------ market channel
+
+
+def _levels(msg: dict, key: str, best_first_desc: bool) -> tuple[tuple[float, float], ...]:
+    raw = msg.get(key) or []
+    levels = [(float(_dec(lv, "price")), float(_dec(lv, "size"))) for lv in raw]
+    levels.sort(key=lambda lv: lv[0], reverse=best_first_desc)
+    return tuple(levels)
+
+
+def _book(msg: dict) -> list[Any]:
+    token = str(_get(msg, "asset_id"))
+    bids = _levels(msg, "bids", True)
+    asks = _levels(msg, "asks", False)
+    return [BookSnapshot(_ms(msg), token, bids, asks)]
+
+
+def _price_change(msg: dict) -> list[Any]:
+    ts = _ms(msg)
+    changes = msg.get("price_changes")
+    items = changes if isinstance(changes, list) else [msg]
+    out = []
+    for change in items:
+        side = {"BUY": "bid", "SELL": "ask"}.get(str(change.get("side", "")).upper())
+        if side is None:
+            raise MessageError(f"price_change side must be BUY or SELL: {change.get('side')!r}")
+        out.append(
+            BookDelta(
+                ts,
+                str(_get(change, "asset_id")),
+                side,
+                float(_dec(change, "price")),
+                float(_dec(change, "size")),
+            )
+        )
+    return out
+
+
+def _last_trade(msg: dict) -> list[Any]:
+    side = str(_get(msg, "side")).upper()
+    return [
+        Trade(_ms(msg), str(_get(msg, "asset_id")), float(_dec(msg, "price")),
+              float(_dec(msg, "size")), side)
+    ]  # fmt: skip
+
+
+def _tick_size(msg: dict) -> list[Any]:
+    return [
+        TickSizeChange(
+            _ms(msg), str(_get(msg, "asset_id")), _dec(msg, "old_tick_size"),
+            _dec(msg, "new_tick_size"),
+        )
+    ]  # fmt: skip
+
+
+def parse_market_message(
+    message: Any, recv_ts: int, slug_of_condition: dict[str, str] | None = None
+) -> list[Received]:
+    """A market-channel frame (one message or a JSON list of them) → received events.
+    Unknown event types (e.g. best_bid_ask, new_market) yield nothing."""
+    items = message if isinstance(message, list) else [message]
+    out: list[Received] = []
+    for msg in items:
+        if not isinstance(msg, dict):
+            raise MessageError("market message must be a JSON object")
+        kind = str(msg.get("event_type") or ("book" if "bids" in msg else ""))
+        handler = _MARKET.get(kind)
+        if kind == "market_resolved":
+            events = [_resolved(msg, slug_of_condition or {})]
+        elif handler is None:
+            continue
+        else:
+            events = handler(msg)
+        out.extend(Received(e, e.ts, recv_ts, "market", kind) for e in events)
+    return out
+
+
+def _resolved(msg: dict, slug_of_condition: dict[str, str]) -> Any:
+    ts, condition = _ms(msg), str(_get(msg, "market"))
+    label = str(msg.get("winning_outcome", "")).upper()
+    slug = slug_of_condition.get(condition)
+    if slug is not None and label in ("UP", "DOWN"):
+        return Resolved(ts, slug, Outcome(label))
+    return MarketResolved(ts, condition, str(msg.get("winning_asset_id", "")), label)
+
+
+_MARKET = {
+    "book": _book,
+    "price_change": _price_change,
+    "last_trade_price": _last_trade,
+    "tick_size_change": _tick_size,
+}
+
+# ------------------------------------------------------------------ user channel
+
+
+def trade_view(msg: dict, api_key: str) -> TradeView:
+    """A trade dict (WebSocket event or REST row) → our fills in it. As TAKER our order is
+    `taker_order_id` and we got the trade's size at its price (fee: the taker formula on the
+    trade's fee rate, or the venue's `fee` when given); as MAKER, the `maker_orders` entries
+    owned by our API key, without fee."""
+    status = trade_status(_get(msg, "status"))
+    price, size = _dec(msg, "price"), _dec(msg, "size")
+    fills: list[OurFill] = []
+    if str(msg.get("trader_side", "TAKER")).upper() == "TAKER":
+        if msg.get("fee") not in (None, ""):
+            fee = _dec(msg, "fee")
+        else:
+            rate = dec(msg.get("fee_rate_bps") or "0", "fee_rate_bps") / 10_000
+            fee = taker_fee(size, rate, price)
+        fills.append(OurFill(str(_get(msg, "taker_order_id")), price, size, fee, "TAKER"))
+    else:
+        for entry in msg.get("maker_orders") or []:
+            if entry.get("owner") == api_key:
+                fills.append(
+                    OurFill(
+                        str(_get(entry, "order_id")),
+                        _dec(entry, "price"),
+                        _dec(entry, "matched_amount"),
+                        Decimal(0),
+                        "MAKER",
+                    )
+                )
+    ts = _ms(msg, "timestamp") if msg.get("timestamp") else _ms(msg, "match_time")
+    return TradeView(
+        str(_get(msg, "id")), status, str(_get(msg, "asset_id")),
+        str(msg.get("side", "")).upper(), ts, tuple(fills),
+    )  # fmt: skip
+
+
+def _order_event(msg: dict) -> UserOrderEvent:
+    return UserOrderEvent(
+        ts=_ms(msg),
+        venue_order_id=str(_get(msg, "id")),
+        token_id=str(_get(msg, "asset_id")),
+        condition_id=str(msg.get("market", "")),
+        type=str(_get(msg, "type")).upper(),
+        status=str(msg.get("status", "")).upper(),
+        side=str(_get(msg, "side")).upper(),
+        price=_dec(msg, "price"),
+        original_size=_dec(msg, "original_size"),
+        size_matched=dec(msg.get("size_matched") or "0", "size_matched"),
+    )
+
+
+def parse_user_message(message: Any, recv_ts: int, api_key: str) -> list[Received]:
+    """A user-channel frame → UserOrderEvent / TradeView events."""
+    items = message if isinstance(message, list) else [message]
+    out: list[Received] = []
+    for msg in items:
+        if not isinstance(msg, dict):
+            raise MessageError("user message must be a JSON object")
+        kind = msg.get("event_type")
+        if kind == "order":
+            event: Any = _order_event(msg)
+        elif kind == "trade":
+            event = trade_view(msg, api_key)
+        else:
+            continue
+        out.append(Received(event, event.ts, recv_ts, "user", kind))
+    return out
+
+
+# ------------------------------------------------------------------ crypto prices
+
+_E18 = Decimal(10) ** 18
+
+
+def _asset_of(symbol: str) -> Asset | None:
+    name = symbol.lower().replace("/", "").removesuffix("usdt").removesuffix("usd").upper()
+    return Asset(name) if name in Asset.__members__ else None
+
+
+def _oracle_price(payload: dict) -> Decimal:
+    """`full_accuracy_value` when present: a decimal string, or an integer scaled by 1e18 (the
+    Chainlink feeds' native units), recognised by agreeing with the float `value`."""
+    full = payload.get("full_accuracy_value")
+    if full in (None, ""):
+        return _dec(payload, "value")
+    price = dec(full, "full_accuracy_value")
+    approx = payload.get("value")
+    if "." not in str(full) and approx and price > 10**12:
+        scaled = price / _E18
+        if abs(scaled - dec(approx, "value")) <= abs(scaled) / 100:
+            return scaled
+    return price
+
+
+def parse_price_message(message: Any, recv_ts: int) -> list[Received]:
+    """A crypto price frame → OracleTick(s) (source = 'topic:symbol')."""
+    items = message if isinstance(message, list) else [message]
+    out: list[Received] = []
+    for msg in items:
+        if not isinstance(msg, dict) or not str(msg.get("topic", "")).startswith("crypto_prices"):
+            continue
+        payload = msg.get("payload")
+        if not isinstance(payload, dict):
+            raise MessageError("price message without a payload object")
+        symbol = str(_get(payload, "symbol"))
+        asset = _asset_of(symbol)
+        if asset is None:
+            continue
+        ts = _ms(payload)
+        tick = OracleTick(ts, asset, _oracle_price(payload), f"{msg['topic']}:{symbol}")
+        out.append(Received(tick, ts, recv_ts, "prices", str(msg["topic"])))
+    return out

@@ -1,0 +1,229 @@
+"""Order placement without duplicates, and the confirmation loop.
+
+Posting: the order is signed ONCE (the SDK builds and signs CLOB V2 orders); every retry re-posts
+the same signed bytes, which the venue deduplicates by order hash. 429 / 425 mean "not processed":
+back off and re-post. A 5xx or a transport failure is ambiguous: a targeted lookup (our open
+orders and trades on that token since the send, not already known to us) runs BEFORE any re-post,
+so a timed-out POST is resolved, never blindly repeated. Placement is serialised per token, which
+keeps that lookup unambiguous.
+
+Confirmation: fills come from the user channel (fed into `TradeWatch`) plus REST polling of our
+trades on the token. Only CONFIRMED trades are final fills; FAILED ones are dropped (reversed) and
+reported. Amounts are the venue's (trade sizes), never the requested ones. No final answer within
+the confirmation timeout (5 s by default) ⇒ UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from polymarket.errors import RateLimitError, RequestRejectedError, TransportError
+
+from live.domain import DUST_SHARES, ZERO, OrderSide
+from live.venues.messages import TradeView, UserOrderEvent
+from live.venues.retry import RETRYABLE_STATUS, Backoff, status_of
+
+_STATUS_RANK = {"MATCHED": 0, "MATCHED_NOT_BROADCASTED": 0, "MINED": 1, "RETRYING": 1}
+_FINAL = {"CONFIRMED": 2, "FAILED": 2}
+DUPLICATE_TEXT = "already exists"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What to post: BUY `amount` is dollars, SELL `amount` is shares; `worst_price` bounds it."""
+
+    client_order_id: str
+    token_id: str
+    side: OrderSide
+    order_type: str
+    amount: Decimal
+    worst_price: Decimal
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> OrderRequest:
+        """From `live.executors.build_payload`."""
+        return cls(
+            client_order_id=str(payload["client_order_id"]),
+            token_id=str(payload["token_id"]),
+            side=OrderSide(str(payload["side"]).upper()),
+            order_type=str(payload.get("order_type", "FAK")).upper(),
+            amount=Decimal(str(payload["amount"])),
+            worst_price=Decimal(str(payload["price"])),
+        )
+
+    def short_of(self, spent: Decimal, shares: Decimal) -> bool:
+        """Whether more than dust of the request is left unfilled."""
+        if self.side is OrderSide.SELL:
+            return self.amount - shares >= DUST_SHARES
+        return (self.amount - spent) / self.worst_price >= DUST_SHARES
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The venue's answer to the post: accepted (order id) or refused (error)."""
+
+    venue_order_id: str | None
+    status: str | None = None  # live | matched | delayed | unmatched
+    trade_ids: tuple[str, ...] = ()
+    error: str | None = None
+    via_lookup: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.venue_order_id is not None
+
+
+class TradeWatch:
+    """The latest status of our trades and orders as the user channel reports them."""
+
+    def __init__(self) -> None:
+        self.trades: dict[str, TradeView] = {}
+        self.orders: dict[str, UserOrderEvent] = {}
+        self._changed = asyncio.Event()
+
+    def on_trade(self, view: TradeView) -> None:
+        old = self.trades.get(view.trade_id)
+        if old is None or _rank(view.status) >= _rank(old.status):
+            self.trades[view.trade_id] = view
+        self._changed.set()
+
+    def on_order(self, event: UserOrderEvent) -> None:
+        self.orders[event.venue_order_id] = event
+        self._changed.set()
+
+    def for_order(self, venue_order_id: str) -> list[TradeView]:
+        return [
+            t for t in self.trades.values() if any(f.venue_order_id == venue_order_id
+                                                   for f in t.fills)
+        ]  # fmt: skip
+
+    async def wait(self, timeout_s: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
+
+
+def _rank(status: str) -> int:
+    return _FINAL.get(status, _STATUS_RANK.get(status, 0))
+
+
+def merge(*groups: list[TradeView]) -> dict[str, TradeView]:
+    """Trades by id, keeping the most advanced status seen from any source."""
+    out: dict[str, TradeView] = {}
+    for group in groups:
+        for view in group:
+            old = out.get(view.trade_id)
+            if old is None or _rank(view.status) > _rank(old.status):
+                out[view.trade_id] = view
+    return out
+
+
+Lookup = Callable[[], Awaitable[Posted | None]]
+
+
+async def post_without_duplicates(
+    post: Callable[[], Awaitable[Posted]],
+    lookup: Lookup,
+    policy: Backoff,
+    rng,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> tuple[Posted | None, list[str]]:
+    """Post (the same signed order on every attempt) with bounded backoff. Returns the answer
+    (None = fate unknown) and a log of what happened on each attempt."""
+    notes: list[str] = []
+    for attempt in range(policy.max_retries + 1):
+        try:
+            posted = await post()
+        except (RateLimitError, RequestRejectedError) as error:
+            status = status_of(error)
+            notes.append(f"attempt {attempt + 1}: HTTP {status}: {error}")
+            if status not in RETRYABLE_STATUS:
+                return Posted(None, error=str(error)), notes
+            if status not in (425, 429):  # 5xx: it may have been processed
+                found = await _safe_lookup(lookup, notes)
+                if found is not None:
+                    return found, notes
+            retry_after = getattr(error, "retry_after", None)
+        except TransportError as error:
+            notes.append(f"attempt {attempt + 1}: transport: {error}")
+            found = await _safe_lookup(lookup, notes)
+            if found is not None:
+                return found, notes
+            retry_after = None
+        else:
+            if posted.error and DUPLICATE_TEXT in posted.error:
+                notes.append(f"attempt {attempt + 1}: venue already has this order")
+                return await _safe_lookup(lookup, notes), notes
+            return posted, notes
+        if attempt < policy.max_retries:
+            await sleep(policy.delay(attempt, retry_after, rng))
+    found = await _safe_lookup(lookup, notes)
+    return found, notes
+
+
+async def _safe_lookup(lookup: Lookup, notes: list[str]) -> Posted | None:
+    try:
+        found = await lookup()
+    except Exception as error:  # a failed lookup proves nothing: the fate stays unknown
+        notes.append(f"targeted lookup failed: {error}")
+        return None
+    notes.append("targeted lookup: " + ("found the order" if found else "nothing found"))
+    return found
+
+
+@dataclass
+class Progress:
+    """What the confirmation loop knows about one accepted order."""
+
+    request: OrderRequest
+    posted: Posted
+    trades: dict[str, TradeView] = field(default_factory=dict)
+    order_open: bool | None = None  # from the order lookup; None = not asked
+
+    def ours(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
+        """(trade, price, shares, fee) of our fills on this order."""
+        vid = self.posted.venue_order_id
+        return [
+            (t, f.price, f.shares, f.fee)
+            for t in self.trades.values()
+            for f in t.fills
+            if f.venue_order_id == vid
+        ]
+
+    def confirmed(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
+        return [row for row in self.ours() if row[0].status == "CONFIRMED"]
+
+    def failed_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({t.trade_id for t, *_ in self.ours() if t.status == "FAILED"}))
+
+    def pending(self) -> list[str]:
+        seen = {t.trade_id: t.status for t, *_ in self.ours()}
+        for trade_id in self.posted.trade_ids:
+            seen.setdefault(trade_id, "NOT_SEEN")
+        return [f"{tid}={status}" for tid, status in seen.items() if _rank(status) < 2]
+
+    def done(self) -> bool:
+        """Every trade of the order is final and the order no longer works at the venue."""
+        if self.pending():
+            return False
+        if self.posted.status == "delayed" or self.order_open is True:
+            return False
+        return self.request.order_type in ("FAK", "FOK") or self.order_open is False
+
+
+def monotonic_deadline(timeout_s: float) -> float:
+    return time.monotonic() + timeout_s
+
+
+def filled_totals(progress: Progress) -> tuple[Decimal, Decimal, Decimal]:
+    """(shares, cost, fee) of the confirmed fills."""
+    rows = progress.confirmed()
+    shares = sum((r[2] for r in rows), ZERO)
+    cost = sum((r[1] * r[2] for r in rows), ZERO)
+    fee = sum((r[3] for r in rows), ZERO)
+    return shares, cost, fee

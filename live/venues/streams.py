@@ -1,0 +1,168 @@
+"""WebSocket feeds: the CLOB market channel, the user channel and the crypto price stream.
+
+Uses the `websockets` package directly against the configured URLs rather than the SDK's
+`subscribe()`: the recorder needs every raw frame with our receive time, the runner's watchdog
+needs the data age of each socket (a socket can answer pings while data has stopped), and the
+SDK's stream models drop fields the journal keeps. Each socket sends the text `PING` every
+~10 s (Polymarket's keepalive; the venue answers `PONG`). A closed socket ends the iteration with
+FeedClosed: reconnecting and re-reading REST after a gap is the runner's decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import websockets
+
+from live.venues.messages import (
+    MessageError,
+    Received,
+    parse_market_message,
+    parse_price_message,
+    parse_user_message,
+)
+
+log = logging.getLogger(__name__)
+PRICE_TOPICS = ("crypto_prices", "crypto_prices_chainlink")
+
+
+class FeedClosed(Exception):
+    """The feed's socket closed (or could not open); the iteration is over."""
+
+
+class FeedSocket:
+    """One subscribed socket yielding parsed events. `last_data_ms` is the receive time of the
+    last data frame (PONGs excluded); `bad_messages` counts frames that failed to parse (kept
+    in `last_error`), never silently."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        subscribe: dict[str, Any],
+        parse: Callable[[Any, int], list[Received]],
+        *,
+        ping_interval_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name, self.url = name, url
+        self._subscribe, self._parse = subscribe, parse
+        self.ping_interval_s = ping_interval_s
+        self._clock = clock
+        self.last_data_ms: int | None = None
+        self.frames = 0
+        self.bad_messages = 0
+        self.last_error: str | None = None
+        self._socket: Any = None
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def __aiter__(self) -> AsyncIterator[Received]:
+        try:
+            socket = await websockets.connect(self.url, ping_interval=None, max_size=2**24)
+        except (OSError, websockets.WebSocketException) as exc:
+            raise FeedClosed(f"{self.name}: cannot connect: {exc}") from exc
+        self._socket = socket
+        pinger = asyncio.create_task(self._ping(socket))
+        try:
+            await socket.send(json.dumps(self._subscribe))
+            async for frame in socket:
+                for received in self._frame(frame):
+                    yield received
+        except websockets.ConnectionClosed as exc:
+            raise FeedClosed(f"{self.name}: closed ({exc.code})") from exc
+        finally:
+            pinger.cancel()
+            with contextlib.suppress(Exception):
+                await socket.close()
+        raise FeedClosed(f"{self.name}: closed")
+
+    def _frame(self, frame: str | bytes) -> list[Received]:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+        if text.strip().upper() == "PONG":
+            return []
+        recv = self._now_ms()
+        self.frames += 1
+        self.last_data_ms = recv
+        try:
+            return self._parse(json.loads(text), recv)
+        except (json.JSONDecodeError, MessageError, ValueError, KeyError) as exc:
+            self.bad_messages += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("%s: unparsable message: %s", self.name, self.last_error)
+            return []
+
+    async def _ping(self, socket: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(self.ping_interval_s)
+                await socket.send("PING")
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+
+
+def market_feed(
+    url: str,
+    token_ids: list[str],
+    *,
+    slug_of_condition: dict[str, str] | None = None,
+    ping_interval_s: float = 10.0,
+) -> FeedSocket:
+    """The market channel for `token_ids` (book, price_change, last_trade_price,
+    tick_size_change, market_resolved with the custom-feature flag)."""
+    subscribe = {"assets_ids": list(token_ids), "type": "market", "custom_feature_enabled": True}
+    slugs = slug_of_condition if slug_of_condition is not None else {}
+    return FeedSocket(
+        "market",
+        url,
+        subscribe,
+        lambda message, recv: parse_market_message(message, recv, slugs),
+        ping_interval_s=ping_interval_s,
+    )
+
+
+def user_feed(
+    url: str,
+    api_key: str,
+    secret: str,
+    passphrase: str,
+    *,
+    markets: list[str] | None = None,
+    ping_interval_s: float = 10.0,
+) -> FeedSocket:
+    """The authenticated user channel (our orders and trades). The API credentials go only
+    into the subscribe frame; they are never logged."""
+    subscribe = {
+        "auth": {"apiKey": api_key, "secret": secret, "passphrase": passphrase},
+        "markets": list(markets or []),
+        "type": "user",
+    }
+    return FeedSocket(
+        "user",
+        url,
+        subscribe,
+        lambda message, recv: parse_user_message(message, recv, api_key),
+        ping_interval_s=ping_interval_s,
+    )
+
+
+def price_feed(
+    url: str, topics: tuple[str, ...] = PRICE_TOPICS, *, ping_interval_s: float = 10.0
+) -> FeedSocket:
+    """The crypto price stream (Binance-sourced `crypto_prices`, `crypto_prices_chainlink`)."""
+    subscribe = {
+        "action": "subscribe",
+        "subscriptions": [{"topic": t, "type": "*"} for t in topics],
+    }
+    return FeedSocket(
+        "prices", url, subscribe, parse_price_message, ping_interval_s=ping_interval_s
+    )

@@ -1,0 +1,247 @@
+"""The rows the canary checklist (live.canary_checks) judges, read once per report: the last N
+window periods a canary strategy signalled in, one mode (and optionally one run), with their
+signals, orders, fills, positions, position events, settlements, balances and assertions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+CANARY_NAMES = ("always-trade-canary", "canary")
+MARGIN = timedelta(hours=6)  # how far around the windows balances and fills are read
+RUN = "mode = %(mode)s AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)"
+MODE_OF_LATEST = """SELECT mode FROM signals WHERE strategy = ANY(%(strategies)s)
+    AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s) ORDER BY ts DESC LIMIT 1"""
+WINDOWS = f"""
+SELECT DISTINCT s.window_slug AS slug, s.asset, w.open_ts, w.close_ts, w.strike, w.final_price,
+       w.winner, w.status
+FROM signals s LEFT JOIN windows w ON w.slug = s.window_slug
+WHERE s.strategy = ANY(%(strategies)s) AND s.{RUN}"""
+SIGNALS = f"""SELECT * FROM signals WHERE window_slug = ANY(%(slugs)s)
+    AND strategy = ANY(%(strategies)s) AND {RUN} ORDER BY ts"""
+ORDERS = f"""SELECT * FROM orders WHERE window_slug = ANY(%(slugs)s)
+    AND strategy = ANY(%(strategies)s) AND {RUN} ORDER BY created_ts"""
+POSITIONS = f"""SELECT * FROM positions WHERE {RUN}
+    AND (window_slug = ANY(%(slugs)s) OR closed_ts BETWEEN %(start)s AND %(end)s)"""
+EVENTS = """SELECT * FROM position_events WHERE position_id = ANY(%(pids)s) ORDER BY ts, id"""
+FILLS = """SELECT f.*, o.side, o.purpose, o.position_id, o.window_slug, o.strategy, o.outcome
+    FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id
+    WHERE o.mode = %(mode)s AND (%(run_id)s::text IS NULL OR o.run_id = %(run_id)s)
+      AND (f.ts BETWEEN %(start)s AND %(end)s OR o.window_slug = ANY(%(slugs)s))
+    ORDER BY f.ts, f.fill_id"""
+SETTLEMENTS = f"""SELECT * FROM settlements WHERE window_slug = ANY(%(slugs)s) AND {RUN}"""
+BALANCES = f"""SELECT * FROM balances WHERE {RUN} AND ts BETWEEN %(start)s AND %(end)s
+    ORDER BY ts, id"""
+ASSERTIONS = """SELECT * FROM assertion_results
+    WHERE (mode IS NULL OR mode = %(mode)s) AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
+      AND ts BETWEEN %(start)s AND %(end)s ORDER BY ts, id"""
+
+
+@dataclass
+class WindowData:
+    """One canary window (one instrument, one period) and its records."""
+
+    slug: str
+    asset: str
+    open_ts: datetime | None
+    close_ts: datetime | None
+    info: dict[str, Any]
+    signals: list[dict] = field(default_factory=list)
+    entry_orders: list[dict] = field(default_factory=list)
+    fills: list[dict] = field(default_factory=list)
+    positions: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    settlement: dict | None = None
+    assertions: list[dict] = field(default_factory=list)
+
+    def fills_of(self, client_order_id: str) -> list[dict]:
+        return [f for f in self.fills if f["client_order_id"] == client_order_id]
+
+    def position(self, position_id: str | None) -> dict | None:
+        return next((p for p in self.positions if p["position_id"] == position_id), None)
+
+    def position_for(self, order: dict) -> dict | None:
+        """The order's position: by id, else the only one of its strategy and outcome."""
+        if order.get("position_id"):
+            return self.position(order["position_id"])
+        same = [
+            p
+            for p in self.positions
+            if (p["strategy"], p["outcome"]) == (order["strategy"], order["outcome"])
+        ]
+        return same[0] if len(same) == 1 else None
+
+    def position_fills(self, position_id: str, *, purpose: str) -> list[dict]:
+        return [
+            f
+            for f in self.fills
+            if f["position_id"] == position_id
+            and f["purpose"] == purpose
+            and f["status"] != "FAILED"
+        ]
+
+    def events_of(self, position_id: str) -> list[dict]:
+        return [e for e in self.events if e["position_id"] == position_id]
+
+
+@dataclass
+class RunData:
+    """The windows under verification and the session-wide rows money checks need."""
+
+    mode: str | None
+    run_id: str | None
+    windows: list[WindowData]
+    fills: list[dict] = field(default_factory=list)  # every fill of the mode/run in range
+    positions: list[dict] = field(default_factory=list)  # every position settling in range
+    balances: list[dict] = field(default_factory=list)
+    tolerance: Decimal = Decimal("0.000001")
+
+    def balance_at_or_after(self, source: str, ts: datetime) -> dict | None:
+        return next((b for b in self.balances if b["source"] == source and b["ts"] >= ts), None)
+
+    def balance_before(self, source: str, ts: datetime) -> dict | None:
+        rows = [b for b in self.balances if b["source"] == source and b["ts"] < ts]
+        return rows[-1] if rows else None
+
+    def fills_of_position(self, position_id: str) -> list[dict]:
+        return [
+            f for f in self.fills if f["position_id"] == position_id and f["status"] != "FAILED"
+        ]
+
+    def payout(self, position: dict) -> Decimal:
+        """What settlement paid the position: its proceeds less what exit fills brought in."""
+        if position["resolution"] is None or position["state"] != "CLOSED":
+            return Decimal(0)
+        sold = sum(
+            (
+                f["price"] * f["shares"]
+                for f in self.fills_of_position(position["position_id"])
+                if f["side"] == "SELL"
+            ),
+            Decimal(0),
+        )
+        return position["proceeds"] - sold
+
+    def position_cash(self, position: dict) -> Decimal:
+        """Net cash the position moved: fills (with fees) and the settlement payout."""
+        fills = self.fills_of_position(position["position_id"])
+        return sum((fill_cash(f) for f in fills), Decimal(0)) + self.payout(position)
+
+    def cash_between(self, start: datetime, end: datetime) -> Decimal:
+        """Our ledger's balance change over (start, end]: every fill and payout in it."""
+        fills = sum(
+            (
+                fill_cash(f)
+                for f in self.fills
+                if start < f["ts"] <= end and f["status"] != "FAILED"
+            ),
+            Decimal(0),
+        )
+        payouts = sum(
+            (
+                self.payout(p)
+                for p in self.positions
+                if p["closed_ts"] is not None and start < p["closed_ts"] <= end
+            ),
+            Decimal(0),
+        )
+        return fills + payouts
+
+
+def fill_cash(fill: dict) -> Decimal:
+    value = fill["price"] * fill["shares"]
+    return value - fill["fee"] if fill["side"] == "SELL" else -(value + fill["fee"])
+
+
+def _close_from_slug(slug: str) -> tuple[datetime, datetime] | None:
+    """Window bounds from `{asset}-updown-{5m|15m}-{epoch}` when `windows` lacks the row."""
+    try:
+        _, _, length, epoch = slug.rsplit("-", 3)
+        start = datetime.fromtimestamp(int(epoch), UTC)
+        return start, start + timedelta(minutes=int(length.rstrip("m")))
+    except ValueError:
+        return None
+
+
+def _select(conn: psycopg.Connection, sql: str, args: dict) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, args).fetchall()
+
+
+def _pick_windows(rows: list[dict], periods: int, closed_by: datetime) -> list[WindowData]:
+    out = []
+    for row in rows:
+        if row["close_ts"] is None and (bounds := _close_from_slug(row["slug"])):
+            row["open_ts"], row["close_ts"] = bounds
+        if row["close_ts"] is not None and row["close_ts"] <= closed_by:
+            out.append(WindowData(row["slug"], row["asset"], row["open_ts"], row["close_ts"], row))
+    last = sorted({w.close_ts for w in out}, reverse=True)[:periods]
+    return sorted((w for w in out if w.close_ts in last), key=lambda w: (w.close_ts, w.slug))
+
+
+def load_run(
+    conn: psycopg.Connection,
+    *,
+    periods: int,
+    mode: str | None,
+    run_id: str | None,
+    strategies: Sequence[str] = CANARY_NAMES,
+    closed_by: datetime,
+) -> RunData:
+    """The last `periods` window periods (close times) the canary signalled in, closed by
+    `closed_by`, in `mode` (default: the mode of the latest canary signal)."""
+    args: dict[str, Any] = {"strategies": list(strategies), "run_id": run_id, "mode": mode}
+    if mode is None:
+        row = conn.execute(MODE_OF_LATEST, args).fetchone()
+        args["mode"] = row[0] if row else "PAPER"
+    windows = _pick_windows(_select(conn, WINDOWS, args), periods, closed_by)
+    run = RunData(args["mode"], run_id, windows)
+    if not windows:
+        return run
+    args |= {
+        "slugs": [w.slug for w in windows],
+        "start": min(w.open_ts or w.close_ts for w in windows) - MARGIN,
+        "end": max(w.close_ts for w in windows) + MARGIN,
+    }
+    run.fills = _select(conn, FILLS, args)
+    run.positions = _select(conn, POSITIONS, args)
+    run.balances = _select(conn, BALANCES, args)
+    _attach(conn, run, args)
+    return run
+
+
+def _attach(conn: psycopg.Connection, run: RunData, args: dict) -> None:
+    by_slug = {w.slug: w for w in run.windows}
+    for s in _select(conn, SIGNALS, args):
+        by_slug[s["window_slug"]].signals.append(s)
+    for o in _select(conn, ORDERS, args):
+        if o["purpose"] == "ENTRY":
+            by_slug[o["window_slug"]].entry_orders.append(o)
+    names = set(args["strategies"])
+    for p in run.positions:
+        if p["window_slug"] in by_slug and p["strategy"] in names:
+            by_slug[p["window_slug"]].positions.append(p)
+    for f in run.fills:
+        if f["window_slug"] in by_slug and f["strategy"] in names:
+            by_slug[f["window_slug"]].fills.append(f)
+    pids = [p["position_id"] for w in run.windows for p in w.positions]
+    events = _select(conn, EVENTS, args | {"pids": pids})
+    for w in run.windows:
+        w.events = [e for e in events if w.position(e["position_id"]) is not None]
+    for s in _select(conn, SETTLEMENTS, args):
+        by_slug[s["window_slug"]].settlement = s
+    assertions = _select(conn, ASSERTIONS, args)
+    for w in run.windows:
+        end = (w.settlement or {}).get("confirmed_ts") or w.close_ts
+        w.assertions = [
+            a
+            for a in assertions
+            if a["window_slug"] == w.slug
+            or (a["window_slug"] is None and w.open_ts <= a["ts"] <= end)
+        ]

@@ -74,8 +74,11 @@ def two_sided(ts: int, w: Window, up_bid: float, up_ask: float, size: float = 10
 
 
 def signal(ts: int, w: Window, side: str = "UP", usd: str = "1", **extra: Any) -> SignalLine:
-    risk = {k: Decimal(v) for k, v in extra.items() if k in ("stop_loss", "take_profit",
-                                                           "trailing_stop", "max_price")}
+    risk = {
+        k: Decimal(v)
+        for k, v in extra.items()
+        if k in ("stop_loss", "take_profit", "trailing_stop", "max_price")
+    }
     ident = extra.get("signal_id")
     return SignalLine(ts, w.slug, Outcome(side), Decimal(usd), signal_id=ident, **risk)
 

@@ -62,7 +62,7 @@ def signal_event(draw):
 def other_event(draw):
     kind = draw(st.sampled_from(["pause", "off", "flatten", "resolve"]))
     w = draw(st.sampled_from(WINDOWS))
-    winner = draw(st.sampled_from(["UP", "DOWN"]))
+    winner = "UP" if w.open_ts == OPEN else "DOWN"  # one venue answer per window
     if kind == "resolve":
         return lambda ts: resolved(max(ts, w.close_ts + 20_000), w, winner)
     return lambda ts: control(ts, "kill_switch", kind)

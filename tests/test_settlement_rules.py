@@ -75,3 +75,12 @@ def test_uncertain_ours_is_recorded_as_uncertain() -> None:
     engine = make_engine()
     run(engine, [listed(SPOT), oracle(OPEN, "99"), resolved(CLOSE + 50_000, SPOT, "DOWN")])
     assert of_type(engine.records, SettlementRecord)[0].agreement == "uncertain"
+
+
+def test_contradicting_venue_resolutions_trip_the_breaker() -> None:
+    engine = make_engine()
+    run(engine, [listed(SPOT), resolved(CLOSE + 50_000, SPOT, "UP")])
+    run(engine, [resolved(CLOSE + 50_000, SPOT, "UP")])
+    assert not engine.breaker.tripped  # an exact repeat is harmless
+    run(engine, [resolved(CLOSE + 60_000, SPOT, "DOWN")])
+    assert engine.breaker.tripped

@@ -180,7 +180,9 @@ def test_every_record_reaches_its_table(conn):
 def test_small_batches_flush_parents_before_children_and_stay_idempotent(conn):
     sink = Sink(conn, RUN, batch_size=1)
     sink.open_run(kind="backtest", mode=Mode.BACKTEST)
-    sink.extend(_records())
+    for record in _records():
+        sink.add(record)
+        sink.flush_if_full()
     sink.extend(_records()[6:8])  # the fill once more, in a later batch
     sink.flush()
     assert _count(conn, "fills") == 1

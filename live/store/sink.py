@@ -163,15 +163,19 @@ class Sink:
 
     # ---------------------------------------------------------------- records
     def add(self, record: Any) -> None:
-        """Buffer one record (flushes when the batch is full)."""
+        """Buffer one record. The caller flushes at event boundaries (`flush_if_full`), so that
+        an order's events never reach the DB before the order row they reference."""
         self._buffer[type(record)].append(record)
         self._pending += 1
-        if self._pending >= self.batch_size:
-            self.flush()
 
     def extend(self, batch: Iterable[Any]) -> None:
         for record in batch:
             self.add(record)
+
+    def flush_if_full(self) -> None:
+        """Flush when at least `batch_size` records are buffered."""
+        if self._pending >= self.batch_size:
+            self.flush()
 
     def flush(self) -> None:
         """Write every buffered record, parents first, in one transaction."""

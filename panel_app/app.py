@@ -1,0 +1,166 @@
+"""Composition of the cockpit: shared models per process, one page per browser session, serve().
+
+Per process: one CockpitState + Poller (panel_app.poller.shared) and the shared derived models
+(health bar, command center, risk), refreshed by the poller thread after each publish. Per
+session: the views, the per-session models (trade filters, instrument choice, control desk) and
+one cheap periodic callback that compares version numbers — it never queries the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import panel as pn
+
+from live.store import db
+from panel_app import poller, queries
+from panel_app.auth import USER_COOKIE, AuthConfig, ControlApiHandler
+from panel_app.models.command_center import CommandCenterModel
+from panel_app.models.controls import ControlDesk
+from panel_app.models.health import HealthBarModel
+from panel_app.models.instrument import InstrumentModel
+from panel_app.models.risk import RiskModel
+from panel_app.models.state import CockpitState
+from panel_app.models.trades import TradeHistoryModel
+from panel_app.views.command_center import CommandCenter
+from panel_app.views.common import CSS, keyed, sync_table, table
+from panel_app.views.controls import ConfirmStrip, ControlsEditor, KillSwitchButtons
+from panel_app.views.health_bar import HealthBar
+from panel_app.views.instrument import InstrumentView
+from panel_app.views.risk import RiskView
+from panel_app.views.trades import TradeHistory
+
+SESSION_TICK_MS = 200
+TAB_NAMES = ("Command Center", "Instrument Deep Dive", "Risk", "Trade History")
+
+
+@dataclass
+class Shared:
+    """The process-wide state and the models every session reads."""
+
+    cockpit: CockpitState
+    health: HealthBarModel
+    command: CommandCenterModel
+    risk: RiskModel
+
+
+_SHARED: dict[str, Shared] = {}
+
+
+def shared_models(url: str) -> Shared:
+    """Create (once per URL and process) the poller, its state and the shared models."""
+    if url not in _SHARED:
+        cockpit = poller.shared(url)
+        models = Shared(
+            cockpit,
+            HealthBarModel(cockpit=cockpit),
+            CommandCenterModel(cockpit=cockpit),
+            RiskModel(cockpit=cockpit),
+        )
+        for model in (models.health, models.command, models.risk):
+            cockpit.derive(model.refresh)
+        _SHARED[url] = models
+    return _SHARED[url]
+
+
+def control_writer(url: str):
+    def write(key: str, value: str, by: str) -> str | None:
+        with db.connect(url) as conn:
+            return queries.write_control(conn, key, value, by)
+
+    return write
+
+
+def session_desk(url: str, auth: AuthConfig) -> ControlDesk:
+    """This session's control desk; the user comes from the signed login cookie only."""
+    user = auth.user_from_cookie(pn.state.cookies.get(USER_COOKIE))
+    return ControlDesk(control_writer(url), user=user, auth_configured=auth.enabled)
+
+
+class Page:
+    """One browser session's page."""
+
+    def __init__(self, url: str, auth: AuthConfig) -> None:
+        shared = self.shared = shared_models(url)
+        self.desk = session_desk(url, auth)
+        strip = ConfirmStrip(self.desk)
+        self.health = HealthBar(shared.health)
+        self.command = CommandCenter(shared.command, KillSwitchButtons(self.desk, strip), strip)
+        self.feeds = table(name="feeds")
+        self.instrument = InstrumentView(InstrumentModel(cockpit=shared.cockpit), self.feeds)
+        self.risk = RiskView(shared.risk, ControlsEditor(self.desk, ConfirmStrip(self.desk)))
+        self.trades = TradeHistory(TradeHistoryModel(cockpit=shared.cockpit))
+        self._seen = (-1, -1)
+        self.tabs = pn.Tabs(
+            *zip(TAB_NAMES, (self.command, self.instrument, self.risk, self.trades), strict=True),
+            dynamic=False,
+            sizing_mode="stretch_width",
+        )
+
+    def tick(self) -> None:
+        """Per-session periodic callback: re-render only when the shared version moved."""
+        cockpit = self.shared.cockpit
+        version, events_version = cockpit.version, cockpit.events_version
+        if (version, events_version) == self._seen:
+            return
+        events = events_version != self._seen[1]
+        self._seen = (version, events_version)
+        with pn.io.hold():
+            self.health.update()
+            sync_table(self.feeds, keyed(self.shared.health.feeds, "feed"))
+            self.command.update(events=events)
+            self.instrument.update(events=events)
+            self.risk.update(events=events)
+            if events:
+                self.trades.model.refresh()
+            self.trades.update(events=events)
+
+    def layout(self) -> pn.viewable.Viewable:
+        title = pn.pane.HTML("<b style='font-size:20px'>updown cockpit</b>", margin=(5, 10))
+        return pn.Column(
+            pn.Row(title, sizing_mode="stretch_width"),
+            self.health,
+            self.tabs,
+            sizing_mode="stretch_width",
+        )
+
+
+def create_page(url: str, auth: AuthConfig) -> pn.viewable.Viewable:
+    """The Panel app factory: one call per browser session."""
+    pn.extension("tabulator", raw_css=[CSS], notifications=False)
+    page = Page(url, auth)
+    page.tick()
+    pn.state.add_periodic_callback(page.tick, period=SESSION_TICK_MS)
+    return page.layout()
+
+
+def serve(
+    url: str,
+    *,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    auth: AuthConfig | None = None,
+    threaded: bool = False,
+    show: bool = False,
+):
+    """Serve the cockpit. Login/logout pages and the control API are enabled only with a
+    password; viewing is open (guests) either way."""
+    auth = auth or AuthConfig.from_env()
+    extra = [(r"/api/controls", ControlApiHandler, {"url": url, "auth": auth})]
+    kwargs: dict = {"cookie_secret": auth.cookie_secret, "extra_patterns": extra}
+    if auth.enabled:
+        from panel_app.login import provider
+
+        kwargs |= {"auth_provider": provider(auth), "oauth_optional": True}
+    shared_models(url)
+    return pn.serve(
+        {"/": lambda: create_page(url, auth)},
+        port=port,
+        address=address,
+        show=show,
+        threaded=threaded,
+        title="updown cockpit",
+        verbose=False,
+        websocket_origin=[f"{address}:{port}", f"localhost:{port}"],
+        **kwargs,
+    )

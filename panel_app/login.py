@@ -1,0 +1,25 @@
+"""Panel's BasicAuthProvider with our password check (constant time, named users only)."""
+
+from __future__ import annotations
+
+from panel.auth import BasicAuthProvider, BasicLoginHandler
+
+from panel_app.auth import AuthConfig
+
+
+def provider(auth: AuthConfig) -> BasicAuthProvider:
+    """A login provider whose /login accepts any plain user name with the dashboard password
+    and sets Panel's signed `user` cookie; guests (no cookie) may still view."""
+
+    class LoginHandler(BasicLoginHandler):
+        def _validate(self, username: str, password: str) -> bool:
+            return auth.check(username, password)
+
+    class Provider(BasicAuthProvider):
+        @property
+        def login_handler(self):
+            LoginHandler._login_endpoint = self._login_endpoint
+            LoginHandler._login_template = self._login_template
+            return LoginHandler
+
+    return Provider()

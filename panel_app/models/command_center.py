@@ -1,0 +1,207 @@
+"""Command Center model: who is trading what, where, in which mode, and what it is worth."""
+
+from __future__ import annotations
+
+import pandas as pd
+import param
+
+from panel_app.models.state import CockpitState, Snapshot
+
+STRATEGY_STATES = ("active", "paused", "disabled_kill_criterion", "not_promoted")
+KILL_TO_STATE = {
+    "off": "ACTIVE",
+    "pause": "PAUSED",
+    "flatten": "FLATTENING",
+    "emergency": "EMERGENCY",
+}
+POSITION_COLUMNS = [
+    "instrument",
+    "side",
+    "entry",
+    "mark",
+    "pnl",
+    "mode",
+    "state",
+    "lifecycle",
+    "strategy",
+]
+
+
+def _num(value) -> float:
+    return 0.0 if value is None or pd.isna(value) else float(value)
+
+
+def venue_label(venue: str | None) -> str:
+    """SANDBOX for anything that is not the real venue; POLYMARKET only for the real one."""
+    if not venue:
+        return "NO RUNNER"
+    return "POLYMARKET" if venue.strip().lower() in ("polymarket", "live") else "SANDBOX"
+
+
+def badge(snap: Snapshot) -> dict[str, str]:
+    """Mode, venue and trading state, from the runner's health, else its instance row/controls."""
+    doc = snap.health.document
+    instances = snap.frame("instances")
+    row = instances.iloc[0] if not instances.empty else None
+    mode = doc.get("mode") or (row["mode"] if row is not None else None)
+    venue = doc.get("venue") or (row["venue"] if row is not None else None)
+    kill = snap.control("kill_switch", "off")
+    return {
+        "mode": mode or snap.control("trading_mode", "?"),
+        "venue": venue_label(venue),
+        "trading_state": doc.get("trading_state") or KILL_TO_STATE.get(kill, kill.upper()),
+        "kill_switch": kill,
+        "control_mode": snap.control("trading_mode", "?"),
+    }
+
+
+def open_positions(snap: Snapshot) -> pd.DataFrame:
+    positions = snap.frame("positions")
+    if positions.empty:
+        return pd.DataFrame(columns=POSITION_COLUMNS)
+    live = positions[positions["state"] != "CLOSED"].copy()
+    lengths = snap.frame("windows")
+    length_of = dict(zip(lengths.get("slug", []), lengths.get("length_s", []), strict=False))
+    paths = snap.frame("lifecycle")
+    path_of = dict(zip(paths.get("position_id", []), paths.get("path", []), strict=False))
+    rows = {}
+    for _, p in live.iterrows():
+        entry, mark = _num(p["entry_price"]), _num(p["mark_price"] or p["entry_price"])
+        minutes = int(length_of.get(p["window_slug"], 300)) // 60
+        rows[p["position_id"]] = {
+            "instrument": f"{p['asset']} {minutes}m",
+            "side": p["outcome"],
+            "entry": entry,
+            "mark": mark,
+            "pnl": round((mark - entry) * _num(p["shares"]), 4),
+            "mode": p["mode"],
+            "state": p["state"],
+            "lifecycle": path_of.get(p["position_id"], ""),
+            "strategy": p["strategy"],
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=POSITION_COLUMNS)
+    frame.index.name = "position"
+    return frame
+
+
+def session_pnl(snap: Snapshot) -> pd.DataFrame:
+    """Gross and net P&L per mode: realised (closed) plus unrealised at the mark (open)."""
+    positions = snap.frame("positions")
+    if positions.empty:
+        return pd.DataFrame(columns=["mode", "gross", "net", "open", "closed"])
+    out = []
+    for mode, group in positions.groupby("mode"):
+        closed = group[group["state"] == "CLOSED"]
+        live = group[group["state"] != "CLOSED"]
+        unreal = sum(
+            (_num(r["mark_price"] or r["entry_price"]) - _num(r["entry_price"])) * _num(r["shares"])
+            for _, r in live.iterrows()
+        )
+        gross = sum(_num(v) for v in closed["pnl_gross"]) + unreal
+        net = sum(_num(v) for v in closed["pnl_net"]) + unreal - sum(_num(v) for v in live["fees"])
+        out.append(
+            {
+                "mode": mode,
+                "gross": round(gross, 4),
+                "net": round(net, 4),
+                "open": len(live),
+                "closed": len(closed),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def balance(snap: Snapshot, mode: str) -> dict:
+    """Latest venue and expected balance for `mode` and whether they agree."""
+    rows = snap.frame("balances")
+    if rows.empty:
+        return {"venue": None, "expected": None, "agree": None}
+    mine = rows[rows["mode"] == mode]
+    by_source = {r["source"]: _num(r["usd"]) for _, r in mine.iterrows()}
+    venue, expected = by_source.get("venue"), by_source.get("expected")
+    agree = None if venue is None or expected is None else abs(venue - expected) < 1e-6
+    return {"venue": venue, "expected": expected, "agree": agree}
+
+
+def strategies(snap: Snapshot) -> pd.DataFrame:
+    """Every known strategy with its state: the runner's word when it reports one, else
+    derived from controls, promotions and kill-criterion alerts."""
+    reported = snap.health.document.get("strategies") or {}
+    allowed = snap.control("allowed_strategies", "")
+    names = set(reported) | set(snap.frame("signals_latest").get("strategy", []))
+    names |= set(snap.frame("promotions").get("strategy", []))
+    names |= {n for n in allowed.split(",") if n and n != "*"}
+    killed = set(snap.frame("kill_criteria").get("strategy", []))
+    promoted = snap.frame("promotions")
+    live_ok = (
+        set(promoted[promoted["target"] == "live"]["strategy"]) if not promoted.empty else set()
+    )
+    mode, kill = snap.control("trading_mode", "PAPER"), snap.control("kill_switch", "off")
+    rows = []
+    for name in sorted(names):
+        state = (reported.get(name) or {}).get("state")
+        if state is None:
+            if name in killed:
+                state = "disabled_kill_criterion"
+            elif mode == "LIVE" and name not in live_ok:
+                state = "not_promoted"
+            elif kill != "off" or (allowed != "*" and name not in allowed.split(",")):
+                state = "paused"
+            else:
+                state = "active"
+        rows.append(
+            {
+                "strategy": name,
+                "state": state,
+                "source": "runner" if name in reported else "derived",
+            }
+        )
+    return pd.DataFrame(rows, columns=["strategy", "state", "source"])
+
+
+def spot_prices(snap: Snapshot) -> dict[str, float]:
+    spot = snap.frame("spot")
+    return {r["asset"]: float(r["price"]) for _, r in spot.iterrows()}
+
+
+def activity(snap: Snapshot) -> pd.DataFrame:
+    feed = snap.frame("activity")
+    if feed.empty:
+        return pd.DataFrame(columns=["time", "kind", "event"])
+    return pd.DataFrame(
+        {"time": feed["ts"].dt.strftime("%H:%M:%S"), "kind": feed["kind"], "event": feed["text"]}
+    ).set_axis(feed["kind"] + ":" + feed["ref"])
+
+
+class CommandCenterModel(param.Parameterized):
+    """Everything the Command Center shows, derived from the shared snapshot."""
+
+    cockpit = param.ClassSelector(class_=CockpitState)
+    badge = param.Dict(default={})
+    spot = param.Dict(default={})
+    balance = param.Dict(default={})
+    pnl = param.DataFrame(default=pd.DataFrame())
+    strategies = param.DataFrame(default=pd.DataFrame())
+    positions = param.DataFrame(default=pd.DataFrame())
+    activity = param.DataFrame(default=pd.DataFrame())
+
+    def refresh(self) -> None:
+        snap = self.cockpit.snapshot
+        the_badge = badge(snap)
+        self.param.update(
+            badge=the_badge,
+            spot=spot_prices(snap),
+            balance=balance(snap, the_badge["mode"]),
+            pnl=session_pnl(snap),
+            strategies=strategies(snap),
+            positions=open_positions(snap),
+            activity=activity(snap),
+        )
+
+    def session_total(self) -> tuple[float, float]:
+        """Session (gross, net) across every non-BACKTEST mode."""
+        pnl = self.pnl
+        if pnl.empty:
+            return 0.0, 0.0
+        real = pnl[pnl["mode"] != "BACKTEST"]
+        return round(float(real["gross"].sum()), 4), round(float(real["net"].sum()), 4)

@@ -1,0 +1,214 @@
+"""Every SQL statement the dashboard runs, in one place (read models over migration 001).
+
+The poller runs these; views never query. `EVENT_QUERIES` are refreshed when the watermark moves,
+`FEED_QUERIES` every second (ages and rates change with time even when nothing is written).
+`%(since)s` is the session start: the trader instance's start, else 24 h ago.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg.types.numeric import FloatLoader
+
+from live.store import controls as control_store
+
+SESSION_START = """
+SELECT coalesce(max(started_at) FILTER (WHERE role = 'trader'), now() - interval '24 hours')
+FROM instances"""
+
+WATERMARK = """
+SELECT (SELECT max(id) FROM order_events), (SELECT max(id) FROM position_events),
+       (SELECT count(*) FROM fills), (SELECT max(ts) FROM fills), (SELECT count(*) FROM signals),
+       (SELECT max(id) FROM decisions), (SELECT max(updated_ts) FROM orders),
+       (SELECT max(updated_ts) FROM positions), (SELECT max(id) FROM assertion_results),
+       (SELECT max(id) FROM control_changes), (SELECT max(id) FROM settlements),
+       (SELECT max(id) FROM balances), (SELECT max(id) FROM feed_gaps),
+       (SELECT max(id) FROM breaker_events), (SELECT max(id) FROM reconciliation_runs),
+       (SELECT max(last_seen) FROM instances), (SELECT count(*) FROM windows),
+       (SELECT max(id) FROM promotions), (SELECT max(id) FROM alerts),
+       (SELECT count(*) FROM backtest_runs)"""
+
+TRADES = """
+SELECT p.position_id, p.opened_ts, p.closed_ts, p.mode, p.run_id, p.strategy, p.asset,
+       p.window_slug, p.outcome AS side, p.state, p.shares, p.entry_price, p.exit_price,
+       p.mark_price, p.exit_reason, p.resolution, p.cost, p.fees, p.pnl_gross, p.pnl_net,
+       eo.client_order_id AS entry_order, eo.venue_order_id, eo.state AS order_state,
+       eo.requested_shares, eo.requested_usd, eo.filled_shares,
+       ef.intended_entry, ef.book_ratio, coalesce(ef.impact_flag, false) AS impact_flag,
+       tr.intended_price AS intended_exit, s.ours, s.venue AS venue_resolution, s.agreement,
+       s.confirmed_ts
+FROM positions p
+LEFT JOIN LATERAL (SELECT * FROM orders o WHERE o.position_id = p.position_id
+                   AND o.purpose = 'ENTRY' ORDER BY o.created_ts LIMIT 1) eo ON true
+LEFT JOIN LATERAL (SELECT sum(f.intended_price * f.shares) / nullif(sum(f.shares), 0)
+                          AS intended_entry, max(f.book_ratio) AS book_ratio,
+                          bool_or(f.impact_flag) AS impact_flag
+                   FROM fills f WHERE f.client_order_id = eo.client_order_id) ef ON true
+LEFT JOIN LATERAL (SELECT e.intended_price FROM position_events e
+                   WHERE e.position_id = p.position_id AND e.intended_price IS NOT NULL
+                   ORDER BY e.ts LIMIT 1) tr ON true
+LEFT JOIN settlements s ON s.window_slug = p.window_slug AND s.mode = p.mode
+                        AND coalesce(s.run_id, '') = coalesce(p.run_id, '')
+ORDER BY p.opened_ts DESC LIMIT 5000"""
+
+ACTIVITY = """
+(SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal (max $'
+        || coalesce(max_price::text, '?') || ', ' || mode || ')' AS text, signal_id AS ref
+   FROM signals ORDER BY ts DESC LIMIT 60)
+UNION ALL
+(SELECT created_ts, 'ORDER', purpose || ' ' || side || ' ' || split_part(window_slug, '-', 1)
+        || '-' || outcome || ' ' || coalesce(requested_shares::text, '?') || ' sh @ ≤ $'
+        || worst_price || ' → ' || state || ' (venue id ' || coalesce(venue_order_id, '—')
+        || ', ' || mode || ')', client_order_id
+   FROM orders ORDER BY created_ts DESC LIMIT 60)
+UNION ALL
+(SELECT f.ts, 'FILL', 'FILL ' || f.status || ': ' || f.shares || ' sh @ $' || f.price
+        || ' fee $' || f.fee || ' (' || o.strategy || ' ' || split_part(o.window_slug, '-', 1)
+        || '-' || o.outcome || ', ' || f.mode || ') trade ' || f.fill_id, f.fill_id
+   FROM fills f JOIN orders o USING (client_order_id) ORDER BY f.ts DESC LIMIT 60)
+UNION ALL
+(SELECT ts, 'ASSERTION', 'ASSERTION ' || CASE WHEN ok THEN 'OK: ' ELSE 'FAILED: ' END || name,
+        id::text FROM assertion_results ORDER BY ts DESC LIMIT 40)
+UNION ALL
+(SELECT ts, 'DENIAL', 'DENIED ' || strategy || ' ' || window_slug || ': ' || code, id::text
+   FROM decisions WHERE verdict = 'DENIED' ORDER BY ts DESC LIMIT 20)
+UNION ALL
+(SELECT ts, 'WINDOW', 'WINDOW ' || slug || ' ' || what || ' (' || asset || ' '
+        || length_s / 60 || 'm)', slug || what
+   FROM (SELECT slug, asset, length_s, open_ts AS ts, 'opened' AS what FROM windows
+          WHERE open_ts <= now()
+         UNION ALL SELECT slug, asset, length_s, close_ts, 'closed → '
+                || coalesce(winner, 'pending') FROM windows WHERE close_ts <= now()) w
+   ORDER BY ts DESC LIMIT 30)
+UNION ALL
+(SELECT ts, 'BREAKER', CASE WHEN tripped THEN 'BREAKER TRIPPED: ' ELSE 'BREAKER RESET: ' END
+        || reason, id::text FROM breaker_events ORDER BY ts DESC LIMIT 10)
+UNION ALL
+(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, '∅') || ' → '
+        || new_value || ' by ' || changed_by, id::text
+   FROM control_changes ORDER BY id DESC LIMIT 20)
+ORDER BY ts DESC LIMIT 200"""
+
+EVENT_QUERIES: dict[str, str] = {
+    "controls": "SELECT key, value, updated_by, updated_at FROM runtime_controls ORDER BY key",
+    "control_changes": """SELECT id, key, old_value, new_value, changed_by, changed_at
+        FROM control_changes ORDER BY id DESC LIMIT 50""",
+    "windows": """SELECT slug, venue, asset, length_s, open_ts, close_ts, condition_id,
+        token_up, token_down, strike, final_price, status, winner, fee_rate FROM windows
+        WHERE close_ts > now() - interval '2 hours' AND open_ts < now() + interval '1 hour'
+        ORDER BY open_ts""",
+    "positions": """SELECT position_id, mode, run_id, strategy, window_slug, asset, outcome,
+        token_id, state, shares, entry_price, cost, fees, mark_price, exit_price, proceeds,
+        exit_reason, resolution, pnl_gross, pnl_net, opened_ts, updated_ts, closed_ts
+        FROM positions WHERE state <> 'CLOSED' OR opened_ts >= %(since)s
+        OR closed_ts >= %(since)s ORDER BY opened_ts""",
+    "lifecycle": """SELECT e.position_id, string_agg(e.to_state, ' → ' ORDER BY e.ts, e.id)
+        AS path FROM position_events e JOIN positions p USING (position_id)
+        WHERE p.state <> 'CLOSED' OR p.opened_ts >= %(since)s GROUP BY e.position_id""",
+    "trades": TRADES,
+    "activity": ACTIVITY,
+    "assertions": """SELECT DISTINCT ON (name) name, ts, ok, detail FROM assertion_results
+        ORDER BY name, ts DESC""",
+    "assertion_failures": """SELECT DISTINCT ON (name) name, ts, detail FROM assertion_results
+        WHERE NOT ok ORDER BY name, ts DESC""",
+    "triggers": """SELECT e.ts, p.position_id, p.strategy, p.asset, p.mode, e.to_state AS trigger,
+        e.trigger_price, e.intended_price,
+        coalesce((SELECT c.actual_price FROM position_events c WHERE c.position_id = e.position_id
+                  AND c.actual_price IS NOT NULL AND c.ts > e.ts ORDER BY c.ts LIMIT 1),
+                 p.exit_price) AS actual_price
+        FROM position_events e JOIN positions p USING (position_id)
+        WHERE e.to_state IN ('STOP_TRIGGERED', 'TAKE_PROFIT_TRIGGERED', 'TRAILING_TRIGGERED',
+                             'FLATTEN_REQUESTED') ORDER BY e.ts DESC LIMIT 200""",
+    "order_states": """SELECT mode, state, count(*) AS orders FROM orders
+        WHERE created_ts >= %(since)s GROUP BY mode, state ORDER BY mode, state""",
+    "balances": """SELECT DISTINCT ON (mode, source) mode, source, ts, usd FROM balances
+        ORDER BY mode, source, ts DESC""",
+    "feed_gaps": """SELECT feed, asset, start_ts, end_ts, reason FROM feed_gaps
+        WHERE end_ts IS NULL OR start_ts > now() - interval '24 hours'
+        ORDER BY start_ts DESC LIMIT 100""",
+    "reconciliation": """SELECT DISTINCT ON (instance_id) instance_id, ts, ok, differences, error
+        FROM reconciliation_runs ORDER BY instance_id, ts DESC""",
+    "breakers": """SELECT ts, tripped, reason, instance_id FROM breaker_events
+        ORDER BY ts DESC LIMIT 20""",
+    "signals_latest": """SELECT DISTINCT ON (strategy, asset) strategy, asset, ts, window_slug,
+        side, confidence, max_price, mode, inputs FROM signals
+        WHERE ts > now() - interval '1 day' ORDER BY strategy, asset, ts DESC""",
+    "denials": """SELECT strategy, code, count(*) AS denials, max(ts) AS last_ts FROM decisions
+        WHERE verdict = 'DENIED' AND ts >= %(since)s GROUP BY strategy, code""",
+    "promotions": """SELECT DISTINCT ON (strategy, target) strategy, target, ts, file_sha256
+        FROM promotions WHERE revoked_at IS NULL ORDER BY strategy, target, ts DESC""",
+    "kill_criteria": """SELECT DISTINCT detail->>'strategy' AS strategy FROM alerts
+        WHERE kind = 'kill_criterion' AND detail ? 'strategy'""",
+    "token_mismatches": """SELECT p.position_id, p.asset, p.token_id, w.token_up, w.token_down
+        FROM positions p JOIN windows w ON w.slug = p.window_slug WHERE p.state <> 'CLOSED'
+        AND p.token_id NOT IN (coalesce(w.token_up, ''), coalesce(w.token_down, ''))""",
+    "runs": """SELECT run_id, kind, mode, strategy, fill_model, latency_ms, summary, started_at,
+        finished_at FROM backtest_runs ORDER BY started_at DESC LIMIT 20""",
+    "instances": """SELECT instance_id, host, pid, role, mode, venue, health_url, lock_held,
+        started_at, last_seen, health FROM instances
+        ORDER BY (role = 'trader') DESC, last_seen DESC""",
+}
+
+FEED_QUERIES: dict[str, str] = {
+    "feed_last": """SELECT source, max(ts) AS last_ts,
+        extract(epoch FROM now() - max(ts))::float AS age_s FROM market_events
+        WHERE ts > now() - interval '10 minutes' GROUP BY source ORDER BY source""",
+    "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
+        WHERE ts > now() - interval '10 seconds' GROUP BY source""",
+    "completeness": """SELECT w.slug, w.asset, w.open_ts, e.source,
+        count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
+        greatest(1, floor(extract(epoch FROM least(w.close_ts, now()) - w.open_ts)))::int
+            AS seconds_expected
+        FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
+             AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
+        WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
+        GROUP BY w.slug, w.asset, w.open_ts, w.close_ts, e.source
+        ORDER BY w.open_ts DESC, w.asset, e.source""",
+    "spot": """SELECT DISTINCT ON (asset) asset, ts, source, (payload->>'price')::float AS price
+        FROM market_events WHERE kind = 'price' AND ts > now() - interval '10 minutes'
+        ORDER BY asset, ts DESC""",
+    "books": """SELECT DISTINCT ON (token_id) token_id, slug, asset, ts, payload
+        FROM market_events WHERE kind = 'book' AND ts > now() - interval '10 minutes'
+        ORDER BY token_id, ts DESC""",
+    "clock": "SELECT now() AS db_now",
+}
+
+
+def display_numbers(conn: psycopg.Connection) -> None:
+    """Load NUMERIC as float on this (read-only, display) connection: the dashboard shows money,
+    it never computes balances that are written back."""
+    conn.adapters.register_loader("numeric", FloatLoader)
+
+
+def session_start(conn: psycopg.Connection) -> Any:
+    """When the current session began (the trader instance's start, else 24 h ago)."""
+    return conn.execute(SESSION_START).fetchone()[0]
+
+
+def watermark(conn: psycopg.Connection) -> tuple:
+    """A cheap tuple that changes whenever any table the views show is written."""
+    return tuple(conn.execute(WATERMARK).fetchone())
+
+
+def frame(conn: psycopg.Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """Run one query and return its rows as a DataFrame with the query's column names."""
+    with conn.cursor() as cur:
+        cur.execute(sql, params or {})
+        columns = [c.name for c in cur.description or []]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def fetch(conn: psycopg.Connection, queries: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Run a group of queries in one read-only snapshot so the frames agree with each other."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        params = {"since": session_start(conn)}
+        return {name: frame(conn, sql, params) for name, sql in queries.items()}
+
+
+def write_control(conn: psycopg.Connection, key: str, value: str, by: str) -> str | None:
+    """Set one runtime control through the store (validated, audited, NOTIFYed)."""
+    return control_store.write(conn, key, value, by)

@@ -1,0 +1,87 @@
+"""Instrument Deep Dive view: one asset at a time."""
+
+from __future__ import annotations
+
+import panel as pn
+from panel.viewable import Viewer
+
+from panel_app.models.instrument import InstrumentModel
+from panel_app.views.common import chip, esc, set_html, sync_table, table
+
+
+def window_html(model: InstrumentModel) -> str:
+    w, book = model.window, model.book
+    spot = "—" if model.spot is None else f"${model.spot:,.2f}"
+    if w is None:
+        head = f"<b>{esc(model.asset)}</b>: no window open now · oracle {spot}"
+    else:
+        cond = w["condition_id"] or "MISSING"
+        head = (
+            f'<b class="ud-window-slug">{esc(w["slug"])}</b> · time left '
+            f'<span class="ud-time-left">{w["time_left_s"]} s</span> · strike '
+            f'{esc(w["strike"])} · oracle <span class="ud-oracle">{spot}</span> · '
+            f"conditionId {esc(cond)}<br>tokens: UP {esc(w['token_up'])} / DOWN "
+            f"{esc(w['token_down'])}"
+        )
+    if book:
+        head += (
+            f"<br>CLOB (UP token): bid {book['bid']} · ask {book['ask']} · "
+            f'<span class="ud-mid">mid {book["mid"]}</span> · age {book["age_s"]} s'
+        )
+    else:
+        head += "<br>CLOB: no book in the last 10 minutes"
+    token_ok = model.token_status.startswith("valid")
+    head += "<br>" + chip(
+        f"token ids: {model.token_status}", "green" if token_ok else "red", "", "ud-token-status"
+    )
+    if model.missing_condition:
+        head += chip(
+            f"missing conditionId: {', '.join(model.missing_condition)}",
+            "red",
+            "",
+            "ud-missing-condition",
+        )
+    else:
+        head += chip("conditionId present on every window", "green")
+    return head
+
+
+class InstrumentView(Viewer):
+    def __init__(self, model: InstrumentModel, feeds_table, **params) -> None:
+        super().__init__(**params)
+        self.model = model
+        self._asset = pn.widgets.RadioButtonGroup.from_param(
+            model.param.asset, button_type="primary"
+        )
+        self._window = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._positions = table(name="instrument_positions")
+        self._signals = table(name="instrument_signals")
+        self._history = table(name="instrument_history")
+        self._completeness = table(name="instrument_completeness")
+        self._feeds = feeds_table
+        model.param.watch(lambda *_: self.update(events=True), ["asset"])
+
+    def update(self, *, events: bool) -> None:
+        self.model.refresh()  # cheap, and time-left / spot / book move every second
+        set_html(self._window, window_html(self.model))
+        sync_table(self._positions, self.model.positions)
+        sync_table(self._signals, self.model.signals)
+        sync_table(self._history, self.model.history)
+        sync_table(self._completeness, self.model.completeness)
+
+    def __panel__(self):
+        return pn.Column(
+            self._asset,
+            self._window,
+            pn.Row(
+                pn.Column("### Our open positions", self._positions),
+                pn.Column("### Feed health (age, ticks/s, out-of-order)", self._feeds),
+            ),
+            "### What each strategy sees now (latest signal and its inputs)",
+            self._signals,
+            pn.Row(
+                pn.Column("### Historical P&L by window (net)", self._history),
+                pn.Column("### Data completeness per feed per window (%)", self._completeness),
+            ),
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,115 @@
+"""Risk view: drawdown, per-strategy P&L, exit triggers, controls editor, assertions, machines."""
+
+from __future__ import annotations
+
+import panel as pn
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from panel_app.models.risk import RiskModel
+from panel_app.views.common import chip, esc, keyed, set_html, sync_table, table
+
+
+def assertions_html(model: RiskModel) -> str:
+    rows = []
+    for n, a in model.assertions.iterrows():
+        status = a["status"]
+        rows.append(
+            f'<tr class="ud-assertion" data-name="{esc(a["assertion"])}"><td>{n}</td>'
+            f"<td>{chip(status, status, a['failure_detail'], 'ud-assertion-status')}</td>"
+            f"<td>{esc(a['assertion'])}</td><td>{esc(a['check'])}</td><td>{esc(a['checked'])}</td>"
+            f'<td class="ud-last-failure">{esc(a["last_failure"])} {esc(a["failure_detail"])}</td>'
+            "</tr>"
+        )
+    head = (
+        "<tr><th>#</th><th>status</th><th>name</th><th>check</th><th>last checked</th>"
+        "<th>last failure</th></tr>"
+    )
+    return f'<table class="ud-assertions">{head}{"".join(rows)}</table>'
+
+
+def machine_html(title: str, counts: dict[str, int]) -> str:
+    boxes = " → ".join(
+        f'<span class="ud-state-box {"ud-on" if n else ""}" data-state="{s}">{s}: {n}</span>'
+        for s, n in counts.items()
+    )
+    return f"<b>{esc(title)}</b><div>{boxes}</div>"
+
+
+class RiskView(Viewer):
+    def __init__(self, model: RiskModel, editor, **params) -> None:
+        super().__init__(**params)
+        self.model = model
+        self._source = ColumnDataSource({"ts": [], "equity": [], "drawdown": []})
+        fig = figure(
+            height=240,
+            sizing_mode="stretch_width",
+            x_axis_type="datetime",
+            title="Session equity (net) and drawdown, USD",
+            toolbar_location=None,
+        )
+        fig.line("ts", "equity", source=self._source, legend_label="equity", line_width=2)
+        fig.varea(
+            x="ts",
+            y1="drawdown",
+            y2=0,
+            source=self._source,
+            fill_alpha=0.3,
+            fill_color="#c62828",
+            legend_label="drawdown",
+        )
+        fig.legend.location = "top_left"
+        self._chart = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self._max_dd = pn.pane.HTML("")
+        self._strategy = table(name="per_strategy")
+        self._triggers = table(name="triggers")
+        self._controls = table(name="controls")
+        self._assertions = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._machines = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._breakers = table(name="breakers")
+        self._layout = pn.Column(
+            self._chart,
+            self._max_dd,
+            pn.Row(
+                pn.Column("### Per-strategy P&L", self._strategy),
+                pn.Column("### Runtime controls", self._controls, editor),
+            ),
+            "### Stop-loss / take-profit / trailing triggers (trigger vs intended vs actual)",
+            self._triggers,
+            "### Runtime assertions",
+            self._assertions,
+            "### State machines",
+            self._machines,
+            "### Circuit breaker",
+            self._breakers,
+            sizing_mode="stretch_width",
+        )
+
+    def update(self, *, events: bool) -> None:
+        if not events:
+            return
+        dd = self.model.drawdown
+        self._source.data = {
+            "ts": list(dd["ts"]),
+            "equity": list(dd["equity"]),
+            "drawdown": list(dd["drawdown"]),
+        }
+        set_html(
+            self._max_dd,
+            f'<span class="ud-max-drawdown">max drawdown: ${self.model.max_drawdown():,.2f}</span>',
+        )
+        sync_table(self._strategy, self.model.per_strategy)
+        sync_table(self._triggers, self.model.triggers)
+        sync_table(self._controls, keyed(self.model.controls, "key"))
+        set_html(self._assertions, assertions_html(self.model))
+        set_html(
+            self._machines,
+            machine_html("Positions (session) by lifecycle state", self.model.position_states)
+            + "<br>"
+            + machine_html("Orders (session) by state", self.model.order_states),
+        )
+        sync_table(self._breakers, self.model.breakers)
+
+    def __panel__(self):
+        return self._layout

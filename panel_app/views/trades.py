@@ -1,0 +1,125 @@
+"""Trade History view: filters, settlement verification, slippage, gross vs net, CSV export."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import panel as pn
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from panel_app.models.trades import TradeHistoryModel
+from panel_app.views.common import esc, money, set_html, table
+
+FILTERS = ("strategy", "instrument", "mode", "outcome", "date_from", "date_to")
+
+
+def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Backtest/replay runs with their integrity flag, exclusions, fill model and latencies."""
+    if runs.empty:
+        return runs
+    summary = runs["summary"].apply(lambda s: s if isinstance(s, dict) else {})
+    return pd.DataFrame(
+        {
+            "run_id": runs["run_id"],
+            "kind": runs["kind"],
+            "mode": runs["mode"],
+            "strategy": runs["strategy"],
+            "integrity (look-ahead check)": summary.apply(lambda s: s.get("lookahead_check", "—")),
+            "windows excluded": summary.apply(
+                lambda s: json.dumps(s.get("excluded_windows", {})) or "—"
+            ),
+            "slippage/fill model": runs["fill_model"].fillna("—"),
+            "latency offsets ms": runs["latency_ms"].apply(json.dumps),
+        }
+    )
+
+
+class TradeHistory(Viewer):
+    def __init__(self, model: TradeHistoryModel, **params) -> None:
+        super().__init__(**params)
+        self.model = model
+        self._filters = pn.Param(
+            model.param,
+            parameters=list(FILTERS),
+            show_name=False,
+            default_layout=pn.Row,
+            widgets={"date_from": pn.widgets.DatePicker, "date_to": pn.widgets.DatePicker},
+        )
+        self._count = pn.pane.HTML("")
+        self._table = table(name="trades", height=420, pagination=None)
+        self._download = pn.widgets.FileDownload(
+            callback=self._csv,
+            filename="trades.csv",
+            label="Export CSV (filtered rows)",
+            button_type="primary",
+            width=260,
+        )
+        self._source = ColumnDataSource({"left": [], "right": [], "count": []})
+        fig = figure(
+            height=200,
+            width=420,
+            title="Slippage (actual − intended), entries + exits",
+            toolbar_location=None,
+        )
+        fig.quad(
+            left="left",
+            right="right",
+            top="count",
+            bottom=0,
+            source=self._source,
+            fill_color="#1565c0",
+            line_color="white",
+        )
+        self._hist = pn.pane.Bokeh(fig)
+        self._runs = table(name="runs")
+        model.param.watch(lambda *_: self.render(), list(FILTERS))
+
+    def _csv(self) -> io.StringIO:
+        return io.StringIO(self.model.to_csv())
+
+    def update(self, *, events: bool) -> None:
+        if events:
+            self.render()
+
+    def render(self) -> None:
+        rows = self.model.filtered()
+        if not self._table.value.equals(rows):
+            self._table.value = rows
+        gross, fees, net = self.model.gross_net()
+        verdicts = " · ".join(f"{esc(k)}: {v}" for k, v in self.model.settlement_summary().items())
+        set_html(
+            self._count,
+            (
+                f'<span class="ud-trade-count">{len(rows)} trades</span> · '
+                f'<span class="ud-gross-net">gross {money(gross, True)} − fees {money(fees)} = net '
+                f'{money(net, True)}</span><br><span class="ud-settlement-summary">settlement '
+                f"verification (ours vs venue): {verdicts or '—'}</span>"
+            ),
+        )
+        slip = self.model.slippage()
+        counts, edges = np.histogram(slip, bins=10) if len(slip) else ([], np.array([]))
+        self._source.data = {
+            "left": list(edges[:-1]),
+            "right": list(edges[1:]),
+            "count": list(counts),
+        }
+        runs = runs_frame(self.model.runs)
+        if not self._runs.value.equals(runs):
+            self._runs.value = runs
+
+    def __panel__(self):
+        return pn.Column(
+            self._filters,
+            pn.Row(self._count, self._download),
+            self._table,
+            pn.Row(
+                self._hist,
+                pn.Column("### Backtest / replay runs", self._runs, sizing_mode="stretch_width"),
+            ),
+            sizing_mode="stretch_width",
+        )

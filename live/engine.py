@@ -112,6 +112,7 @@ class Engine:
         self.venue_balance: tuple[int, Decimal] | None = None
         self.venue_positions: tuple[int, dict[str, Decimal]] | None = None
         self.max_tick_ms = 0
+        self.stale_assets: set[str] = set()
         self._commands: list[Command] = []
         self._timers: list[tuple[int, int, str, Any]] = []
         self._timer_seq = 0
@@ -169,6 +170,13 @@ class Engine:
     def reset_breaker(self, ts: int, reason: str = "operator reset") -> None:
         self.records.append(self.breaker.reset(ts, reason))
         self._refresh_trading_state()
+
+    def set_feed_stale(self, asset: str, stale: bool) -> None:
+        """The runner's feed watchdog marks an asset's data stale (no entries) or fresh again."""
+        if stale:
+            self.stale_assets.add(asset)
+        else:
+            self.stale_assets.discard(asset)
 
     def report_tick_duration(self, ms: int) -> None:
         """The runner reports how long it took to handle a tick (assertion 10)."""

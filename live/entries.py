@@ -153,6 +153,7 @@ class EntryDesk:
             best_ask=None if book is None else book.best_ask,
             signal_seen=signal.signal_id in self.signal_ids,
             entry_pending=exposure["entry_pending"] > 0,
+            feed_stale=signal.asset in e.stale_assets,
         )
 
     def exposures(self, signal: Signal) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class RiskContext:
     best_ask: float | None  # of the signal's own side (the token it would buy)
     signal_seen: bool
     entry_pending: bool  # this strategy already has a working entry order on this window
+    feed_stale: bool = False  # the runner's watchdog says this asset's data is not fresh (FM1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +116,12 @@ def check_strategy_allowed(s: Signal, c: RiskContext) -> Denial | None:
 
 
 def check_instrument_allowed(s: Signal, c: RiskContext) -> Denial | None:
-    if c.controls.instrument_allowed(str(s.asset)):
-        return None
-    return _deny(DenyCode.INSTRUMENT_NOT_ALLOWED, asset=s.asset)
+    """Allowed by the controls, and its feeds fresh: no entries on stale data (FM1)."""
+    if not c.controls.instrument_allowed(str(s.asset)):
+        return _deny(DenyCode.INSTRUMENT_NOT_ALLOWED, asset=s.asset)
+    if c.feed_stale:
+        return _deny(DenyCode.INSTRUMENT_NOT_ALLOWED, asset=s.asset, reason="feed_stale")
+    return None
 
 
 def check_promoted(s: Signal, c: RiskContext) -> Denial | None:

@@ -194,3 +194,9 @@ def test_sell_worst_price_is_bid_minus_two_ticks_above_zero() -> None:
     assert worst_price(OrderSide.SELL, 0.01, tick) == Decimal("0.01")
     fine = Decimal("0.001")
     assert worst_price(OrderSide.SELL, 0.035, fine) == Decimal("0.033")
+
+
+def test_entry_on_an_asset_with_a_stale_feed_is_denied() -> None:
+    denial = evaluate(sig(), ctx(feed_stale=True)).denial
+    assert denial.code is DenyCode.INSTRUMENT_NOT_ALLOWED
+    assert denial.detail["reason"] == "feed_stale"

@@ -1,0 +1,32 @@
+"""The runner's feed watchdog reaches the risk envelope: no entries on an asset whose data is
+stale, entries again once it is fresh (FM1)."""
+
+from __future__ import annotations
+
+from engine_kit import OPEN, listed, make_engine, of_type, run, signal, two_sided, window
+
+from live.domain import DenyCode
+from live.records import DecisionRecord
+
+W = window()
+
+
+def test_stale_feed_blocks_entries_on_that_asset_until_fresh() -> None:
+    engine = make_engine()
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.50, 0.52)])
+    engine.set_feed_stale("BTC", True)
+    run(engine, [signal(OPEN + 2000, W, usd="1", signal_id="while-stale")])
+    engine.set_feed_stale("BTC", False)
+    run(engine, [signal(OPEN + 3000, W, usd="1", signal_id="when-fresh")])
+    first, second = of_type(engine.records, DecisionRecord)
+    assert (first.code, first.detail["reason"]) == (DenyCode.INSTRUMENT_NOT_ALLOWED, "feed_stale")
+    assert second.verdict == "APPROVED"
+
+
+def test_stale_feed_on_another_asset_does_not_block() -> None:
+    engine = make_engine()
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.50, 0.52)])
+    engine.set_feed_stale("ETH", True)
+    run(engine, [signal(OPEN + 2000, W, usd="1", signal_id="btc")])
+    (decision,) = of_type(engine.records, DecisionRecord)
+    assert decision.verdict == "APPROVED"

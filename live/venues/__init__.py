@@ -5,7 +5,6 @@ from live.venues.config import VenueConfig, VenueKind
 from live.venues.errors import (
     CredentialError,
     GammaShapeError,
-    TokenInvalidError,
     TokenVerdict,
     VenueError,
     VenueQueryError,
@@ -19,7 +18,6 @@ __all__ = [
     "ExecutionStatus",
     "GammaShapeError",
     "PolymarketVenue",
-    "TokenInvalidError",
     "TokenVerdict",
     "VenueConfig",
     "VenueError",

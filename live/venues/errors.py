@@ -45,11 +45,3 @@ class TokenVerdict(StrEnum):
     ROTATED = "token_rotated"  # the slug's outcome now has a different token id
     UNKNOWN_TOKEN = "token_unknown"  # never discovered by this adapter
     NOT_TRADABLE = "market_not_tradable"  # market gone, closed, or without token ids
-
-
-class TokenInvalidError(VenueError):
-    """An order was refused before sending because its token failed the FM8 check."""
-
-    def __init__(self, token_id: str, verdict: TokenVerdict, detail: str = "") -> None:
-        super().__init__(f"{verdict}: token {token_id[:12]}… {detail}".rstrip())
-        self.token_id, self.verdict, self.detail = token_id, verdict, detail

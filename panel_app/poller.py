@@ -83,8 +83,7 @@ class Poller(threading.Thread):
     def run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True) as conn:
-                    queries.display_numbers(conn)
+                with self.connect() as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._loop(conn)
             except Exception as exc:  # noqa: BLE001 - the poller must survive and report
@@ -92,6 +91,12 @@ class Poller(threading.Thread):
                 self.state.fail(f"poller error: {type(exc).__name__}: {exc}"[:300])
                 self._mark = None
                 self._stop.wait(1.0)
+
+    def connect(self) -> psycopg.Connection:
+        """An autocommit connection configured as the poller reads (NUMERIC shown as float)."""
+        conn = psycopg.connect(self.url, autocommit=True)
+        queries.display_numbers(conn)
+        return conn
 
     def _loop(self, conn: psycopg.Connection) -> None:
         while not self._stop.is_set():

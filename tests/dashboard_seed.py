@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import psycopg
+
+from live.store.db import with_database
 
 RUN_ID = "seed-session"
 INSTANCE_ID = "seed-runner-1"
@@ -728,3 +733,19 @@ def _balances(conn, now):
                     "reason": "settlement",
                 },
             )
+
+
+@contextmanager
+def seeded_database(admin_url: str, template: str, **seed_kwargs) -> Iterator[str]:
+    """A fresh database (from the migrated template) holding the seeded session; dropped after.
+    This is the one place to swap for "a database filled by a real short sandbox run"."""
+    name = f"updown_dash_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = with_database(admin_url, name)
+    try:
+        seed_session(url, **seed_kwargs)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -31,6 +31,12 @@ def _num(value) -> float:
     return 0.0 if value is None or pd.isna(value) else float(value)
 
 
+def _mark(row) -> float:
+    """The mark price, or the entry price when no mark exists yet (0.0 is a real mark)."""
+    mark = row["mark_price"]
+    return _num(row["entry_price"]) if mark is None or pd.isna(mark) else float(mark)
+
+
 def venue_label(venue: str | None) -> str:
     """SANDBOX for anything that is not the real venue; POLYMARKET only for the real one."""
     if not venue:
@@ -66,7 +72,7 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
     path_of = dict(zip(paths.get("position_id", []), paths.get("path", []), strict=False))
     rows = {}
     for _, p in live.iterrows():
-        entry, mark = _num(p["entry_price"]), _num(p["mark_price"] or p["entry_price"])
+        entry, mark = _num(p["entry_price"]), _mark(p)
         minutes = int(length_of.get(p["window_slug"], 300)) // 60
         rows[p["position_id"]] = {
             "instrument": f"{p['asset']} {minutes}m",
@@ -94,8 +100,7 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
         closed = group[group["state"] == "CLOSED"]
         live = group[group["state"] != "CLOSED"]
         unreal = sum(
-            (_num(r["mark_price"] or r["entry_price"]) - _num(r["entry_price"])) * _num(r["shares"])
-            for _, r in live.iterrows()
+            (_mark(r) - _num(r["entry_price"])) * _num(r["shares"]) for _, r in live.iterrows()
         )
         gross = sum(_num(v) for v in closed["pnl_gross"]) + unreal
         net = sum(_num(v) for v in closed["pnl_net"]) + unreal - sum(_num(v) for v in live["fees"])

@@ -1,0 +1,236 @@
+"""Dashboard view models (param classes) against a seeded database — no browser, no Panel server.
+
+Expected figures are read back from the database with plain SQL, so a real sandbox run can
+replace the seed without touching these tests.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from dashboard_seed import seeded_database
+
+from live.controls import InvalidControl, validate
+from panel_app.models.command_center import CommandCenterModel, venue_label
+from panel_app.models.controls import NO_PASSWORD, NOT_LOGGED_IN, ControlDesk, NotAuthorized
+from panel_app.models.health import HealthBarModel, age_status
+from panel_app.models.instrument import InstrumentModel, book_top
+from panel_app.models.risk import ASSERTIONS, RiskModel
+from panel_app.models.state import CockpitState
+from panel_app.models.trades import TradeHistoryModel
+from panel_app.poller import Poller
+
+
+@pytest.fixture(scope="module")
+def seeded(pg_admin_url, template_db):
+    """One seeded database for this module's read-only tests."""
+    with seeded_database(pg_admin_url, template_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def cockpit(seeded) -> CockpitState:
+    """Shared state after exactly one poll of the seeded database."""
+    state = CockpitState()
+    poller = Poller(seeded, state)
+    with poller.connect() as conn:
+        poller.poll_once(conn)
+    return state
+
+
+def sql(url: str, query: str, *args):
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, args).fetchall()
+
+
+def test_feed_age_colours_follow_the_spec_thresholds():
+    assert [age_status(a) for a in (0.0, 1.99, 2.0, 4.99, 5.0, None)] == [
+        "green",
+        "green",
+        "yellow",
+        "yellow",
+        "red",
+        "red",
+    ]
+
+
+def test_venue_badge_is_sandbox_unless_the_venue_is_polymarket():
+    assert venue_label("SANDBOX") == "SANDBOX"
+    assert venue_label("sandbox-local") == "SANDBOX"
+    assert venue_label("polymarket") == "POLYMARKET"
+    assert venue_label(None) == "NO RUNNER"
+
+
+def test_command_center_shows_mode_venue_and_every_open_position(seeded, cockpit):
+    model = CommandCenterModel(cockpit=cockpit)
+    model.refresh()
+    assert model.badge["venue"] == "SANDBOX" and model.badge["mode"] == "PAPER"
+    open_ids = {
+        r[0] for r in sql(seeded, "SELECT position_id FROM positions WHERE state<>'CLOSED'")
+    }
+    assert set(model.positions.index) == open_ids
+    assert set(model.positions["mode"]) == {"PAPER", "DRY_RUN"}
+    assert set(model.spot) == {"BTC", "ETH", "SOL"}
+
+
+def test_session_net_pnl_is_realised_net_plus_unrealised_minus_open_fees(seeded, cockpit):
+    model = CommandCenterModel(cockpit=cockpit)
+    model.refresh()
+    (expected,) = sql(
+        seeded,
+        """SELECT sum(CASE WHEN state='CLOSED' THEN pnl_net
+        ELSE (mark_price - entry_price) * shares - fees END) FROM positions""",
+    )[0]
+    assert model.session_total()[1] == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_strategy_states_use_the_runner_report(cockpit):
+    model = CommandCenterModel(cockpit=cockpit)
+    model.refresh()
+    states = dict(zip(model.strategies["strategy"], model.strategies["state"], strict=True))
+    assert states == {
+        "canary": "active",
+        "vwap-c": "disabled_kill_criterion",
+        "hybrid": "not_promoted",
+    }
+
+
+def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(cockpit):
+    model = HealthBarModel(cockpit=cockpit)
+    model.refresh()
+    assert model.lock_held and "seed-runner-1" in model.lock_holder
+    feeds = dict(zip(model.feeds["feed"], model.feeds["status"], strict=True))
+    assert feeds["clob"] == "green" and feeds["oracle"] == "yellow" and feeds["user"] == "red"
+    assert not model.runner_ok and "UNREACHABLE" in model.runner  # no health_url registered
+    assert model.pool_utilization == 0.25 and model.clock_offset_ms == 42
+    eth3 = model.completeness[
+        (model.completeness["feed"] == "clob") & model.completeness["window"].str.startswith("eth-")
+    ]
+    assert eth3["complete_pct"].min() < 100  # the seeded 10 s gap shows up
+
+
+def test_risk_lists_the_ten_assertions_with_their_last_failure(seeded, cockpit):
+    model = RiskModel(cockpit=cockpit)
+    model.refresh()
+    table = model.assertions
+    assert list(table["assertion"])[:10] == [n for n, _ in ASSERTIONS]
+    failed = sql(seeded, "SELECT DISTINCT name FROM assertion_results WHERE NOT ok")
+    for (name,) in failed:
+        assert table.set_index("assertion").loc[name, "last_failure"] != "never"
+    assert model.failing() == []  # the latest results are all ok
+
+
+def test_trigger_history_records_trigger_intended_and_actual_prices(seeded, cockpit):
+    model = RiskModel(cockpit=cockpit)
+    model.refresh()
+    rows = sql(
+        seeded,
+        """SELECT e.to_state, e.trigger_price, p.exit_price FROM position_events e
+        JOIN positions p USING (position_id)
+        WHERE e.to_state IN ('STOP_TRIGGERED','TAKE_PROFIT_TRIGGERED')""",
+    )
+    got = {
+        (r["trigger"], r["trigger_price"], r["actual_price"]) for _, r in model.triggers.iterrows()
+    }
+    assert got == {(s, float(t), float(a)) for s, t, a in rows}
+    assert model.max_drawdown() <= 0
+
+
+def test_trade_filters_and_csv_return_exactly_the_matching_rows(seeded, cockpit):
+    model = TradeHistoryModel(cockpit=cockpit)
+    model.refresh()
+    model.param.update(strategy="canary", mode="PAPER", outcome="win")
+    expected = {
+        r[0]
+        for r in sql(
+            seeded,
+            """SELECT position_id FROM positions WHERE
+        strategy='canary' AND mode='PAPER' AND state='CLOSED' AND pnl_net > 0""",
+        )
+    }
+    assert set(model.filtered()["position_id"]) == expected and expected
+    lines = model.to_csv().strip().splitlines()
+    assert len(lines) == len(expected) + 1 and lines[0].startswith("position_id,")
+    gross, fees, net = model.gross_net()
+    assert gross - fees == pytest.approx(net, abs=1e-6)
+
+
+def test_partial_fill_shows_requested_and_filled_shares(seeded, cockpit):
+    model = TradeHistoryModel(cockpit=cockpit)
+    model.refresh()
+    ((pid, requested, filled),) = sql(
+        seeded,
+        """SELECT position_id, requested_shares,
+        filled_shares FROM orders WHERE state='PARTIALLY_FILLED'""",
+    )
+    row = model.trades.set_index("position_id").loc[pid]
+    assert (row["requested_shares"], row["filled_shares"]) == (float(requested), float(filled))
+
+
+def test_instrument_model_reads_current_window_book_and_missing_condition_id(cockpit):
+    model = InstrumentModel(cockpit=cockpit, asset="BTC")
+    model.refresh()
+    assert model.window is not None and model.window["slug"].startswith("btc-updown-5m-")
+    assert model.book["mid"] is not None and model.token_status.startswith("valid")
+    model.asset = "XRP"
+    assert model.missing_condition and model.window is None
+    assert book_top({"best_bid": "0.4", "best_ask": "0.6"})["mid"] == 0.5
+
+
+def recording_writer(calls):
+    def write(key, value, by):
+        calls.append((key, value, by))
+        return "off"
+
+    return write
+
+
+def test_control_desk_without_password_is_disabled_and_refuses():
+    calls = []
+    desk = ControlDesk(recording_writer(calls), user=None, auth_configured=False)
+    assert not desk.can_control and desk.disabled_reason == NO_PASSWORD
+    with pytest.raises(NotAuthorized):
+        desk.request("pause")
+    with pytest.raises(NotAuthorized):
+        desk.confirm()
+    assert calls == []
+
+
+def test_control_desk_refuses_a_guest_even_if_an_action_was_staged():
+    calls = []
+    desk = ControlDesk(recording_writer(calls), user=None, auth_configured=True)
+    assert desk.disabled_reason == NOT_LOGGED_IN
+    with pytest.raises(NotAuthorized):
+        desk.request("emergency")
+    assert calls == [] and "Refused" in desk.message
+
+
+def test_control_desk_confirms_before_writing_and_audits_the_user():
+    calls = []
+    desk = ControlDesk(recording_writer(calls), user="alice", auth_configured=True)
+    staged = desk.request("pause")
+    assert calls == [] and "no new entries" in desk.message and staged.value == "pause"
+    desk.confirm()
+    assert calls == [("kill_switch", "pause", "dashboard:alice")]
+
+
+def test_control_editor_rejects_invalid_values_with_the_cli_message():
+    desk = ControlDesk(recording_writer([]), user="alice", auth_configured=True)
+    assert desk.request_set("max_position_usd", "6") is None
+    with pytest.raises(InvalidControl) as cli:
+        validate("max_position_usd", "6")
+    assert desk.message == str(cli.value) and desk.pending is None
+
+
+def test_control_desk_writes_through_the_store_into_control_changes(db_url):
+    from panel_app.app import control_writer
+
+    desk = ControlDesk(control_writer(db_url), user="bob", auth_configured=True)
+    desk.request_set("max_session_loss", "15")
+    desk.confirm()
+    ((by, old, new),) = sql(
+        db_url,
+        """SELECT changed_by, old_value, new_value FROM control_changes
+        WHERE key='max_session_loss' ORDER BY id DESC LIMIT 1""",
+    )
+    assert (by, old, new) == ("dashboard:bob", "20", "15")

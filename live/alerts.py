@@ -214,6 +214,7 @@ class Alerter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_id: int | None = None
         self._conn: psycopg.AsyncConnection | None = None
+        self._client: httpx.AsyncClient | None = None
         self._dropped_reported = 0
         self._written_suppressed: dict[int, int] = {}
         self._expired: list[_Window] = []
@@ -228,6 +229,8 @@ class Alerter:
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
         logging.getLogger("httpx").addFilter(self.redact)  # httpx logs every request's URL
+        # Building the client loads the TLS trust store: done off the loop, before any tick.
+        self._client = await asyncio.to_thread(httpx.AsyncClient, timeout=self.config.timeout_s)
         self._task = asyncio.create_task(self._run(), name="alerter")
 
     async def stop(self, drain_timeout_s: float = 5.0) -> None:
@@ -247,6 +250,9 @@ class Alerter:
             outcome.errors.append("not sent: alerter stopped first")
             await self._record_final(alert, None, outcome)
         await self._flush_suppressed()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -313,20 +319,20 @@ class Alerter:
     # ------------------------------------------------------------ the background task
 
     async def _run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.config.timeout_s) as client:
-            while True:
-                try:
-                    alert = await asyncio.wait_for(self._queue.get(), 1.0)
-                except TimeoutError:
-                    await self._flush_suppressed()
-                    continue
-                try:
-                    await self._handle(client, alert)
-                except Exception:  # noqa: BLE001 - the sender must outlive any one alert
-                    log.exception("alert %s could not be handled", alert.kind)
-                finally:
-                    self._queue.task_done()
-                self._report_drops()
+        client = self._client
+        while True:
+            try:
+                alert = await asyncio.wait_for(self._queue.get(), 1.0)
+            except TimeoutError:
+                await self._flush_suppressed()
+                continue
+            try:
+                await self._handle(client, alert)
+            except Exception:  # noqa: BLE001 - the sender must outlive any one alert
+                log.exception("alert %s could not be handled", alert.kind)
+            finally:
+                self._queue.task_done()
+            self._report_drops()
 
     async def _handle(self, client: httpx.AsyncClient, alert: Alert) -> None:
         row_id = await self._insert(alert)

@@ -186,22 +186,24 @@ def test_hanging_receiver_never_delays_the_caller_or_the_tick(db_url, receiver):
         cfg = config(receiver, timeout_s=0.5, max_attempts=2)
         alerter = Alerter(db_url, cfg)
         await alerter.start()
-        raise_cost, lateness = [], []
-        next_tick = time.perf_counter()
+        raise_cost, overrun = [], []
+        last = time.perf_counter()
         for i in range(60):
             t0 = time.perf_counter()
             alerter.raise_("query_timeout", "runner r1", f"query {i} took > 5 s", "retried")
             raise_cost.append(time.perf_counter() - t0)
-            next_tick += tick_s
-            await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
-            lateness.append(time.perf_counter() - next_tick)
+            await asyncio.sleep(tick_s)
+            now = time.perf_counter()
+            overrun.append(now - last - tick_s)  # how much later than its cadence this tick ran
+            last = now
         await alerter.stop(drain_timeout_s=0.5)
-        return raise_cost, lateness
+        return raise_cost, sorted(overrun)
 
-    raise_cost, lateness = run(scenario())
+    raise_cost, overrun = run(scenario())
     assert len(receiver.on("discord")) >= 1  # the sender really was stuck on the receiver
     assert max(raise_cost) < 0.005
-    assert max(lateness) < 0.1 and sum(lateness) / len(lateness) < 0.02
+    # a blocking send would stall a tick for the whole 0.5 s read timeout
+    assert overrun[-1] < 0.25 and overrun[len(overrun) // 2] < 0.01
     rows = alert_rows(db_url)
     assert len(rows) == 60  # the ones not sent before stop are recorded as undelivered
     assert all(r["delivered"] is False for r in rows)

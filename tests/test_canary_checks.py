@@ -228,3 +228,28 @@ def test_evidence_rows_carry_ids_timestamps_prices_and_balances(canary_db):
     assert by_item[3].evidence[0]["price"] == Decimal("0.54")
     assert {b["source"] for b in by_item[8].evidence} == {"venue", "expected"}
     assert by_item[10].evidence[0]["reason"] == "pre-entry" and by_item[10].evidence[0]["usd"] > 74
+
+
+@pytest.mark.slow
+def test_report_canary_command_writes_the_report_and_exits_1_on_a_planted_fault(
+    canary_db, tmp_path
+):
+    import os
+    import subprocess
+    import sys
+
+    with psycopg.connect(canary_db) as conn:
+        conn.execute("DELETE FROM position_events WHERE position_id LIKE 'p-eth%%'")
+        conn.execute("DELETE FROM positions WHERE position_id LIKE 'p-eth%%'")
+    cmd = [sys.executable, "-m", "updown.cli", "report", "canary", "--windows", "2",
+           "--run-id", RUN_ID, "--out-dir", str(tmp_path)]  # fmt: skip
+    env = os.environ | {"UPDOWN_DATABASE_URL": canary_db}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert f"FAIL {slug('ETH', 0)} item 4: fill(s) t-c-{slug('ETH', 0)}" in done.stdout
+    assert f"{slug('BTC', 0)}: 1:PASS 2:PASS 3:PASS 4:PASS" in done.stdout
+    names = {p.suffix for p in tmp_path.glob("canary_verification_*")}
+    assert names == {".ipynb", ".html", ".json"}
+    html = next(tmp_path.glob("canary_verification_*.html")).read_text()
+    assert "Verdict: FAIL" in html and f"t-c-{slug('ETH', 0)}" in html
+    assert "postgres@" not in html

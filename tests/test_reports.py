@@ -216,3 +216,26 @@ def test_summary_alert_carries_the_figures_and_warns_on_failures(day_db):
     assert "Uptime: 16.00 h of 24.00 h (66.67 %)" in text
     assert "Settlements: agree 3, disagree 1, pending 1 (agreement 75.00 %)" in text
     assert f"net {'+' if s.total('pnl_net') >= 0 else '-'}$" in text
+
+
+@pytest.mark.slow
+def test_report_daily_command_writes_the_report_and_records_the_alert(day_db, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "updown.cli", "report", "daily", "--date", DAY.isoformat(),
+           "--out-dir", str(tmp_path)]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPDOWN_TELEGRAM")}
+    env |= {"UPDOWN_DATABASE_URL": day_db, "UPDOWN_DISCORD_WEBHOOK_URL": ""}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Assertions: 11/13 passed (84.62 %)" in done.stdout
+    html = (tmp_path / "daily_summary_2026-08-10.html").read_text()
+    assert (tmp_path / "daily_summary_2026-08-10.ipynb").exists()
+    assert "Uptime: 16.00 h of 24.00 h (66.67 %)" in html
+    with psycopg.connect(day_db) as conn:
+        (message,) = conn.execute(
+            "SELECT message FROM alerts WHERE kind = 'daily_summary'"
+        ).fetchone()
+    assert "Settlements: agree 3, disagree 1, pending 1" in message

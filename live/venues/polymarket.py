@@ -21,32 +21,28 @@ from typing import Any
 import httpx
 from eth_account import Account
 from polymarket import AsyncSecureClient
-from polymarket.errors import PolymarketError, RequestRejectedError
+from polymarket.errors import PolymarketError
 
-from live.domain import OrderSide, Outcome
-from live.executors import PlaceResult, VenueOrder, VenueTrade
+from live.domain import Outcome
+from live.executors import VenueOrder, VenueTrade
 from live.venues import account, sdk_internal
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import Listing, NotTradable, current_and_next_slugs, parse_gamma_market
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
-from live.venues.execution import Execution, ExecutionStatus, build_execution
+from live.venues.execution import Execution
 from live.venues.orders import (
-    OrderRequest,
-    Posted,
-    Progress,
     TradeWatch,
-    merge,
-    post_without_duplicates,
 )
 from live.venues.reconcile import VenueSnapshot, take_snapshot
 from live.venues.retry import Backoff, with_backoff
 from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
+from live.venues.trading import OrderFlow
 
 log = logging.getLogger(__name__)
 Discovered = Listing | NotTradable
 
 
-class PolymarketVenue:
+class PolymarketVenue(OrderFlow):
     """One account on one venue. Not thread-safe: use it from one event loop."""
 
     def __init__(
@@ -222,170 +218,6 @@ class PolymarketVenue:
 
     async def validate_token(self, token_id: str) -> bool:
         return await self.check_token(token_id) is TokenVerdict.VALID
-
-    # ------------------------------------------------------------------ orders
-
-    def _lock(self, token_id: str) -> asyncio.Lock:
-        return self._token_locks.setdefault(token_id, asyncio.Lock())
-
-    async def execute(self, payload: Mapping[str, Any]) -> Execution:
-        """Validate the token, check the balance (entries), sign once, post without duplicates
-        and follow the order to a final answer or UNKNOWN. The Execution carries the journal
-        events (order_ack / order_fill / order_cancel / order_reject / order_unknown)."""
-        req = OrderRequest.from_payload(dict(payload))
-        verdict = await self.check_token(req.token_id)
-        if verdict is not TokenVerdict.VALID:
-            return self._keep(build_execution(req, None, None, self._now_ms(), str(verdict)))
-        if req.side.value == "BUY":
-            available = await self.balance()
-            if available < req.amount:
-                reason = f"insufficient_balance: balance={available} needed={req.amount}"
-                return self._keep(build_execution(req, None, None, self._now_ms(), reason))
-        async with self._lock(req.token_id):
-            t0 = self._clock()
-            try:
-                signed = await self._sign(req)
-            except (PolymarketError, VenueQueryError) as error:
-                reason = f"not sent: {self._scrub(error)}"
-                return self._keep(build_execution(req, None, None, self._now_ms(), reason))
-            posted, notes = await post_without_duplicates(
-                lambda: self._post(signed), lambda: self._lookup(req, t0), self.policy, self._rng
-            )
-        for note in notes:
-            log.warning("order %s: %s", req.client_order_id, note)
-        return await self._follow(req, posted, t0)
-
-    async def _follow(self, req: OrderRequest, posted: Posted | None, t0: float) -> Execution:
-        progress = None
-        if posted is not None and posted.accepted:
-            self._known_orders[str(posted.venue_order_id)] = req.client_order_id
-            progress = await self._confirm(Progress(req, posted), t0)
-        execution = build_execution(req, posted, progress, self._now_ms(), None, t0=t0)
-        if execution.filled_shares > 0:
-            await self.refresh_balance()
-        return self._keep(execution)
-
-    def _keep(self, execution: Execution) -> Execution:
-        self.executions[execution.client_order_id] = execution
-        return execution
-
-    async def place(self, payload: Mapping[str, Any]) -> PlaceResult:
-        """`Venue.place`: execute and answer with the post's outcome; the full event list is
-        in `executions[client_order_id].events`."""
-        return (await self.execute(payload)).place_result()
-
-    async def _sign(self, req: OrderRequest) -> Any:
-        common = {"token_id": req.token_id, "side": req.side.value, "order_type": req.order_type}
-        if req.side.value == "BUY":
-            call = lambda: self.client.create_market_order(  # noqa: E731
-                amount=str(req.amount), max_price=str(req.worst_price), **common
-            )
-        else:
-            call = lambda: self.client.create_market_order(  # noqa: E731
-                shares=str(req.amount), min_price=str(req.worst_price), **common
-            )
-        return await with_backoff("order metadata + signing", call, self.policy)
-
-    async def _post(self, signed: Any) -> Posted:
-        answer = await self.client.post_order(signed)
-        if answer.ok:
-            return Posted(answer.order_id, answer.status, tuple(answer.trade_ids))
-        return Posted(None, error=answer.message)
-
-    async def _lookup(self, req: OrderRequest, t0: float) -> Posted | None:
-        """Targeted lookup of a post whose fate is unknown: an order or a taker trade of ours on
-        this token, on the same side, since the send, that no other order of ours explains."""
-        since = int(t0) - 2
-        async for page in self.client.list_open_orders(asset_id=req.token_id):
-            for o in page.items:
-                fresh = o.created_at.timestamp() >= since
-                if o.id not in self._known_orders and o.side == req.side.value and fresh:
-                    return Posted(o.id, "live", via_lookup=True)
-        views = await account.trade_views(
-            self.client, self.policy, self.api_key, token_id=req.token_id, after_s=since
-        )
-        ids: dict[str, list[str]] = {}
-        for view in views:
-            for fill in view.fills:
-                unknown = fill.venue_order_id not in self._known_orders
-                if unknown and fill.role == "TAKER" and view.side == req.side.value:
-                    ids.setdefault(fill.venue_order_id, []).append(view.trade_id)
-        if len(ids) == 1:
-            order_id, trade_ids = next(iter(ids.items()))
-            return Posted(order_id, "matched", tuple(trade_ids), via_lookup=True)
-        return None
-
-    async def _confirm(self, progress: Progress, t0: float) -> Progress:
-        """Poll until every trade is final (or FAILED) and the order is done, or the timeout."""
-        req, vid = progress.request, str(progress.posted.venue_order_id)
-        quick = Backoff(0, self.policy.base_s, self.policy.max_s)
-        deadline = time.monotonic() + self.config.confirm_timeout_s
-        while True:
-            try:
-                rest = await account.trade_views(
-                    self.client, quick, self.api_key, token_id=req.token_id, after_s=int(t0) - 2
-                )
-            except VenueQueryError as error:
-                log.warning("confirmation poll of %s failed: %s", vid, error)
-                rest = []
-            progress.trades = merge(list(progress.trades.values()), self.watch.for_order(vid), rest)
-            if req.order_type not in ("FAK", "FOK") or progress.posted.status == "delayed":
-                progress.order_open = await self._order_open(vid)
-            if progress.done():
-                return progress
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return progress
-            await self.watch.wait(min(self.config.poll_interval_s, left))
-
-    async def _order_open(self, venue_order_id: str) -> bool | None:
-        """Order lookup: True while it works at the venue, False once gone (filled/cancelled
-        orders are not returned), None when the lookup itself failed."""
-        try:
-            order = await self.client.get_order(order_id=venue_order_id)
-        except RequestRejectedError as error:
-            return False if error.status == 404 else None
-        except PolymarketError:
-            return None
-        return str(order.status).upper() == "LIVE"
-
-    async def resolve(self, client_order_id: str) -> Execution:
-        """Targeted re-query of an UNKNOWN order: order lookup, then our trades since the send.
-        Only after both find nothing is the order declared not found (rejected)."""
-        old = self.executions.get(client_order_id)
-        if old is None or old.status is not ExecutionStatus.UNKNOWN:
-            raise VenueError(f"no UNKNOWN order {client_order_id} to resolve")
-        req, t0 = old.request, old.sent_at or self._clock()
-        posted = old.posted
-        if posted is None or not posted.accepted:
-            posted = await self._lookup(req, t0)
-            if posted is None:
-                reason = "not found at the venue (order lookup and trades since the send)"
-                return self._keep(build_execution(req, None, None, self._now_ms(), reason))
-        return await self._follow(req, posted, t0)
-
-    async def place_limit(
-        self, token_id: str, side: str, price: Decimal, size: Decimal, client_order_id: str
-    ) -> Posted:
-        """A resting GTC limit order (makers; also used to prove heartbeats keep orders)."""
-        signed = await with_backoff(
-            "limit order signing",
-            lambda: self.client.create_limit_order(
-                token_id=token_id, side=side, price=str(price), size=str(size)
-            ),
-            self.policy,
-        )
-        req = OrderRequest(client_order_id, token_id, OrderSide(side.upper()), "GTC", size, price)
-        async with self._lock(token_id):
-            t0 = self._clock()
-            posted, _ = await post_without_duplicates(
-                lambda: self._post(signed), lambda: self._lookup(req, t0), self.policy, self._rng
-            )
-        if posted is None:
-            raise VenueError(f"limit order {client_order_id}: fate unknown after retries")
-        if posted.accepted:
-            self._known_orders[str(posted.venue_order_id)] = client_order_id
-        return posted
 
     async def cancel(self, venue_order_id: str) -> bool:
         """True if the venue cancelled it; False if it was not open (filled or gone)."""

@@ -38,7 +38,9 @@ class Scope:
 class EntryTiming:
     """When `evaluate` is called for a window: first at `close_ts - before_close_ms` (or, when
     None, at open), then — if `repeat` — on every book change of the window's tokens until it
-    returns a signal. `on_signal_lines` strategies are called for each journal `signal` line."""
+    returns a signal. An offset longer than half the window is clamped to half (so a T−60 s
+    entry still happens on the 20–60 s windows the sandbox uses in tests; 5m/15m are unchanged).
+    `on_signal_lines` strategies are called for each journal `signal` line."""
 
     before_close_ms: int | None = None
     repeat: bool = False

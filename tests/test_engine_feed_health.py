@@ -30,3 +30,27 @@ def test_stale_feed_on_another_asset_does_not_block() -> None:
     run(engine, [signal(OPEN + 2000, W, usd="1", signal_id="btc")])
     (decision,) = of_type(engine.records, DecisionRecord)
     assert decision.verdict == "APPROVED"
+
+
+def test_entry_offset_is_clamped_to_half_of_a_short_window() -> None:
+    from live.strategy import resolve
+
+    short = window(length_ms=30_000)
+    engine = make_engine(strategies=resolve("canary"))
+    run(engine, [listed(short), *two_sided(short.open_ts + 1000, short, 0.60, 0.62)])
+    run(engine, [*two_sided(short.close_ts - 15_000, short, 0.60, 0.62)])
+    (decision,) = of_type(engine.records, DecisionRecord)
+    assert decision.ts == short.close_ts - 15_000
+    assert decision.verdict == "APPROVED"
+
+
+def test_entry_offset_of_a_five_minute_window_is_the_strategys_own() -> None:
+    from live.strategy import resolve
+
+    engine = make_engine(strategies=resolve("canary"))
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.60, 0.62)])
+    run(engine, [*two_sided(W.close_ts - 61_000, W, 0.60, 0.62)])
+    assert of_type(engine.records, DecisionRecord) == []
+    run(engine, [*two_sided(W.close_ts - 60_000, W, 0.60, 0.62)])
+    (decision,) = of_type(engine.records, DecisionRecord)
+    assert decision.ts == W.close_ts - 60_000

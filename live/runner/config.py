@@ -1,0 +1,68 @@
+"""Typed, strict configuration of one runner process (no secrets here: keys come from the
+environment through live.venues.config)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from live.domain import Mode
+from live.limits import KNOWN_ASSETS
+
+
+class RunMode(StrEnum):
+    LIVE = "live"
+    PAPER = "paper"
+    DRY_RUN = "dry-run"
+
+    @property
+    def engine_mode(self) -> Mode:
+        return {"live": Mode.LIVE, "paper": Mode.PAPER, "dry-run": Mode.DRY_RUN}[self.value]
+
+
+class RunnerConfig(BaseModel):
+    """Everything `updown run` needs. Bounds on every number; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: RunMode
+    venue: str = Field(pattern="^(sandbox|polymarket)$")
+    sandbox_url: str | None = None
+    strategies: tuple[str, ...] = ("canary",)
+    assets: tuple[str, ...] = KNOWN_ASSETS
+    window_lengths_s: tuple[int, ...] = (300, 900)
+    duration_s: float | None = Field(default=None, gt=0)
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8711, ge=0, le=65535)
+    paper_copy: bool = False
+    paper_balance_usd: Decimal = Field(default=Decimal("100"), gt=0, le=Decimal("1000000"))
+    tick_ms: int = Field(default=250, ge=20, le=2000)
+    confirm_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    feed_idle_s: float = Field(default=5.0, ge=1, le=60)
+    balance_poll_s: float = Field(default=2.0, ge=0.2, le=60)
+    resolution_poll_s: float = Field(default=2.0, ge=0.2, le=60)
+    instance_id: str = Field(min_length=1, max_length=200)
+    repo_root: str = "."
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> RunnerConfig:
+        if self.venue == "sandbox" and not self.sandbox_url:
+            raise ValueError("--venue sandbox needs --sandbox-url")
+        if self.venue == "polymarket" and self.sandbox_url:
+            raise ValueError("--sandbox-url only applies to --venue sandbox")
+        unknown = set(self.assets) - set(KNOWN_ASSETS)
+        if unknown:
+            raise ValueError(f"unknown assets {sorted(unknown)}; known: {', '.join(KNOWN_ASSETS)}")
+        if not self.strategies:
+            raise ValueError("at least one strategy is needed")
+        if any(length < 10 or length > 86_400 for length in self.window_lengths_s):
+            raise ValueError("window lengths must be between 10 and 86400 seconds")
+        return self
+
+    @property
+    def promotion_targets(self) -> tuple[str, ...]:
+        """Promotions that let a strategy trade LIVE here: on the sandbox a paper promotion is
+        enough (the sandbox is the paper rung of the ladder); on Polymarket only a live one."""
+        return ("paper", "live") if self.venue == "sandbox" else ("live",)

@@ -1,0 +1,186 @@
+"""Feed supervision: the market channel, the oracle price stream and the user channel, each
+message (1) timestamped and journalled by the recorder, (2) counted by the per-asset watchdog and
+(3) handed to the engine. A feed silent for 5 s while its socket is open opens a gap (feed red,
+no entries on that asset), then the socket is reconnected and the books re-read over REST."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade, to_dict
+from live.runner.recorder import RecordedMessage, Recorder
+from live.runner.watchdog import FeedWatchdog
+from live.venues.streams import FeedClosed
+
+log = logging.getLogger(__name__)
+RECONNECT_DELAY_S = 1.0
+ENGINE_EVENTS = (BookSnapshot, BookDelta, Trade, OracleTick, Resolved)
+
+
+def feed_name(channel: str, asset: str) -> str:
+    return f"{channel}:{asset}"
+
+
+class FeedSupervisor:
+    """Owns the sockets. `asset_of_token` maps a token to its asset (from discovered windows)."""
+
+    def __init__(
+        self,
+        venue: Any,
+        emit: Callable[[Any], None],
+        watchdog: FeedWatchdog,
+        recorder: Recorder,
+        assets: tuple[str, ...],
+        asset_of_token: Callable[[str], str | None],
+        tokens: Callable[[], list[str]],
+    ) -> None:
+        self._venue = venue
+        self._emit = emit
+        self._watchdog = watchdog
+        self._recorder = recorder
+        self._assets = assets
+        self._asset_of_token = asset_of_token
+        self._tokens = tokens
+        self._sockets: dict[str, Any] = {}
+        self._subscribed: list[str] = []
+        self.reconnects: dict[str, int] = {"market": 0, "prices": 0, "user": 0}
+        for asset in assets:
+            watchdog.register(feed_name("prices", asset), asset)
+
+    # ------------------------------------------------------------------ socket loops
+
+    async def run_market(self) -> None:
+        while True:
+            tokens = self._tokens()
+            if not tokens:
+                await asyncio.sleep(0.5)
+                continue
+            self._subscribed = tokens
+            for asset in {self._asset_of_token(t) for t in tokens} - {None}:
+                self._watchdog.register(feed_name("market", asset), asset)
+            socket = self._venue.market_feed(tokens)
+            await self._pump("market", socket)
+            await self.rest_snapshot(self._tokens())
+
+    async def run_prices(self) -> None:
+        while True:
+            await self._pump("prices", self._venue.price_feed())
+
+    async def run_user(self) -> None:
+        """The user channel feeds the adapter's confirmation loop; we journal every message."""
+        while True:
+            try:
+                await self._venue.run_user_stream(
+                    on_event=lambda r: self._recorder.add(_recorded("user", r, None))
+                )
+            except FeedClosed as exc:
+                log.warning("user feed closed: %s", exc)
+            self.reconnects["user"] += 1
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    async def _pump(self, channel: str, socket: Any) -> None:
+        self._sockets[channel] = socket
+        try:
+            async for received in socket:
+                self._on_message(channel, received)
+        except FeedClosed as exc:
+            log.warning("%s feed closed: %s", channel, exc)
+        finally:
+            self._sockets.pop(channel, None)
+            self.reconnects[channel] += 1
+        await asyncio.sleep(RECONNECT_DELAY_S)
+
+    def resubscribe_if_needed(self) -> None:
+        """New windows bring new tokens: reopen the market socket with the full list."""
+        if set(self._tokens()) - set(self._subscribed):
+            self.reconnect("market")
+
+    def reconnect(self, channel: str) -> None:
+        socket = self._sockets.get(channel)
+        if socket is not None:
+            asyncio.get_running_loop().create_task(socket.close())
+
+    # ------------------------------------------------------------------ messages
+
+    def _on_message(self, channel: str, received: Any) -> None:
+        event = received.event
+        asset = self._asset(event)
+        if channel != "user" and asset is not None:
+            self._watchdog.data(feed_name(channel, asset))
+        self._recorder.add(_recorded(channel, received, asset))
+        if channel == "prices" and not _is_oracle(event):
+            return  # only the settlement oracle drives the engine's tape
+        if isinstance(event, ENGINE_EVENTS):
+            self._emit(event)
+
+    def _asset(self, event: Any) -> str | None:
+        asset = getattr(event, "asset", None)
+        if asset is not None:
+            return str(asset)
+        token = getattr(event, "token_id", None)
+        return None if token is None else self._asset_of_token(token)
+
+    async def rest_snapshot(self, tokens: list[str]) -> int:
+        """Fresh books over REST after a gap or reconnect (the socket may have missed deltas)."""
+        count = 0
+        for token in tokens:
+            with contextlib.suppress(Exception):
+                book = await self._venue.client.get_order_book(token_id=token)
+                self._emit(_book_event(token, book))
+                count += 1
+        return count
+
+    def stats(self) -> dict[str, Any]:
+        return {"reconnects": dict(self.reconnects), "subscribed_tokens": len(self._subscribed)}
+
+
+def _is_oracle(event: Any) -> bool:
+    return isinstance(event, OracleTick) and "chainlink" in (event.source or "chainlink")
+
+
+def _payload(event: Any) -> dict[str, Any]:
+    """The journal form of an event, or a plain form for venue-only messages."""
+    try:
+        return to_dict(event)
+    except (KeyError, TypeError, AttributeError):
+        names = getattr(event, "__dataclass_fields__", None) or getattr(event, "_fields", ())
+        return {name: _plain(getattr(event, name, None)) for name in names}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _recorded(channel: str, received: Any, asset: str | None) -> RecordedMessage:
+    payload = _payload(received.event)
+    body = json.dumps(payload, sort_keys=True, default=str)
+    key = hashlib.blake2b(f"{received.source_ts}|{body}".encode(), digest_size=12).hexdigest()
+    return RecordedMessage(
+        ts_ms=received.source_ts,
+        recv_ms=received.recv_ts,
+        source=channel,
+        kind=received.kind,
+        payload=payload,
+        dedup_key=key,
+        asset=asset,
+        slug=payload.get("slug"),
+        token_id=payload.get("token_id"),
+    )
+
+
+def _book_event(token: str, book: Any) -> BookSnapshot:
+    """An SDK OrderBook (REST) as a journal `book` snapshot, levels sorted best-first."""
+    bids = sorted(((float(b.price), float(b.size)) for b in book.bids), reverse=True)
+    asks = sorted((float(a.price), float(a.size)) for a in book.asks)
+    ts = int(getattr(book, "timestamp", 0) or 0)
+    return BookSnapshot(ts, token, tuple(bids), tuple(asks))

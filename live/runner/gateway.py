@@ -1,0 +1,113 @@
+"""LIVE order gateway: executes the engine's PlaceOrder / CancelOrder commands at the venue and
+feeds the answers back as journal events. The IO edge adds safety, never trading logic:
+- an observer (not the sole trader) never sends anything: the order is rejected locally;
+- every answer (ack before fills, rejects, UNKNOWN) goes back through the engine's one path;
+- an UNKNOWN order is resolved by targeted queries until the venue gives a final answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from live.commands import CancelOrder, PlaceOrder
+from live.journal import OrderCancel, OrderReject, OrderUnknown
+
+log = logging.getLogger(__name__)
+RESOLVE_EVERY_S = 2.0
+RESOLVE_GIVE_UP_S = 120.0
+
+
+class OrderGateway:
+    """Runs commands as tasks; `emit(event)` puts venue answers on the runner's event queue."""
+
+    def __init__(
+        self,
+        venue: Any,
+        emit: Callable[[Any], None],
+        now_ms: Callable[[], int],
+        is_trader: Callable[[], bool],
+    ) -> None:
+        self._venue = venue
+        self._emit = emit
+        self._now_ms = now_ms
+        self._is_trader = is_trader
+        self._tasks: set[asyncio.Task] = set()
+        self.sent = 0
+        self.refused = 0
+
+    def submit(self, command: Any) -> None:
+        if isinstance(command, PlaceOrder):
+            if not self._is_trader():
+                self.refused += 1
+                cid = command.order.client_order_id
+                self._emit(OrderReject(self._now_ms(), cid, "observer: not the sole trader"))
+                return
+            self._spawn(self._place(command))
+        elif isinstance(command, CancelOrder):
+            self._spawn(self._cancel(command))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _place(self, command: PlaceOrder) -> None:
+        cid = command.order.client_order_id
+        self.sent += 1
+        try:
+            execution = await self._venue.execute(command.payload)
+        except Exception as exc:  # noqa: BLE001 - a failed send is UNKNOWN, never "nothing"
+            log.error("order %s: execute failed: %s", cid, exc)
+            self._emit(OrderUnknown(self._now_ms(), cid, f"execute failed: {exc}"))
+            self._spawn(self._resolve(cid))
+            return
+        for event in execution.events:
+            self._emit(event)
+        if any(isinstance(e, OrderUnknown) for e in execution.events):
+            self._spawn(self._resolve(cid))
+
+    async def _resolve(self, client_order_id: str) -> None:
+        """Targeted queries until the venue says what happened to an UNKNOWN order."""
+        waited = 0.0
+        while waited < RESOLVE_GIVE_UP_S:
+            await asyncio.sleep(RESOLVE_EVERY_S)
+            waited += RESOLVE_EVERY_S
+            try:
+                execution = await self._venue.resolve(client_order_id)
+            except Exception as exc:  # noqa: BLE001 - keep asking; the order stays UNKNOWN
+                log.warning("resolving %s failed: %s", client_order_id, exc)
+                continue
+            final = [e for e in execution.events if not isinstance(e, OrderUnknown)]
+            if final:
+                for event in final:
+                    self._emit(event)
+                return
+        log.error(
+            "order %s still UNKNOWN after %.0f s; re-entry stays blocked",
+            client_order_id,
+            RESOLVE_GIVE_UP_S,
+        )
+
+    async def _cancel(self, command: CancelOrder) -> None:
+        if command.venue_order_id is None or not self._is_trader():
+            return
+        try:
+            if await self._venue.cancel(command.venue_order_id):
+                self._emit(OrderCancel(self._now_ms(), command.client_order_id, command.reason))
+        except Exception as exc:  # noqa: BLE001 - the order keeps its state; logged
+            log.error("cancel %s failed: %s", command.client_order_id, exc)
+
+    async def cancel_all(self) -> None:
+        if self._is_trader():
+            await self._venue.cancel_all()
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for in-flight orders to get their answers (used at shutdown)."""
+        if self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*self._tasks, return_exceptions=True), timeout_s
+                )

@@ -1,0 +1,65 @@
+"""Engine records to PostgreSQL off the event loop: one Sink (own connection) per engine, flushed
+from a worker thread so the loop never waits on the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import psycopg
+
+from live.domain import Mode
+from live.store.sink import Sink
+
+log = logging.getLogger(__name__)
+
+
+class EnginePersistence:
+    """Collects one engine's records and writes them in batches (serialised by a lock)."""
+
+    def __init__(self, url: str, run_id: str, mode: Mode, strategies: str, assets: list[str]):
+        self._conn = psycopg.connect(url, autocommit=False)
+        self.sink = Sink(self._conn, run_id)
+        self.sink.open_run(kind="session", mode=mode, strategy=strategies, assets=assets)
+        self._conn.commit()
+        self._pending: list[Any] = []
+        self._lock = asyncio.Lock()
+        self.last_write: float | None = None
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def add(self, records: list[Any]) -> None:
+        self._pending.extend(records)
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._write, batch)
+                self.last_write = time.monotonic()
+            except psycopg.Error as exc:
+                # Keep the records: they are retried with the next flush (never dropped).
+                self._pending[:0] = batch
+                self.failures += 1
+                self.last_error = str(exc)
+                log.error("writing engine records failed (%d pending): %s", len(batch), exc)
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.rollback()
+                # The failed sink's buffer is discarded with it; the batch is re-queued above.
+                self.sink = Sink(self._conn, self.sink.run_id)
+
+    def _write(self, batch: list[Any]) -> None:
+        self.sink.extend(batch)
+        self.sink.flush()
+
+    async def close(self, summary: dict) -> None:
+        await self.flush()
+        try:
+            await asyncio.to_thread(self.sink.finish, summary)
+        finally:
+            self._conn.close()

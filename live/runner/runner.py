@@ -1,0 +1,378 @@
+"""The shared live runner (DESIGN §6): an asyncio shell around the engine that adds IO and
+safety, never trading logic. One event queue feeds the engine(s); commands go to the venue
+through the gateway; records go to PostgreSQL; the tick loop enforces the lock, the controls,
+feed freshness, the health endpoint and the assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from live.commands import Alert as AlertCommand
+from live.controls import Controls, KillSwitch
+from live.domain import Mode, TradingState
+from live.engine import Engine, EngineConfig
+from live.executors import PaperExecutor
+from live.journal import BalanceReport, Timer, VenuePositions
+from live.records import SettlementRecord
+from live.runner import instances
+from live.runner.config import RunnerConfig
+from live.runner.controls_watch import ControlsWatcher
+from live.runner.feeds import FeedSupervisor
+from live.runner.gateway import OrderGateway
+from live.runner.guards import Guards
+from live.runner.health import HealthServer
+from live.runner.lock import SoleTraderLock
+from live.runner.persist import EnginePersistence
+from live.runner.recorder import Recorder
+from live.runner.startup import reconcile_at_start
+from live.runner.status import health_status
+from live.runner.watchdog import FeedWatchdog
+from live.runner.windows import WindowTracker
+from live.store import migrate
+from live.store.db import make_pool
+from live.strategy import resolve
+
+log = logging.getLogger(__name__)
+
+
+class HealthUnavailable(RuntimeError):
+    """The health endpoint could not be served: the runner refuses to trade (FM24)."""
+
+
+@dataclass
+class EngineSlot:
+    """One engine, its persistence, and whether it receives the venue's order answers."""
+
+    name: str
+    engine: Engine
+    persist: EnginePersistence
+    venue_orders: bool
+    last_assertions: dict[str, bool] = field(default_factory=dict)
+
+
+class Runner:
+    """Build with a config, the database URL and a connected-on-start venue adapter."""
+
+    def __init__(self, config: RunnerConfig, db_url: str, venue: Any, alerter: Any = None):
+        self.config = config
+        self.db_url = db_url
+        self.venue = venue
+        self.alerter = alerter
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.stopping = asyncio.Event()
+        self.clock_offset_ms = 0
+        self.started = time.monotonic()
+        self.slots: list[EngineSlot] = []
+        self.reconciliation: dict[str, Any] = {"ok": None}
+        self.events_processed = 0
+        self.max_tick_ms = 0
+        self._tasks: list[asyncio.Task] = []
+
+    # ------------------------------------------------------------------ time
+
+    def now_ms(self) -> int:
+        """Venue time: our wall clock corrected by the measured offset (FM2)."""
+        return int(time.time() * 1000) + self.clock_offset_ms
+
+    @property
+    def primary(self) -> EngineSlot:
+        return self.slots[0]
+
+    @property
+    def is_trader(self) -> bool:
+        return self.lock.held and not self.guards.observer_reasons
+
+    def emit(self, event: Any) -> None:
+        self.queue.put_nowait(event)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        """Start, trade until stopped (signal or --duration), shut down cleanly."""
+        await self.start()
+        try:
+            await self._until_stopped()
+        finally:
+            await self.shutdown()
+        return 0
+
+    async def start(self) -> None:
+        cfg = self.config
+        migrate.migrate(self.db_url)
+        self.pool = make_pool(self.db_url, min_size=2, max_size=8)
+        self.guards = Guards(self)
+        self.lock = SoleTraderLock(self.db_url, cfg.instance_id)
+        self.lock.acquire()
+        self.health = HealthServer(lambda: health_status(self), cfg.health_host, cfg.health_port)
+        await self.health.start()
+        if not await self.health.self_check():
+            raise HealthUnavailable(f"health endpoint {self.health.url} does not answer")
+        self.controls = ControlsWatcher(self.db_url, self.pool, time.monotonic)
+        await self.controls.start()
+        if not self.lock.held:
+            self.guards.observe("another instance holds the sole-trader lock")
+        await self.venue.connect()
+        self.clock_offset_ms = await self.venue.clock_offset_ms()
+        self._build_engines()
+        instances.register(
+            self.pool, cfg.instance_id, self._role(), str(cfg.mode), cfg.venue, self.health.url
+        )
+        if self.primary.engine.mode is Mode.LIVE and self.lock.held:
+            await reconcile_at_start(self)
+        self._start_tasks()
+        log.info(
+            "runner %s started: role=%s mode=%s venue=%s health=%s",
+            cfg.instance_id,
+            self._role(),
+            cfg.mode,
+            cfg.venue,
+            self.health.url,
+        )
+
+    def _build_engines(self) -> None:
+        cfg = self.config
+        strategies = resolve(list(cfg.strategies))
+        controls = self.controls.current()
+        mode = cfg.mode.engine_mode
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.slots.append(
+            self._slot("primary", mode, strategies, controls, stamp, venue_orders=mode is Mode.LIVE)
+        )
+        if cfg.paper_copy and mode is not Mode.PAPER:
+            self.slots.append(
+                self._slot(
+                    "paper-copy", Mode.PAPER, strategies, controls, stamp, venue_orders=False
+                )
+            )
+
+    def _slot(self, name, mode, strategies, controls, stamp, venue_orders) -> EngineSlot:
+        run_id = f"{self.config.instance_id}-{name}-{stamp}"
+        simulated = mode is not Mode.LIVE
+        engine = Engine(
+            EngineConfig(
+                mode=mode,
+                strategies=strategies,
+                run_id=run_id,
+                controls=controls,
+                balance_usd=self.config.paper_balance_usd if simulated else None,
+                promoted=self.guards.promoted,
+                executor=PaperExecutor(self.config.paper_balance_usd)
+                if mode is Mode.PAPER
+                else None,
+            )
+        )
+        names = ",".join(s.name for s in strategies)
+        persist = EnginePersistence(self.db_url, run_id, mode, names, list(self.config.assets))
+        return EngineSlot(name, engine, persist, venue_orders)
+
+    def _start_tasks(self) -> None:
+        cfg = self.config
+        self.watchdog = FeedWatchdog(
+            time.monotonic, self.guards.gap_opened, self.guards.gap_closed, cfg.feed_idle_s
+        )
+        self.recorder = Recorder(self.pool)
+        instruments = [(a, n) for a in cfg.assets for n in cfg.window_lengths_s]
+        poll_s = min(cfg.resolution_poll_s, min(cfg.window_lengths_s) / 4)
+        self.windows = WindowTracker(
+            self.venue, cfg.venue, self.emit, self.pool, instruments, self.now_ms, poll_s
+        )
+        self.feeds = FeedSupervisor(
+            self.venue,
+            self.emit,
+            self.watchdog,
+            self.recorder,
+            cfg.assets,
+            self.windows.token_asset.get,
+            self.windows.tokens,
+        )
+        self.gateway = OrderGateway(self.venue, self.emit, self.now_ms, lambda: self.is_trader)
+        jobs = {
+            "consume": self._consume(),
+            "tick": self._tick_loop(),
+            "windows": self.windows.run(),
+            "market-feed": self.feeds.run_market(),
+            "price-feed": self.feeds.run_prices(),
+            "slow": self._slow_loop(),
+        }
+        if self.primary.venue_orders:
+            jobs["user-feed"] = self.feeds.run_user()
+            jobs["heartbeats"] = self.venue.run_heartbeats(on_failure=self.guards.heartbeat_failed)
+            jobs["account"] = self._account_loop()
+        self._tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
+        for task in self._tasks:
+            task.add_done_callback(self._task_ended)
+
+    def _task_ended(self, task: asyncio.Task) -> None:
+        if task.cancelled() or self.stopping.is_set():
+            return
+        exc = task.exception()
+        log.error("runner task %s ended unexpectedly: %r", task.get_name(), exc)
+        for slot in self.slots:
+            slot.engine.trip(f"runner task {task.get_name()} died: {exc!r}")
+        self.stopping.set()
+
+    async def _until_stopped(self) -> None:
+        timeout = self.config.duration_s
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout)
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    async def shutdown(self) -> None:
+        """No orphaned orders: cancel resting orders, let in-flight ones finish, flush, release."""
+        self.stopping.set()
+        if hasattr(self, "gateway"):
+            await self.gateway.drain()
+            with contextlib.suppress(Exception):
+                await self.gateway.cancel_all()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._drain_queue()
+        for slot in self.slots:
+            with contextlib.suppress(Exception):
+                await slot.persist.close(self._summary(slot))
+        if hasattr(self, "recorder"):
+            self.recorder.flush(self.now_ms())
+        with contextlib.suppress(Exception):
+            instances.mark_stopped(self.pool, self.config.instance_id)
+        for closer in (self.controls.stop, self.health.stop, self.venue.close):
+            with contextlib.suppress(Exception):
+                await closer()
+        self.lock.release()
+        self.pool.close()
+
+    # ------------------------------------------------------------------ the event path
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self.queue.get()
+            self._dispatch(event)
+
+    async def _drain_queue(self) -> None:
+        while not self.queue.empty():
+            self._dispatch(self.queue.get_nowait())
+
+    def _dispatch(self, event: Any) -> None:
+        self.events_processed += 1
+        venue_answer = type(event).__name__.startswith("Order") or isinstance(
+            event, (BalanceReport, VenuePositions)
+        )
+        for slot in self.slots:
+            if venue_answer and not slot.venue_orders:
+                continue
+            commands = slot.engine.process(event)
+            records = slot.engine.take_records()
+            slot.persist.add(records)
+            self._after_records(slot, records)
+            for command in commands:
+                self._handle_command(slot, command)
+
+    def _handle_command(self, slot: EngineSlot, command: Any) -> None:
+        if isinstance(command, AlertCommand):
+            self.guards.engine_alert(slot, command)
+        elif slot.venue_orders:
+            self.gateway.submit(command)
+
+    def _after_records(self, slot: EngineSlot, records: list[Any]) -> None:
+        for record in records:
+            if isinstance(record, SettlementRecord):
+                self.guards.settled(slot, record)
+
+    # ------------------------------------------------------------------ loops
+
+    async def _tick_loop(self) -> None:
+        """Every tick: time moves (timers, UNKNOWN deadlines, strategy timing), controls, lock,
+        feed freshness; records and market data are flushed."""
+        period = self.config.tick_ms / 1000
+        while True:
+            began = time.monotonic()
+            self.guards.check_lock()
+            self.guards.apply_controls(self.controls.current())
+            self.guards.check_feeds()
+            self._dispatch(Timer(self.now_ms()))
+            for slot in self.slots:
+                await slot.persist.flush()
+            if self.recorder.pending():
+                await asyncio.to_thread(self.recorder.flush, self.now_ms())
+            took = int((time.monotonic() - began) * 1000)
+            self.max_tick_ms = max(self.max_tick_ms, took)
+            for slot in self.slots:
+                slot.engine.report_tick_duration(max(took, 1))
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
+
+    async def _slow_loop(self) -> None:
+        """Every ~2 s: health self-check, assertions, instance heartbeat, clock offset, windows."""
+        beat = 0
+        while True:
+            await asyncio.sleep(2.0)
+            beat += 1
+            if not await self.health.self_check():
+                self.guards.health_failed()
+            for slot in self.slots:
+                self.guards.run_assertions(slot)
+            self.feeds.resubscribe_if_needed()
+            await asyncio.to_thread(self.windows.update_statuses)
+            await asyncio.to_thread(
+                instances.heartbeat,
+                self.pool,
+                self.config.instance_id,
+                self._role(),
+                health_status(self),
+            )
+            if beat % 15 == 0:
+                with contextlib.suppress(Exception):
+                    self.clock_offset_ms = await self.venue.clock_offset_ms()
+
+    async def _account_loop(self) -> None:
+        """LIVE: the venue's balance and positions, the evidence for assertions 4 and 5."""
+        while True:
+            try:
+                usd = await self.venue.balance()
+                self.emit(BalanceReport(self.now_ms(), Decimal(usd)))
+                held = await self.venue.positions()
+                self.emit(VenuePositions(self.now_ms(), tuple(sorted(held.items()))))
+            except Exception as exc:  # noqa: BLE001 - a failed query is not "flat": no report
+                log.warning("account query failed: %s", exc)
+            await asyncio.sleep(self.config.balance_poll_s)
+
+    # ------------------------------------------------------------------ views
+
+    def _role(self) -> str:
+        return "trader" if self.is_trader else "observer"
+
+    def kill_switch_settled(self, controls: Controls) -> bool:
+        """A flatten/emergency has finished: nothing open, nothing working."""
+        if controls.kill_switch not in (KillSwitch.FLATTEN, KillSwitch.EMERGENCY):
+            return False
+        engine = self.primary.engine
+        return not any(True for _ in engine.positions.open_positions()) and not any(
+            True for _ in engine.orders.working()
+        )
+
+    def _summary(self, slot: EngineSlot) -> dict[str, Any]:
+        engine = slot.engine
+        closed = [p for p in engine.positions if p.pnl_net is not None]
+        return {
+            "events": self.events_processed,
+            "positions": len(list(engine.positions)),
+            "closed": len(closed),
+            "pnl_net": str(sum((p.pnl_net for p in closed), start=Decimal(0))),
+            "trading_state": str(engine.trading_state),
+            "max_tick_ms": self.max_tick_ms,
+        }
+
+
+def repo_root(config: RunnerConfig) -> Path:
+    return Path(config.repo_root).resolve()
+
+
+__all__ = ["HealthUnavailable", "Runner", "TradingState"]

@@ -36,7 +36,7 @@ class RunnerConfig(BaseModel):
     duration_s: float | None = Field(default=None, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8711, ge=0, le=65535)
-    paper_copy: bool = False
+    copies: tuple[RunMode, ...] = ()  # simulated engines beside the primary (paper, dry-run)
     paper_balance_usd: Decimal = Field(default=Decimal("100"), gt=0, le=Decimal("1000000"))
     tick_ms: int = Field(default=250, ge=20, le=2000)
     confirm_timeout_s: float = Field(default=5.0, gt=0, le=30)
@@ -55,6 +55,8 @@ class RunnerConfig(BaseModel):
         unknown = set(self.assets) - set(KNOWN_ASSETS)
         if unknown:
             raise ValueError(f"unknown assets {sorted(unknown)}; known: {', '.join(KNOWN_ASSETS)}")
+        if RunMode.LIVE in self.copies or self.mode in self.copies:
+            raise ValueError("copies must be simulated modes other than the primary mode")
         if not self.strategies:
             raise ValueError("at least one strategy is needed")
         if any(length < 10 or length > 86_400 for length in self.window_lengths_s):

@@ -18,7 +18,7 @@ from live.commands import Alert as AlertCommand
 from live.controls import Controls, KillSwitch
 from live.domain import Mode, TradingState
 from live.engine import Engine, EngineConfig
-from live.executors import PaperExecutor
+from live.executors import DryRunExecutor, PaperExecutor
 from live.journal import BalanceReport, Timer, VenuePositions
 from live.records import SettlementRecord
 from live.runner import instances
@@ -145,10 +145,15 @@ class Runner:
         self.slots.append(
             self._slot("primary", mode, strategies, controls, stamp, venue_orders=mode is Mode.LIVE)
         )
-        if cfg.paper_copy and mode is not Mode.PAPER:
+        for copy in cfg.copies:
             self.slots.append(
                 self._slot(
-                    "paper-copy", Mode.PAPER, strategies, controls, stamp, venue_orders=False
+                    f"{copy}-copy",
+                    copy.engine_mode,
+                    strategies,
+                    controls,
+                    stamp,
+                    venue_orders=False,
                 )
             )
 
@@ -163,9 +168,7 @@ class Runner:
                 controls=controls,
                 balance_usd=self.config.paper_balance_usd if simulated else None,
                 promoted=self.guards.promoted,
-                executor=PaperExecutor(self.config.paper_balance_usd)
-                if mode is Mode.PAPER
-                else None,
+                executor=_executor(mode, self.config.paper_balance_usd),
             )
         )
         names = ",".join(s.name for s in strategies)
@@ -369,6 +372,15 @@ class Runner:
             "trading_state": str(engine.trading_state),
             "max_tick_ms": self.max_tick_ms,
         }
+
+
+def _executor(mode: Mode, balance: Decimal) -> Any:
+    """Simulated modes get their own executor (and ledger); LIVE answers come from the venue."""
+    if mode is Mode.PAPER:
+        return PaperExecutor(balance)
+    if mode is Mode.DRY_RUN:
+        return DryRunExecutor(balance)
+    return None
 
 
 def repo_root(config: RunnerConfig) -> Path:

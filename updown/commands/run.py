@@ -44,7 +44,7 @@ def run(
     window_seconds: str = typer.Option("300,900", "--window-seconds", help="window lengths"),
     duration: float | None = typer.Option(None, "--duration", help="seconds, then stop"),
     health_port: int = typer.Option(8711, "--health-port"),
-    paper_copy: bool = typer.Option(False, "--paper-copy", help="a PAPER engine beside LIVE"),
+    copies: str = typer.Option("", "--copies", help="simulated engines beside: paper,dry-run"),
     balance: str = typer.Option("100", "--paper-balance", help="PAPER/DRY_RUN start balance"),
 ) -> None:
     """Run the shared live runner until SIGINT/SIGTERM or --duration."""
@@ -62,7 +62,7 @@ def run(
         window_lengths_s=lengths,
         duration_s=duration,
         health_port=health_port,
-        paper_copy=paper_copy,
+        copies=_split(copies),
         paper_balance_usd=balance,
         instance_id=new_instance_id(),
     )

@@ -102,7 +102,10 @@ class Guards:
         for key, value in snapshot.as_mapping().items():
             if old.get(key) == value:
                 continue
-            self.r._dispatch(ControlChange(self.r.now_ms(), key, value))
+            for slot in self.r.slots:
+                if key == "trading_mode" and slot is not self.r.primary:
+                    continue  # copies keep their own mode (runner.shadow_controls)
+                self.r.dispatch_to(slot, ControlChange(self.r.now_ms(), key, value))
             if key == "kill_switch" and old:
                 self.alert(
                     "kill_switch_used",

@@ -160,6 +160,8 @@ class Runner:
     def _slot(self, name, mode, strategies, controls, stamp, venue_orders) -> EngineSlot:
         run_id = f"{self.config.instance_id}-{name}-{stamp}"
         simulated = mode is not Mode.LIVE
+        if name != "primary":
+            controls = shadow_controls(controls, mode)
         engine = Engine(
             EngineConfig(
                 mode=mode,
@@ -272,12 +274,16 @@ class Runner:
         for slot in self.slots:
             if venue_answer and not slot.venue_orders:
                 continue
-            commands = slot.engine.process(event)
-            records = slot.engine.take_records()
-            slot.persist.add(records)
-            self._after_records(slot, records)
-            for command in commands:
-                self._handle_command(slot, command)
+            self.dispatch_to(slot, event)
+
+    def dispatch_to(self, slot: EngineSlot, event: Any) -> None:
+        """One event into one engine; its records persisted, its commands executed."""
+        commands = slot.engine.process(event)
+        records = slot.engine.take_records()
+        slot.persist.add(records)
+        self._after_records(slot, records)
+        for command in commands:
+            self._handle_command(slot, command)
 
     def _handle_command(self, slot: EngineSlot, command: Any) -> None:
         if isinstance(command, AlertCommand):
@@ -372,6 +378,12 @@ class Runner:
             "trading_state": str(engine.trading_state),
             "max_tick_ms": self.max_tick_ms,
         }
+
+
+def shadow_controls(controls: Controls, mode: Mode) -> Controls:
+    """A copy engine follows every control except trading_mode, which is its own mode: the
+    control chooses how the primary trades; the copies shadow it in their simulated modes."""
+    return controls.with_value("trading_mode", str(mode))
 
 
 def _executor(mode: Mode, balance: Decimal) -> Any:

@@ -59,7 +59,8 @@ class EntryDesk:
         up = e.market.books.get(ws.window.token_up)
         down = e.market.books.get(ws.window.token_down)
         oracle = e.market.last_oracle.get(ws.window.asset)
-        view = WindowView(e.now, ws.window, up, down, oracle, strategy, line)
+        tape = e.market.tapes.get(ws.window.asset)
+        view = WindowView(e.now, ws.window, up, down, oracle, strategy, line, tape)
         signal = strategy.evaluate(view)
         if signal is None:
             return False

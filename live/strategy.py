@@ -19,6 +19,7 @@ from typing import Any
 from live.book import Book
 from live.domain import Asset, Outcome, RiskParams, Signal, Window
 from live.journal import SignalLine
+from live.settlement import OracleTape
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,25 @@ class EntryTiming:
     on_signal_lines: bool = False
 
 
-class WindowView:
-    """The read-only view of one window a strategy evaluates: data with ts ≤ now only."""
+class LookAheadError(RuntimeError):
+    """A strategy asked for data later than `now` (FM12), or tried to change its view."""
 
-    __slots__ = ("now", "window", "_up", "_down", "oracle_price", "signal_line", "_strategy")
+
+class WindowView:
+    """The read-only view of one window a strategy evaluates: data with ts ≤ now only. Its
+    attributes cannot be reassigned (moving `now` forward would be a way to peek), and the oracle
+    history is reachable only through `oracle_ticks`, which raises LookAheadError past `now`."""
+
+    __slots__ = (
+        "now",
+        "window",
+        "_up",
+        "_down",
+        "oracle_price",
+        "signal_line",
+        "_strategy",
+        "_tape",
+    )
 
     def __init__(
         self,
@@ -61,9 +77,31 @@ class WindowView:
         oracle_price: Decimal | None,
         strategy: Strategy,
         signal_line: SignalLine | None = None,
+        oracle_tape: OracleTape | None = None,
     ) -> None:
-        self.now, self.window, self._up, self._down = now, window, up, down
-        self.oracle_price, self._strategy, self.signal_line = oracle_price, strategy, signal_line
+        init = object.__setattr__
+        init(self, "now", now)
+        init(self, "window", window)
+        init(self, "_up", up)
+        init(self, "_down", down)
+        init(self, "oracle_price", oracle_price)
+        init(self, "_strategy", strategy)
+        init(self, "signal_line", signal_line)
+        init(self, "_tape", oracle_tape)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise LookAheadError(f"WindowView is read-only: cannot set {name!r}")
+
+    def oracle_ticks(self, since: int, until: int | None = None) -> list[tuple[int, Decimal]]:
+        """Oracle ticks of the window's asset with since ≤ ts ≤ until (default: now). Asking for
+        anything after `now` raises LookAheadError: the future does not exist here."""
+        until = self.now if until is None else until
+        if until > self.now:
+            raise LookAheadError(
+                f"look-ahead: oracle data up to {until} requested at now={self.now} "
+                f"({until - self.now} ms in the future) for {self.window.slug}"
+            )
+        return [] if self._tape is None else self._tape.between(since, until + 1)
 
     def _book(self, outcome: Outcome) -> Book | None:
         return self._up if outcome is Outcome.UP else self._down

@@ -214,6 +214,10 @@ class Engine:
     def _after_book(self, token_id: str, book: Book) -> None:
         held = self.positions.by_token.get(token_id)
         if held:
+            bid = book.best_bid
+            if bid is not None:
+                for pid in list(held):
+                    self.positions.mark(pid, Decimal(str(bid)), self.now)
             self._check_exits(list(held))
         if self._repeat:
             slug = self.market.token_window.get(token_id)

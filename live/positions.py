@@ -62,6 +62,9 @@ for _state in AWAITING_EXIT:
     TRANSITIONS[(_state, "settle")] = P.SETTLEMENT
 
 
+MARK_EVERY_MS = 1_000  # an open position is re-marked at most once a second
+
+
 @dataclass(slots=True)
 class Track:
     """Engine-side facts about a position that are not table columns."""
@@ -73,6 +76,7 @@ class Track:
     peak_bid: Decimal = ZERO
     trigger_price: Decimal | None = None
     intended_price: Decimal | None = None
+    marked_ts: int = -MARK_EVERY_MS
 
 
 class PositionBook:
@@ -117,6 +121,34 @@ class PositionBook:
                 pnl_gross=updated.pnl_gross,
                 reason=prices["reason"],
                 detail=prices["detail"] or {},
+            )
+        )
+        self.records.append(updated)
+        return updated
+
+    def mark(self, pid: str, bid: Decimal, ts: int) -> Position | None:
+        """Mark an open position at the price it could be sold at (its token's best bid):
+        the row's mark_price and a `mark` event with the unrealised gross P&L. Throttled to
+        once a second and to bid changes; the state does not change. Realised pnl_gross stays
+        empty until the position closes."""
+        pos, track = self.positions[pid], self.tracks[pid]
+        if pos.state not in (P.ENTRY, P.MONITORING) or pos.shares <= 0 or pos.entry_price is None:
+            return None
+        if ts - track.marked_ts < MARK_EVERY_MS or bid == pos.mark_price:
+            return None
+        track.marked_ts = ts
+        updated = replace(pos, mark_price=bid, updated_ts=ts)
+        self.positions[pid] = updated
+        unrealised = (bid - pos.entry_price) * pos.shares
+        self.records.append(
+            PositionEventRecord(
+                position_id=pid,
+                ts=ts,
+                from_state=str(pos.state),
+                to_state=str(pos.state),
+                mark_price=bid,
+                pnl_gross=unrealised,
+                reason="mark",
             )
         )
         self.records.append(updated)

@@ -54,3 +54,24 @@ def test_entry_offset_of_a_five_minute_window_is_the_strategys_own() -> None:
     run(engine, [*two_sided(W.close_ts - 60_000, W, 0.60, 0.62)])
     (decision,) = of_type(engine.records, DecisionRecord)
     assert decision.ts == W.close_ts - 60_000
+
+
+def test_open_position_is_marked_at_its_bid_at_most_once_a_second() -> None:
+    from decimal import Decimal
+
+    from live.records import PositionEventRecord
+
+    engine = make_engine()
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.50, 0.52)])
+    run(engine, [signal(OPEN + 2000, W, usd="1", signal_id="s")])
+    run(engine, [*two_sided(OPEN + 3000, W, 0.55, 0.57)])  # marked
+    run(engine, [*two_sided(OPEN + 3500, W, 0.56, 0.58)])  # within the second: not marked
+    run(engine, [*two_sided(OPEN + 4100, W, 0.40, 0.42)])  # marked again
+    (position,) = list(engine.positions)
+    marks = [r for r in engine.records if isinstance(r, PositionEventRecord) and r.reason == "mark"]
+    assert [m.mark_price for m in marks] == [Decimal("0.55"), Decimal("0.4")]
+    for m in marks:
+        assert m.from_state == m.to_state == "MONITORING"
+        assert m.pnl_gross == (m.mark_price - position.entry_price) * position.shares
+    assert position.mark_price == Decimal("0.4")
+    assert position.pnl_gross is None  # realised P&L only once closed

@@ -1,0 +1,46 @@
+"""Backtest fill models (FM15): `book` walks the recorded L2 book (live's PaperExecutor);
+`conservative` fills the whole order at 1 % worse than the mid, for data without usable depth.
+
+Both are in-process venues with the same ack / fill / cancel answers and ledger as PAPER, so
+everything after the fill is the live code path.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from live.book import Book
+from live.domain import Order, OrderSide, shares_down
+from live.executors import PaperExecutor, SimExecutor, _Match, _SimVenue
+
+FILL_MODELS = ("book", "conservative")
+SLIPPAGE = Decimal("0.01")  # 1 % of the mid
+
+
+class ConservativeExecutor(_SimVenue):
+    """Fills a BUY at mid × 1.01 and a SELL at mid × 0.99 (rounded against us to 0.0001), all
+    or nothing, within the order's worst price; no mid (a one-sided book) means no fill."""
+
+    def _matches(self, order: Order, book: Book) -> list[_Match]:
+        mid = book.mid
+        if mid is None:
+            return []
+        buy = order.side is OrderSide.BUY
+        factor = 1 + SLIPPAGE if buy else 1 - SLIPPAGE
+        rounding = "ROUND_CEILING" if buy else "ROUND_FLOOR"
+        price = (Decimal(repr(mid)) * factor).quantize(Decimal("0.0001"), rounding=rounding)
+        if (buy and price > order.worst_price) or (not buy and price < order.worst_price):
+            return []
+        if not (0 < price < 1):
+            return []
+        shares = shares_down(order.requested_usd / price) if buy else order.requested_shares
+        return [] if not shares or shares <= 0 else [_Match(price, shares)]
+
+
+def make_executor(model: str, cash: Decimal) -> SimExecutor:
+    """The executor of fill model `model` (one of FILL_MODELS)."""
+    if model == "book":
+        return PaperExecutor(cash)
+    if model == "conservative":
+        return ConservativeExecutor(cash)
+    raise ValueError(f"unknown fill model {model!r}; known: {', '.join(FILL_MODELS)}")

@@ -1,0 +1,166 @@
+"""Signal replay (parity, DESIGN §8): replay a recorded PAPER / LIVE(sandbox) session's journal
+through a fresh engine and compare its signals, risk verdicts and exits with what the session
+recorded. Same code path, same inputs ⇒ 100 %; anything else is listed.
+
+A session is a `backtest_runs` row of kind 'session' (the runner writes `<instance>-primary-
+<stamp>`); its market data is the `market_events` of its time range (the runner's recorder
+journals every feed message there). The replay is unfiltered — the session saw the raw stream —
+and runs in PAPER (a LIVE session's fills came from the venue, so its exits may legitimately
+differ where the paper fills differ; they are listed, not hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from live.domain import Mode, Position
+from live.engine import Engine, EngineConfig
+from live.journal import parse_event
+from live.records import DecisionRecord, PositionEventRecord, SignalRecord
+from live.replay import replay_controls
+from live.strategy import resolve
+from research import store
+
+EXIT_STATES = ("STOP_TRIGGERED", "TAKE_PROFIT_TRIGGERED", "TRAILING_TRIGGERED",
+               "FLATTEN_REQUESTED", "EXPIRY")  # fmt: skip
+
+
+@dataclass
+class Category:
+    """Matches of one kind of decision (signals, verdicts or exits)."""
+
+    name: str
+    total: int = 0
+    matched: int = 0
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def pct(self) -> float:
+        return 100.0 if not self.total else 100.0 * self.matched / self.total
+
+
+@dataclass
+class ParityReport:
+    session: str
+    events: int
+    categories: list[Category]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.matched == c.total for c in self.categories)
+
+    def text(self) -> str:
+        lines = [f"signal replay of {self.session}: {self.events:,} market events"]
+        for c in self.categories:
+            lines.append(f"  {c.name}: {c.matched}/{c.total} match ({c.pct:.1f} %)")
+            lines.extend(f"    mismatch: {m}" for m in c.mismatches)
+        return "\n".join(lines)
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def session_range(conn: Any, run_id: str) -> tuple[str, str, int, int]:
+    """(mode, strategies, from ms, to ms) of a recorded session; ValueError if unknown."""
+    row = conn.execute(
+        "SELECT mode, strategy, coalesce(data_from, started_at), coalesce(data_to, finished_at)"
+        " FROM backtest_runs WHERE run_id = %s AND kind = 'session'",
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"no recorded session {run_id!r} in backtest_runs (kind 'session')")
+    mode, strategies, lo, hi = row
+    if hi is None:
+        last = conn.execute("SELECT max(ts) FROM decisions WHERE run_id = %s", (run_id,)).fetchone()
+        hi = last[0] or datetime.now(UTC)
+    return mode, strategies or "canary", _ms(lo), _ms(hi) + 1
+
+
+def replay_session(conn: Any, run_id: str) -> tuple[list[Any], int]:
+    """The records a fresh PAPER engine produces from the session's market events."""
+    mode, names, lo, hi = session_range(conn, run_id)
+    rows = [r for r in store.fetch_rows(conn, lo, hi, use_cache=False) if r[0] < hi]
+    strategies = resolve(names)
+    config = EngineConfig(
+        mode=Mode.PAPER,
+        strategies=strategies,
+        run_id=f"parity-{run_id}",
+        controls=replay_controls(Mode.PAPER, strategies, names.split(",")),
+    )
+    engine = Engine(config)
+    produced: list[Any] = []
+    for _, _, _, payload in rows:
+        engine.process(parse_event(payload))
+        if engine.records:
+            produced.extend(engine.take_records())
+    return produced, len(rows)
+
+
+def signal_replay(conn: Any, run_id: str) -> ParityReport:
+    """Compare the session's recorded decisions with a replay of its journal."""
+    produced, events = replay_session(conn, run_id)
+    ours = _replayed(produced)
+    theirs = _recorded(conn, run_id)
+    cats = [_compare(name, theirs[i], ours[i]) for i, name in enumerate(_NAMES)]
+    return ParityReport(run_id, events, cats)
+
+
+_NAMES = ("signals", "risk verdicts", "exits")
+
+
+def _replayed(records: Sequence[Any]) -> tuple[dict, dict, dict]:
+    signals, verdicts, exits = {}, {}, {}
+    positions = {r.position_id: r for r in records if type(r) is Position}
+    for r in records:
+        if type(r) is SignalRecord:
+            signals[r.signal_id] = (r.window_slug, str(r.side), str(r.usd.normalize()))
+        elif type(r) is DecisionRecord and r.signal_id:
+            verdicts[r.signal_id] = (r.verdict, r.code)
+        elif type(r) is PositionEventRecord and r.to_state in EXIT_STATES:
+            p = positions[r.position_id]
+            exits[(p.strategy, p.window_slug, str(p.outcome), r.to_state)] = r.ts
+    return signals, verdicts, exits
+
+
+def _recorded(conn: Any, run_id: str) -> tuple[dict, dict, dict]:
+    signals = {
+        sid: (slug, side, str(Decimal(usd).normalize()))
+        for sid, slug, side, usd in conn.execute(
+            "SELECT signal_id, window_slug, side, usd FROM signals WHERE run_id = %s", (run_id,)
+        )
+    }
+    verdicts = {
+        sid: (verdict, code)
+        for sid, verdict, code in conn.execute(
+            "SELECT signal_id, verdict, code FROM decisions WHERE run_id = %s AND signal_id"
+            " IS NOT NULL",
+            (run_id,),
+        )
+    }
+    exits = {
+        (strategy, slug, outcome, state): _ms(ts)
+        for strategy, slug, outcome, state, ts in conn.execute(
+            "SELECT p.strategy, p.window_slug, p.outcome, e.to_state, e.ts FROM position_events e"
+            " JOIN positions p USING (position_id) WHERE p.run_id = %s AND e.to_state = ANY(%s)",
+            (run_id, list(EXIT_STATES)),
+        )
+    }
+    return signals, verdicts, exits
+
+
+def _compare(name: str, recorded: dict, replayed: dict) -> Category:
+    cat = Category(name)
+    for key in sorted(set(recorded) | set(replayed), key=str):
+        cat.total += 1
+        a, b = recorded.get(key), replayed.get(key)
+        if a == b:
+            cat.matched += 1
+        else:
+            cat.mismatches.append(f"{key}: session {a if a is not None else 'nothing'}; "
+                                  f"replay {b if b is not None else 'nothing'}")  # fmt: skip
+    return cat

@@ -1,0 +1,49 @@
+"""The `trials` log: every backtest configuration tried, screen or event-driven, so deflated
+Sharpe and PBO (research.stats) can count how many things were tried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+
+def _dt(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _plain(value: Mapping[str, Any]) -> Jsonb:
+    return Jsonb(json.loads(json.dumps(dict(value), default=str)))
+
+
+def log_trial(
+    conn: Any,
+    *,
+    kind: str,
+    strategy: str,
+    params: Mapping[str, Any],
+    data_from_ms: int | None,
+    data_to_ms: int | None,
+    metrics: Mapping[str, Any],
+    run_id: str | None = None,
+) -> int:
+    """Insert one trial (kind 'screen' or 'event'); returns its id."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO trials (kind, strategy, params, data_from, data_to, metrics, run_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (kind, strategy, _plain(params), _dt(data_from_ms), _dt(data_to_ms), _plain(metrics),
+             run_id),
+        ).fetchone()  # fmt: skip
+    return int(row[0])
+
+
+def trials_of(conn: Any, run_id: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(kind, params, metrics) of a sweep's trials, in insertion order."""
+    rows = conn.execute(
+        "SELECT kind, params, metrics FROM trials WHERE run_id = %s ORDER BY id", (run_id,)
+    ).fetchall()
+    return [(k, p, m) for k, p, m in rows]

@@ -1,0 +1,121 @@
+"""`updown backtest`: replay backtests through the live engine (research.backtest), the
+look-ahead proof (research.lookahead) and signal replay of a recorded session (research.parity).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import typer
+
+from updown.commands._common import fail
+
+
+def backtest_cmd(
+    strategy: str = typer.Argument(None, help="Strategy name or alias (not with --signal-replay)."),
+    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD) or ISO time."),
+    end: str = typer.Option(None, "--to", help="Last day, inclusive (default: --from)."),
+    assets: str = typer.Option(None, help="Comma list of assets (default: all)."),
+    fill_model: str = typer.Option("book", help="book (walk the L2 book) | conservative (1 %)."),
+    latency_ms: list[str] = typer.Option([], help="source=ms offsets, e.g. chainlink=250,clob=80."),
+    param: list[str] = typer.Option([], help="Strategy parameter k=v (repeatable)."),
+    out: Path = typer.Option(None, help="Write summary.json, trades.csv, equity.png here."),
+    data: list[Path] = typer.Option([], help="Read these files instead of the DB."),
+    use_db: bool = typer.Option(True, "--db/--no-db", help="Store the run's records in the DB."),
+    check_lookahead: bool = typer.Option(False, help="Prove no decision used future data."),
+    signal_replay: str = typer.Option(None, metavar="SESSION", help="Parity of a session."),
+) -> None:
+    """Backtest STRATEGY over recorded data through the live engine (mode BACKTEST)."""
+    if signal_replay:
+        _parity(signal_replay)
+        return
+    if not strategy:
+        fail("STRATEGY is required (or --signal-replay SESSION)")
+    if not start and not data:
+        fail("--from is required (or --data FILE...)")
+    from research.backtest import parse_assignments, parse_latency
+
+    try:
+        latency = parse_latency(latency_ms)
+        params = parse_assignments(param, "--param")
+    except ValueError as exc:
+        fail(str(exc))
+    with contextlib.ExitStack() as stack:
+        conn = _conn(stack) if (use_db or not data) else None
+        dataset = _dataset(conn, data, start, end, assets)
+        _run(strategy, dataset, fill_model, latency, params, conn if use_db else None, out)
+        if check_lookahead:
+            _lookahead(strategy, dataset, fill_model, latency, params)
+
+
+def _conn(stack: contextlib.ExitStack):
+    from live.store import db
+
+    return stack.enter_context(db.connect())
+
+
+def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets: str | None):
+    from research.data import load_db, load_files
+
+    wanted = assets.split(",") if assets else None
+    try:
+        if data:
+            return load_files(data, start, end or start, assets=wanted)
+        return load_db(conn, start, end or start, assets=wanted)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+
+
+def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:
+    from live.strategy import UnknownStrategy
+    from research.backtest import run_backtest
+
+    try:
+        result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency,
+                              params=params, conn=conn, progress=True)  # fmt: skip
+    except (UnknownStrategy, ValueError) as exc:
+        fail(str(exc).strip("'\""))
+    typer.echo(result.report())
+    for slug, reasons in _excluded(dataset):
+        typer.echo(f"  excluded {slug}: {reasons}")
+    if out is not None:
+        paths = result.write(out)
+        typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}")
+
+
+def _excluded(dataset):
+    return [(w.slug, "; ".join(w.reasons)) for w in dataset.windows.values()
+            if w.status == "excluded"]  # fmt: skip
+
+
+def _lookahead(strategy, dataset, fill_model, latency, params) -> None:
+    from research.lookahead import check_lookahead
+
+    report = check_lookahead(strategy, dataset, fill_model=fill_model, latency_ms=latency,
+                             params=params)  # fmt: skip
+    if not report.ok:
+        typer.echo(f"look-ahead check FAILED: {report.divergence}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"look-ahead check passed: {report.decisions} decisions at {report.decision_points} "
+        "decision points identical with all later data withheld"
+    )
+
+
+def _parity(session: str) -> None:
+    from live.store import db
+    from research.parity import signal_replay
+
+    with db.connect() as conn:
+        try:
+            report = signal_replay(conn, session)
+        except ValueError as exc:
+            fail(str(exc))
+    typer.echo(report.text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest_cmd)

@@ -30,7 +30,7 @@ from panel_app.views.instrument import InstrumentView
 from panel_app.views.risk import RiskView
 from panel_app.views.trades import TradeHistory
 
-SESSION_TICK_MS = 200
+SESSION_TICK_MS = 100
 TAB_NAMES = ("Command Center", "Instrument Deep Dive", "Risk", "Trade History")
 
 
@@ -91,29 +91,46 @@ class Page:
         self.risk = RiskView(shared.risk, ControlsEditor(self.desk, ConfirmStrip(self.desk)))
         self.trades = TradeHistory(TradeHistoryModel(cockpit=shared.cockpit))
         self._seen = (-1, -1)
+        self._stale: set[int] = set(range(len(TAB_NAMES)))
         self.tabs = pn.Tabs(
             *zip(TAB_NAMES, (self.command, self.instrument, self.risk, self.trades), strict=True),
             dynamic=False,
             sizing_mode="stretch_width",
         )
+        self.tabs.param.watch(self._on_tab, "active")
 
     def tick(self) -> None:
-        """Per-session periodic callback: re-render only when the shared version moved."""
+        """Per-session periodic callback: re-render only when the shared version moved, and
+        only the visible tab (the others are marked stale and caught up when shown)."""
         cockpit = self.shared.cockpit
         version, events_version = cockpit.version, cockpit.events_version
         if (version, events_version) == self._seen:
             return
-        events = events_version != self._seen[1]
+        if events_version != self._seen[1]:
+            self._stale = set(range(len(TAB_NAMES)))
         self._seen = (version, events_version)
         with pn.io.hold():
             self.health.update()
-            sync_table(self.feeds, keyed(self.shared.health.feeds, "feed"))
+            self._update_tab(self.tabs.active)
+
+    def _update_tab(self, index: int) -> None:
+        events = index in self._stale
+        self._stale.discard(index)
+        if index == 0:
             self.command.update(events=events)
+        elif index == 1:
+            sync_table(self.feeds, keyed(self.shared.health.feeds, "feed"))
             self.instrument.update(events=events)
+        elif index == 2:
             self.risk.update(events=events)
+        else:
             if events:
                 self.trades.model.refresh()
             self.trades.update(events=events)
+
+    def _on_tab(self, event) -> None:
+        with pn.io.hold():
+            self._update_tab(event.new)
 
     def layout(self) -> pn.viewable.Viewable:
         title = pn.pane.HTML("<b style='font-size:20px'>updown cockpit</b>", margin=(5, 10))

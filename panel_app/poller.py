@@ -64,7 +64,7 @@ class Poller(threading.Thread):
         url: str,
         state: CockpitState,
         *,
-        interval_s: float = 0.2,
+        interval_s: float = 0.1,
         feed_interval_s: float = 1.0,
     ) -> None:
         super().__init__(name="updown-dashboard-poller", daemon=True)
@@ -87,7 +87,9 @@ class Poller(threading.Thread):
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._loop(conn)
             except Exception as exc:  # noqa: BLE001 - the poller must survive and report
-                log.warning("dashboard poller: %s", exc, exc_info=True)
+                log.warning(
+                    "dashboard poller: %s", exc, exc_info=not isinstance(exc, psycopg.Error)
+                )
                 self.state.fail(f"poller error: {type(exc).__name__}: {exc}"[:300])
                 self._mark = None
                 self._stop.wait(1.0)

@@ -61,7 +61,6 @@ class CommandCenter(Viewer):
             name="activity",
             height=360,
             show_index=False,
-            sorters=[{"field": "time", "dir": "desc"}],
         )
         self._layout = pn.Column(
             pn.Row(self._header, pn.Column(buttons, strip, width=520)),
@@ -80,7 +79,10 @@ class CommandCenter(Viewer):
             set_html(self._strategies, strategies_html(self.model))
             sync_table(self._pnl, self.model.pnl)
             sync_table(self._positions, self.model.positions)
-            sync_table(self._activity, self.model.activity, rollover=400)
+            # Newest first: new rows land at the top, which Tabulator's stream (append) cannot
+            # do, so the (≤ 200-row) feed is replaced when it changes.
+            if not self._activity.value.equals(self.model.activity):
+                self._activity.value = self.model.activity
 
     def __panel__(self):
         return self._layout

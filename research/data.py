@@ -173,9 +173,12 @@ def load_db(
 
 
 def _whole(rows: list[RawRow]) -> tuple[int, int]:
+    """The span of the rows, widened to the close of every window they list."""
     if not rows:
         return 0, 0
-    return rows[0][0], rows[-1][0] + 1
+    closes = [p["close_ts"] for _, _, _, p in rows if p.get("kind") == "window"]
+    opens = [p["open_ts"] for _, _, _, p in rows if p.get("kind") == "window"]
+    return min([rows[0][0], *opens]), max([rows[-1][0] + 1, *closes])
 
 
 def build_dataset(

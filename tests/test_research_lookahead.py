@@ -1,0 +1,82 @@
+"""A strategy that peeks is caught: by the view when it asks it for the future, and by the
+look-ahead check when it finds the future some other way (here: the driver's event list)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from dataclasses import dataclass
+
+import pytest
+from typer.testing import CliRunner
+
+from live.domain import Outcome
+from live.journal import BookSnapshot
+from live.strategy import EntryTiming, LookAheadError, Strategy, WindowView
+from research.backtest import run_backtest
+from research.data import load_files
+from research.lookahead import check_lookahead
+from updown.cli import app
+
+TOB = "btc_15m_top_of_book_1s_2025-12-26.csv.gz"
+T60 = EntryTiming(before_close_ms=60_000)
+
+
+@dataclass(frozen=True, slots=True)
+class AsksTheViewForTheClose(Strategy):
+    def evaluate(self, view: WindowView):
+        view.oracle_ticks(view.window.open_ts, view.window.close_ts)  # the future: raises
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadsTheDriversEvents(Strategy):
+    """Walks up the stack to the replay loop's event list and buys the side that is ahead in
+    the last Up book before the close — data the engine has not delivered yet."""
+
+    def evaluate(self, view: WindowView):
+        frame = sys._getframe(1)
+        while frame is not None and not isinstance(frame.f_locals.get("events"), list):
+            frame = frame.f_back
+        books = [e for e in frame.f_locals["events"] if type(e) is BookSnapshot]
+        last = [
+            e for e in books if e.token_id == view.window.token_up and e.ts < view.window.close_ts
+        ]
+        if not last or not last[-1].bids:
+            return None
+        side = Outcome.UP if last[-1].bids[0][0] > 0.5 else Outcome.DOWN
+        from decimal import Decimal
+
+        return view.signal(side, Decimal("1"), reason="peeked")
+
+
+@pytest.fixture(scope="module")
+def day():
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+    return load_files([shared / TOB], "2025-12-26", use_cache=False)
+
+
+def test_the_view_refuses_data_after_now(day):
+    with pytest.raises(LookAheadError, match="look-ahead"):
+        run_backtest(AsksTheViewForTheClose(name="peek-view", timing=T60), day)
+
+
+def test_the_view_cannot_be_moved_forward(day):
+    view = WindowView(0, day.items[0][2].window, None, None, None, AsksTheViewForTheClose("x"))
+    with pytest.raises(LookAheadError, match="read-only"):
+        view.now = 10**13
+
+
+def test_the_lookahead_check_catches_a_strategy_reading_future_events(day):
+    report = check_lookahead(ReadsTheDriversEvents(name="peek-events", timing=T60), day)
+    assert not report.ok
+    assert report.divergence.startswith("first divergent decision at ts=")
+    assert "btc-updown-15m-" in report.divergence
+
+
+def test_the_canary_passes_the_lookahead_check(shared_data, tmp_path):
+    args = ["backtest", "canary", "--data", str(shared_data / TOB), "--from", "2025-12-26",
+            "--no-db", "--check-lookahead"]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"UPDOWN_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert "look-ahead check passed: 12 decisions" in result.output

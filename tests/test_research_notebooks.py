@@ -1,0 +1,34 @@
+"""Every research notebook executes under papermill with small parameters (the same kernel the
+reports use: `python3` of the venv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import papermill
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TOB = "btc_15m_top_of_book_1s_2025-12-26.csv.gz"
+
+pytestmark = pytest.mark.xdist_group("notebooks")
+
+SMALL = {
+    "01_explore_data": {"max_windows": 2},
+    "02_replay_backtest": {"check": False},
+    "03_parameter_sweep": {"offsets_s": [60], "min_prices": [0.5]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_notebook_executes_under_papermill(name, shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("UPDOWN_HOME", str(tmp_path / "home"))
+    source = tmp_path / f"{name}.ipynb"
+    jupytext.write(jupytext.read(REPO / "notebooks" / f"{name}.py"), source)
+    params = {"files": [str(shared_data / TOB)], **SMALL[name]}
+    papermill.execute_notebook(
+        str(source), str(tmp_path / "out.ipynb"), parameters=params, kernel_name="python3",
+        cwd=str(REPO), progress_bar=False,
+    )  # fmt: skip
+    assert (tmp_path / "out.ipynb").stat().st_size > 0

@@ -74,7 +74,9 @@ def position_count_matches_venue(e: Engine) -> Result:
 def _venue_holdings(e: Engine) -> dict[str, Decimal] | None:
     if e.executor is not None:
         return dict(e.executor.holdings_snapshot())
-    return None if e.venue_positions is None else e.venue_positions[1]
+    if e.venue_positions is None or e.venue_positions[0] < e.book_changed_ts:
+        return None  # none yet, or taken before our last fill/settlement: another instant
+    return e.venue_positions[1]
 
 
 def settlement_pnl_matches_balance(e: Engine) -> Result:
@@ -83,6 +85,9 @@ def settlement_pnl_matches_balance(e: Engine) -> Result:
     venue = e.venue_cash
     if venue is None or e.initial_cash is None:
         return True, {"checked": False}
+    stale = e.venue_balance is not None and e.venue_balance[0] < e.book_changed_ts
+    if e.executor is None and stale:  # taken before our last fill/settlement: another instant
+        return True, {"checked": False, "stale": True}
     realised = sum((p.pnl_net for p in e.positions if p.pnl_net is not None), start=ZERO)
     tied = sum((p.cost + p.fees - p.proceeds for p in e.positions if p.pnl_net is None), start=ZERO)
     expected = e.initial_cash + realised - tied

@@ -102,11 +102,17 @@ class RunData:
     balances: list[dict] = field(default_factory=list)
     tolerance: Decimal = Decimal("0.000001")
 
+    def _is(self, row: dict, source: str) -> bool:
+        """In PAPER / DRY_RUN the venue is the engine's simulated executor: its ledger rows
+        (source 'engine') are the venue balance."""
+        simulated = self.mode in ("PAPER", "DRY_RUN") and source == "venue"
+        return row["source"] == source or (simulated and row["source"] == "engine")
+
     def balance_at_or_after(self, source: str, ts: datetime) -> dict | None:
-        return next((b for b in self.balances if b["source"] == source and b["ts"] >= ts), None)
+        return next((b for b in self.balances if self._is(b, source) and b["ts"] >= ts), None)
 
     def balance_before(self, source: str, ts: datetime) -> dict | None:
-        rows = [b for b in self.balances if b["source"] == source and b["ts"] < ts]
+        rows = [b for b in self.balances if self._is(b, source) and b["ts"] < ts]
         return rows[-1] if rows else None
 
     def fills_of_position(self, position_id: str) -> list[dict]:

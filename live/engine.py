@@ -82,6 +82,9 @@ class EngineConfig:
     balance_usd: Decimal | None = Decimal("100")
     promoted: Callable[[str], bool] = field(default=lambda name: False)
     executor: SimExecutor | None = None
+    # Prepended to signal ids: engines sharing one database (a runner's PAPER / DRY_RUN copies
+    # beside its LIVE engine) see the same windows at the same instants, so ids would collide.
+    signal_id_prefix: str = ""
 
 
 def _default_controls(mode: Mode) -> Controls:
@@ -111,6 +114,10 @@ class Engine:
         self.initial_cash = config.balance_usd
         self.venue_balance: tuple[int, Decimal] | None = None
         self.venue_positions: tuple[int, dict[str, Decimal]] | None = None
+        # When our positions or cash last changed (a fill, a settlement): a venue snapshot taken
+        # before that describes another instant and is not compared (assertions 4 and 5).
+        self.book_changed_ts = 0
+        self._balances_opened = False
         self.max_tick_ms = 0
         self.stale_assets: set[str] = set()
         self._commands: list[Command] = []
@@ -144,6 +151,9 @@ class Engine:
         where they have already been executed)."""
         if event.ts > self.now:
             self.now = event.ts
+        if not self._balances_opened and self.executor is not None:
+            self._balances_opened = True  # the simulated venue's opening balance (item 10)
+            self._record_balances(self.now)
         self._commands = []
         try:
             self._handlers[type(event)](event)
@@ -263,6 +273,11 @@ class Engine:
 
     def _on_balance(self, ev: BalanceReport) -> None:
         self.venue_balance = (ev.ts, ev.usd)
+        if self.cash is None and not any(True for _ in self.orders):
+            # LIVE learns its starting balance from the venue, before its first order; from
+            # then on our own ledger is the expected balance (checklist item 8, assertion 5).
+            self.cash = self.initial_cash = ev.usd
+            self.records.append(BalanceRecord(ev.ts, self.mode, self.run_id, "expected", ev.usd))
         self.records.append(BalanceRecord(ev.ts, self.mode, self.run_id, "venue", ev.usd))
 
     def _on_venue_positions(self, ev: VenuePositions) -> None:
@@ -335,6 +350,7 @@ class Engine:
         if order is None:
             return  # exact duplicate: idempotent
         if isinstance(ev, OrderFill):
+            self.book_changed_ts = self.now
             self._on_fill(order, ev)
         if order.state in TERMINAL_ORDER_STATES:
             self._on_order_final(order)
@@ -440,6 +456,7 @@ class Engine:
     # ------------------------------------------------------------------ settlement and state
 
     def _on_resolved(self, ev: Resolved) -> None:
+        self.book_changed_ts = self.now
         ws = self.market.windows.get(ev.slug)
         if ws is None:
             self._commands.append(AlertCommand("settlement", "warning", f"unknown {ev.slug}"))

@@ -4,6 +4,7 @@ before anything is sent (spec P0 item 3)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,8 @@ class EntryDesk:
         signal = strategy.evaluate(view)
         if signal is None:
             return False
+        if e.config.signal_id_prefix:
+            signal = replace(signal, signal_id=e.config.signal_id_prefix + signal.signal_id)
         self._decide(strategy, signal, ws)
         return True
 

@@ -41,6 +41,7 @@ class Canary(Strategy):
         return view.signal(
             side,
             MIN_MARKETABLE_USD,
+            confidence=Decimal(str(round(price, 4))),
             clob_price=round(price, 4),
             reason=f"CLOB favours {side} at {price:.2f}",
         )

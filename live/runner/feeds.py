@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade, to_dict
+from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Timer, Trade, to_dict
 from live.runner.recorder import RecordedMessage, Recorder
 from live.runner.watchdog import FeedWatchdog
 from live.venues.streams import FeedClosed
@@ -49,6 +49,7 @@ class FeedSupervisor:
         self._tokens = tokens
         self._sockets: dict[str, Any] = {}
         self._subscribed: list[str] = []
+        self._frame_ts: int | None = None
         self.reconnects: dict[str, int] = {"market": 0, "prices": 0, "user": 0}
         for asset in assets:
             watchdog.register(feed_name("prices", asset), asset)
@@ -117,6 +118,12 @@ class FeedSupervisor:
         if channel == "prices" and not _is_oracle(event):
             return  # only the settlement oracle drives the engine's tape
         if isinstance(event, ENGINE_EVENTS):
+            if channel == "market" and event.ts != self._frame_ts:
+                # One venue message can carry many book changes with one timestamp: move time
+                # to it first, so timers due by then fire on the whole previous book and never
+                # between two changes of the same message (a half-applied book).
+                self._frame_ts = event.ts
+                self._emit(Timer(event.ts))
             self._emit(event)
 
     def _asset(self, event: Any) -> str | None:

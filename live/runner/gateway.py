@@ -37,6 +37,8 @@ class OrderGateway:
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
         self.refused = 0
+        self.in_flight = 0  # placements sent whose answer has not reached the event queue yet
+        self.placements = 0  # every placement ever started (changes when one begins)
 
     def submit(self, command: Any) -> None:
         if isinstance(command, PlaceOrder):
@@ -57,6 +59,8 @@ class OrderGateway:
     async def _place(self, command: PlaceOrder) -> None:
         cid = command.order.client_order_id
         self.sent += 1
+        self.placements += 1
+        self.in_flight += 1
         try:
             execution = await self._venue.execute(command.payload)
         except Exception as exc:  # noqa: BLE001 - a failed send is UNKNOWN, never "nothing"
@@ -64,6 +68,8 @@ class OrderGateway:
             self._emit(OrderUnknown(self._now_ms(), cid, f"execute failed: {exc}"))
             self._spawn(self._resolve(cid))
             return
+        finally:
+            self.in_flight -= 1
         for event in execution.events:
             self._emit(event)
         if any(isinstance(e, OrderUnknown) for e in execution.events):

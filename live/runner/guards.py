@@ -220,7 +220,10 @@ class Guards:
 
         try:
             await self.r.venue.refresh_balance()
-            self.r.emit(BalanceReport(self.r.now_ms(), Decimal(await self.r.venue.balance())))
+            began, quiet = self.r.now_ms(), self.r.account_quiet()
+            usd = Decimal(await self.r.venue.balance())
+            if quiet is not None and quiet == self.r.account_quiet():  # see Runner.account_quiet
+                self.r.emit(BalanceReport(began, usd))
         except Exception as exc:  # noqa: BLE001 - no report is better than a wrong one
             log.warning("balance refresh after settlement failed: %s", exc)
 

@@ -171,6 +171,7 @@ class Runner:
                 balance_usd=self.config.paper_balance_usd if simulated else None,
                 promoted=self.guards.promoted,
                 executor=_executor(mode, self.config.paper_balance_usd),
+                signal_id_prefix="" if name == "primary" else f"{mode}:",
             )
         )
         names = ",".join(s.name for s in strategies)
@@ -342,16 +343,34 @@ class Runner:
                     self.clock_offset_ms = await self.venue.clock_offset_ms()
 
     async def _account_loop(self) -> None:
-        """LIVE: the venue's balance and positions, the evidence for assertions 4 and 5."""
+        """LIVE: the venue's balance and positions, the evidence for assertions 4 and 5. A report
+        is stamped with the time its query began, and only sent when it describes one instant:
+        no order of ours in flight and no window of ours settling at the venue while it ran
+        (the engine ignores reports older than its last fill or settlement)."""
         while True:
             try:
+                began, quiet = self.now_ms(), self.account_quiet()
                 usd = await self.venue.balance()
-                self.emit(BalanceReport(self.now_ms(), Decimal(usd)))
                 held = await self.venue.positions()
-                self.emit(VenuePositions(self.now_ms(), tuple(sorted(held.items()))))
+                if quiet is not None and quiet == self.account_quiet():
+                    self.emit(BalanceReport(began, Decimal(usd)))
+                    self.emit(VenuePositions(began, tuple(sorted(held.items()))))
             except Exception as exc:  # noqa: BLE001 - a failed query is not "flat": no report
                 log.warning("account query failed: %s", exc)
             await asyncio.sleep(self.config.balance_poll_s)
+
+    def account_quiet(self) -> int | None:
+        """None while the venue's view of us is moving (an order in flight, or a window we hold
+        closed but not yet resolved for us); else a token that changes when an order starts."""
+        if self.gateway.in_flight:
+            return None
+        now, tracker = self.now_ms(), self.windows
+        for position in self.primary.engine.positions:
+            slug = position.window_slug
+            window = tracker.windows.get(slug)
+            if window is not None and window.close_ts <= now and slug not in tracker.resolved:
+                return None
+        return self.gateway.placements
 
     # ------------------------------------------------------------------ views
 

@@ -1,0 +1,169 @@
+"""Helpers for the live runner's integration tests: an in-process `Runner` against a sandbox
+exchange and a real PostgreSQL database, polled (never slept) until a condition holds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from live.runner.config import RunnerConfig
+from live.runner.runner import Runner
+from live.store import controls as control_store
+from live.venues.config import VenueConfig
+from live.venues.polymarket import PolymarketVenue
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxServer
+from tests_support import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+WINDOW_S = 20
+
+
+def sandbox_config(**overrides: Any) -> SandboxConfig:
+    """Short windows for runner drills: 20 s, settled 1 s after the close, BTC and ETH."""
+    settings: dict[str, Any] = {
+        "port": 0,
+        "seed": 11,
+        "assets": ("BTC", "ETH"),
+        "window_seconds": (WINDOW_S,),
+        "settle_delay": 1.0,
+        "trade_step_seconds": 0.2,
+        "tick_seconds": 2.0,
+    }
+    settings.update(overrides)
+    return SandboxConfig(**settings)
+
+
+def start_sandbox(**overrides: Any) -> SandboxServer:
+    return SandboxServer(sandbox_config(**overrides)).start()
+
+
+class Faults:
+    """The sandbox's private fault API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+
+    def inject(self, kind: str, **params: Any) -> dict:
+        response = self.http.post("/_sandbox/faults", json={"kind": kind, **params})
+        response.raise_for_status()
+        return response.json()
+
+    def clear(self) -> None:
+        self.http.delete("/_sandbox/faults").raise_for_status()
+
+    def state(self) -> dict:
+        return self.http.get("/_sandbox/state").json()
+
+
+def set_controls(db_url: str, by: str = "test", **values: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        for key, value in values.items():
+            control_store.write(conn, key, value, by)
+
+
+def promote(db_url: str, strategy: str, prereg: str, target: str = "paper") -> int:
+    """A promotion row bound to the real file's sha256, the way `research.gate.record` writes it
+    (the gate's own checks need 10 clean prior windows, which these drills do not have)."""
+    rel = f"preregistrations/{prereg}.yaml"
+    sha = hashlib.sha256((REPO / rel).read_bytes()).hexdigest()
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "INSERT INTO promotions (strategy, target, file_path, file_sha256, git_commit, checks) "
+            "VALUES (%s, %s, %s, %s, 'test', '[]') RETURNING id",
+            (strategy, target, rel, sha),
+        ).fetchone()
+    return row[0]
+
+
+def live_controls(db_url: str, strategies: str = "canary") -> None:
+    set_controls(db_url, trading_mode="LIVE", allowed_strategies=strategies, kill_switch="off")
+
+
+def runner_config(base_url: str, mode: str = "live", **overrides: Any) -> RunnerConfig:
+    settings: dict[str, Any] = {
+        "mode": mode,
+        "venue": "sandbox",
+        "sandbox_url": base_url,
+        "assets": ("BTC", "ETH"),
+        "window_lengths_s": (WINDOW_S,),
+        "health_port": free_port(),
+        "instance_id": f"test-{mode}-{free_port()}",
+        "repo_root": str(REPO),
+        "balance_poll_s": 1.0,
+        "resolution_poll_s": 1.0,
+    }
+    settings.update(overrides)
+    return RunnerConfig(**settings)
+
+
+def make_runner(db_url: str, config: RunnerConfig, **venue_settings: Any) -> Runner:
+    venue = PolymarketVenue(
+        VenueConfig.from_env("sandbox", sandbox_url=config.sandbox_url, env={}, **venue_settings)
+    )
+    return Runner(config, db_url, venue, alerter=Alerts(db_url))
+
+
+class Alerts:
+    """Collects the runner's alerts in memory (and in `alerts`, like the real alerter)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.raised: list[tuple[str, str, str]] = []
+
+    def raise_(self, kind: str, where: str, happened: str, did: str, detail=None) -> None:
+        self.raised.append((kind, where, happened))
+
+    def kinds(self) -> set[str]:
+        return {k for k, _, _ in self.raised}
+
+
+@contextlib.asynccontextmanager
+async def running(runner: Runner) -> AsyncIterator[Runner]:
+    """Start the runner, run its loops in the background, shut it down on exit."""
+    await runner.start()
+    task = asyncio.create_task(runner.stopping.wait())
+    try:
+        yield runner
+    finally:
+        runner.request_stop()
+        await task
+        await runner.shutdown()
+
+
+async def until(probe: Callable[[], Any], timeout: float, every: float = 0.2, what: str = ""):
+    """Await until `probe()` is truthy (it may be sync or a coroutine function)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what or probe}")
+        await asyncio.sleep(every)
+
+
+def rows(db_url: str, sql: str, *args: Any) -> list[tuple]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def scalar(db_url: str, sql: str, *args: Any) -> Any:
+    found = rows(db_url, sql, *args)
+    return found[0][0] if found else None
+
+
+async def health(runner: Runner) -> dict:
+    """GET /health over HTTP (the runner serves it on its own loop: ask asynchronously)."""
+    async with httpx.AsyncClient(timeout=3) as client:
+        return (await client.get(runner.health.url)).json()

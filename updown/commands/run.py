@@ -31,8 +31,9 @@ def build_config(**options) -> RunnerConfig:
         return RunnerConfig(**options)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "options"
-        fail(f"invalid runner option {where}: {first['msg']}")
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        fail(f"invalid runner option {where}: {message}" if where else message)
 
 
 def run(
@@ -82,7 +83,7 @@ def _check_strategies(config: RunnerConfig) -> None:
     try:
         resolve(list(config.strategies))
     except UnknownStrategy as exc:
-        fail(str(exc))
+        fail(exc.args[0] if exc.args else str(exc))
 
 
 async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:

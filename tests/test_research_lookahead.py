@@ -4,8 +4,8 @@ look-ahead check when it finds the future some other way (here: the driver's eve
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

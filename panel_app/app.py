@@ -57,8 +57,8 @@ def shared_models(url: str) -> Shared:
             CommandCenterModel(cockpit=cockpit),
             RiskModel(cockpit=cockpit),
         )
-        for model in (models.health, models.command, models.risk):
-            cockpit.derive(model.refresh)
+        cockpit.derive(models.health.refresh)
+        cockpit.derive(models.command.refresh)
         _SHARED[url] = models
     return _SHARED[url]
 

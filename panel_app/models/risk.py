@@ -178,6 +178,14 @@ class RiskModel(param.Parameterized):
             breakers=snap.frame("breakers"),
         )
 
+    def ensure_fresh(self) -> None:
+        """Refresh lazily, once per change of the trading records (only the Risk tab needs it,
+        so it stays off the poller's publish path)."""
+        seen = self.cockpit.events_version
+        if getattr(self, "_seen_events", None) != seen:
+            self._seen_events = seen
+            self.refresh()
+
     def max_drawdown(self) -> float:
         return 0.0 if self.drawdown.empty else float(self.drawdown["drawdown"].min())
 

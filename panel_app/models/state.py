@@ -65,16 +65,18 @@ class CockpitState(param.Parameterized):
         super().__init__(**params)
         self._derived: list = []
 
-    def derive(self, refresh) -> None:
-        """Register a shared model's `refresh`; it runs after each publish, before the bump."""
-        self._derived.append(refresh)
+    def derive(self, refresh, *, events_only: bool = False) -> None:
+        """Register a shared model's `refresh`; it runs after each publish (or only when trading
+        records changed, if `events_only`), before the version bump."""
+        self._derived.append((refresh, events_only))
         refresh()
 
     def publish(self, snapshot: Snapshot, *, events_changed: bool) -> None:
         """Replace the snapshot and refresh shared models (called only by the poller thread)."""
         self.snapshot = snapshot
-        for refresh in self._derived:
-            refresh()
+        for refresh, events_only in self._derived:
+            if events_changed or not events_only:
+                refresh()
         self.param.update(
             version=self.version + 1,
             events_version=self.events_version + (1 if events_changed else 0),

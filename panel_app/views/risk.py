@@ -89,6 +89,7 @@ class RiskView(Viewer):
     def update(self, *, events: bool) -> None:
         if not events:
             return
+        self.model.ensure_fresh()
         dd = self.model.drawdown
         self._source.data = {
             "ts": list(dd["ts"]),

@@ -116,11 +116,11 @@ class Runner:
             raise HealthUnavailable(f"health endpoint {self.health.url} does not answer")
         self.controls = ControlsWatcher(self.db_url, self.pool, time.monotonic)
         await self.controls.start()
-        if not self.lock.held:
-            self.guards.observe("another instance holds the sole-trader lock")
         await self.venue.connect()
         self.clock_offset_ms = await self.venue.clock_offset_ms()
         self._build_engines()
+        if not self.lock.held:  # after the engines exist, so observe() trips them too
+            self.guards.observe("another instance holds the sole-trader lock")
         instances.register(
             self.pool, cfg.instance_id, self._role(), str(cfg.mode), cfg.venue, self.health.url
         )
@@ -329,7 +329,7 @@ class Runner:
                 self.guards.health_failed()
             for slot in self.slots:
                 self.guards.run_assertions(slot)
-            self.feeds.resubscribe_if_needed()
+            await self.feeds.subscribe_new_tokens()
             await asyncio.to_thread(self.windows.update_statuses)
             await asyncio.to_thread(
                 instances.heartbeat,

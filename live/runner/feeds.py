@@ -97,9 +97,18 @@ class FeedSupervisor:
             self.reconnects[channel] += 1
         await asyncio.sleep(RECONNECT_DELAY_S)
 
-    def resubscribe_if_needed(self) -> None:
-        """New windows bring new tokens: reopen the market socket with the full list."""
-        if set(self._tokens()) - set(self._subscribed):
+    async def subscribe_new_tokens(self) -> None:
+        """New windows bring new tokens: add them to the open market socket (no gap in the
+        data); reconnect with the full list only if the socket cannot take them."""
+        new = sorted(set(self._tokens()) - set(self._subscribed))
+        if not new:
+            return
+        socket = self._sockets.get("market")
+        if socket is not None and await socket.subscribe(new):
+            self._subscribed = sorted(set(self._subscribed) | set(new))
+            for asset in {self._asset_of_token(t) for t in new} - {None}:
+                self._watchdog.register(feed_name("market", asset), asset)
+        else:
             self.reconnect("market")
 
     def reconnect(self, channel: str) -> None:

@@ -105,6 +105,22 @@ class FeedSocket:
                 await asyncio.sleep(self.ping_interval_s)
                 await socket.send("PING")
 
+    async def subscribe(self, token_ids: list[str]) -> bool:
+        """Add assets to an open market socket (Polymarket's `operation: subscribe`), so new
+        windows need no reconnect. False when the socket is not open (the caller reconnects)."""
+        if self._socket is None:
+            return False
+        frame = {
+            "assets_ids": list(token_ids),
+            "operation": "subscribe",
+            "custom_feature_enabled": True,
+        }
+        try:
+            await self._socket.send(json.dumps(frame))
+        except websockets.WebSocketException:
+            return False
+        return True
+
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close()

@@ -25,8 +25,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The parallel suite first, then the latency-sensitive tests on their own (see pyproject markers).
 test: lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --timeout 600 -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --timeout 600 -q -m "not isolated"
+	$(BIN)/python -m pytest --timeout 600 -q -m isolated
 
 format: venv
 	$(BIN)/ruff format .

@@ -22,7 +22,9 @@ from panel_app.app import serve
 from panel_app.auth import AuthConfig
 from panel_app.testing import free_port, launch_chromium, open_cockpit, show_tab, wait_http
 
-pytestmark = [pytest.mark.xdist_group("dashboard_browser"), pytest.mark.slow]
+# Every check here waits on a real browser (several are "within 1 s"): `isolated` runs them alone,
+# after the parallel suite (see the Makefile), so another worker's load cannot decide them.
+pytestmark = [pytest.mark.xdist_group("dashboard_browser"), pytest.mark.slow, pytest.mark.isolated]
 PASSWORD = "correct horse"
 SHOTS = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 

@@ -1,15 +1,8 @@
-"""The journal: one event schema for the recorder, replay input and hand-written scenarios.
-
-A journal is JSON lines (optionally gzipped). Every line has `ts` (epoch ms) and `kind`; all other
-time fields are epoch ms, prices and sizes are decimal strings. Market kinds: window, book,
-book_delta, trade, oracle, resolved, control, signal. Venue-result kinds (what the live runner feeds
-back after a command, and what the simulated executors produce in-process): order_ack,
-order_reject, order_fill, order_cancel, order_unknown, balance, venue_positions, timer.
-
-The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
-frozen dataclasses used for everything else, but about half the construction cost, which matters
-at hundreds of thousands of events per second. Book prices and sizes are floats (market data);
-oracle prices and all money are Decimal.
+"""The journal: JSON lines (optionally gzipped) of the events in live/events.py — at once the
+recorder's journal, the replay input and the format of hand-written scenarios. Every line has `ts`
+(epoch ms) and `kind`; all other time fields are epoch ms, prices and sizes are decimal strings.
+This module validates lines into events (errors name the line and field), writes events back to
+lines, and reads files merged by ts. The event types are re-exported here for convenience.
 """
 
 from __future__ import annotations
@@ -18,16 +11,65 @@ import gzip
 import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from live.domain import Asset, OrderSide, Outcome, SettlementRule, Window, dec
+from live.events import (
+    BalanceReport,
+    BookDelta,
+    BookSnapshot,
+    ControlChange,
+    Event,
+    Level,
+    OracleTick,
+    OrderAck,
+    OrderCancel,
+    OrderFill,
+    OrderReject,
+    OrderUnknown,
+    Resolved,
+    SignalLine,
+    Timer,
+    Trade,
+    VenuePositions,
+    WindowListed,
+    kind_of,
+)
 
-Level = tuple[float, float]
+__all__ = [
+    "BalanceReport",
+    "BookDelta",
+    "BookSnapshot",
+    "ControlChange",
+    "Event",
+    "JournalError",
+    "JournalReader",
+    "KINDS",
+    "Level",
+    "OracleTick",
+    "OrderAck",
+    "OrderCancel",
+    "OrderFill",
+    "OrderReject",
+    "OrderUnknown",
+    "Resolved",
+    "SignalLine",
+    "Timer",
+    "Trade",
+    "VenuePositions",
+    "WindowListed",
+    "kind_of",
+    "parse_event",
+    "parse_line",
+    "read_journal",
+    "to_dict",
+    "to_json",
+]
 
 
 class JournalError(ValueError):
@@ -40,183 +82,6 @@ class JournalError(ValueError):
         name = f" field {field!r}" if field else ""
         super().__init__(f"{where}{at}{name}: {message}")
 
-
-# ------------------------------------------------------------------ market events
-
-
-class BookSnapshot(NamedTuple):
-    """A full L2 snapshot of one token's book (kind `book`)."""
-
-    ts: int
-    token_id: str
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
-
-
-class BookDelta(NamedTuple):
-    """One level change (kind `book_delta`); side is 'bid' or 'ask', size 0 removes the level."""
-
-    ts: int
-    token_id: str
-    side: str
-    price: float
-    size: float
-
-
-class Trade(NamedTuple):
-    """A public trade print (kind `trade`); side is the taker's BUY or SELL."""
-
-    ts: int
-    token_id: str
-    price: float
-    size: float
-    side: str
-
-
-class OracleTick(NamedTuple):
-    """An oracle price for an asset (kind `oracle`)."""
-
-    ts: int
-    asset: Asset
-    price: Decimal
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WindowListed:
-    """A window (market) and its parameters (kind `window`); a later line for the same slug
-    replaces the earlier one (e.g. strike published, token ids rotated)."""
-
-    ts: int
-    window: Window
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """The venue's resolution of a window (kind `resolved`)."""
-
-    ts: int
-    slug: str
-    winner: Outcome
-
-
-@dataclass(frozen=True, slots=True)
-class ControlChange:
-    """A runtime-control change (kind `control`), validated by live.controls."""
-
-    ts: int
-    key: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class SignalLine:
-    """A scripted entry (kind `signal`), consumed only by the `scripted` strategy."""
-
-    ts: int
-    slug: str
-    side: Outcome
-    usd: Decimal
-    max_price: Decimal | None = None
-    stop_loss: Decimal | None = None
-    take_profit: Decimal | None = None
-    trailing_stop: Decimal | None = None
-    signal_id: str | None = None
-    strategy: str = "scripted"
-
-
-# ------------------------------------------------------------------ venue results
-
-
-@dataclass(frozen=True, slots=True)
-class OrderAck:
-    ts: int
-    client_order_id: str
-    venue_order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrderReject:
-    ts: int
-    client_order_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrderFill:
-    """An execution against one of our orders; `status` is the venue's trade status."""
-
-    ts: int
-    client_order_id: str
-    fill_id: str
-    price: Decimal
-    shares: Decimal
-    fee: Decimal
-    status: str = "CONFIRMED"
-    intended_price: Decimal | None = None
-    book_ratio: Decimal | None = None
-    impact_flag: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OrderCancel:
-    """The venue cancelled the (rest of the) order, e.g. a FAK remainder."""
-
-    ts: int
-    client_order_id: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OrderUnknown:
-    """The runner could not learn the order's fate (e.g. the POST timed out)."""
-
-    ts: int
-    client_order_id: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceReport:
-    """The venue's collateral balance in USD, as last queried."""
-
-    ts: int
-    usd: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class VenuePositions:
-    """The venue's open positions: (token_id, shares) pairs."""
-
-    ts: int
-    positions: tuple[tuple[str, Decimal], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """Advances time without data (the runner sends one per second when idle)."""
-
-    ts: int
-
-
-Event = (
-    BookSnapshot
-    | BookDelta
-    | Trade
-    | OracleTick
-    | WindowListed
-    | Resolved
-    | ControlChange
-    | SignalLine
-    | OrderAck
-    | OrderReject
-    | OrderFill
-    | OrderCancel
-    | OrderUnknown
-    | BalanceReport
-    | VenuePositions
-    | Timer
-)
 
 # ------------------------------------------------------------------ field parsers
 
@@ -474,30 +339,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
-
-
-_KIND_OF: dict[type, str] = {
-    BookSnapshot: "book",
-    BookDelta: "book_delta",
-    Trade: "trade",
-    OracleTick: "oracle",
-    WindowListed: "window",
-    Resolved: "resolved",
-    ControlChange: "control",
-    SignalLine: "signal",
-    OrderAck: "order_ack",
-    OrderReject: "order_reject",
-    OrderFill: "order_fill",
-    OrderCancel: "order_cancel",
-    OrderUnknown: "order_unknown",
-    BalanceReport: "balance",
-    VenuePositions: "venue_positions",
-    Timer: "timer",
-}
-
-
-def kind_of(event: Event) -> str:
-    return _KIND_OF[type(event)]
 
 
 def to_dict(event: Event) -> dict[str, Any]:

@@ -229,8 +229,12 @@ def _strike(raw: dict, slug: str) -> Decimal | None:
 
 
 def _winner(raw: dict, slug: str) -> Outcome | None:
-    """The winning outcome once Gamma shows a closed market priced 1 / 0."""
+    """The winning outcome once Gamma shows a closed market priced 1 / 0 — and resolved: a
+    closed market can trade at 1 / 0 before the venue resolves and pays out (real Gamma rows say
+    `umaResolutionStatus: "resolved"` once it has; when the field is absent, prices decide)."""
     if raw.get("closed") is not True:
+        return None
+    if "umaResolutionStatus" in raw and raw["umaResolutionStatus"] != "resolved":
         return None
     labels = [str(label).strip().upper() for label in _json_list(raw, "outcomes", slug)]
     prices = [str(p) for p in _json_list(raw, "outcomePrices", slug)]

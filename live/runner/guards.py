@@ -47,6 +47,7 @@ class Guards:
         self.heartbeat_failures = 0
         self.disabled: dict[str, str] = {}
         self._promotions: dict[str, tuple[float, bool]] = {}
+        self._background: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ alerts
 
@@ -106,6 +107,8 @@ class Guards:
                 if key == "trading_mode" and slot is not self.r.primary:
                     continue  # copies keep their own mode (runner.shadow_controls)
                 self.r.dispatch_to(slot, ControlChange(self.r.now_ms(), key, value))
+            if key == "kill_switch" and value == "emergency":
+                self._cancel_everything()
             if key == "kill_switch" and old:
                 self.alert(
                     "kill_switch_used",
@@ -116,6 +119,27 @@ class Guards:
         if self.r.kill_switch_settled(snapshot) and self.r.is_trader:
             with self.r.pool.connection() as conn:
                 control_store.write(conn, "kill_switch", "pause", "runner")
+
+    def _cancel_everything(self) -> None:
+        """Emergency: cancel every resting order of this wallet at the venue (cancel-all), not
+        only the ones the engine knows; the engine cancels its own working orders as well."""
+        gateway = getattr(self.r, "gateway", None)
+        if gateway is None or not self.r.primary.venue_orders or not self.r.is_trader:
+            return
+
+        async def cancel_all() -> None:
+            try:
+                await gateway.cancel_all()
+            except Exception as exc:  # noqa: BLE001 - alert; the engine's own cancels continue
+                self.alert(
+                    "kill_switch_used",
+                    "emergency cancel-all",
+                    f"cancel-all failed: {exc}",
+                    "engine orders cancelled one by one; check the venue for resting orders",
+                )
+
+        self._background.add(task := asyncio.get_running_loop().create_task(cancel_all()))
+        task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ feeds
 

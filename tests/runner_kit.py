@@ -167,3 +167,48 @@ async def health(runner: Runner) -> dict:
     """GET /health over HTTP (the runner serves it on its own loop: ask asynchronously)."""
     async with httpx.AsyncClient(timeout=3) as client:
         return (await client.get(runner.health.url)).json()
+
+
+class DbAlerts(Alerts):
+    """Like `Alerts`, and also written to the `alerts` table by the real `Alerter` (no channels).
+    Start it on the test's loop (`async with alerts.recording():`) before the runner starts."""
+
+    def __init__(self, db_url: str) -> None:
+        super().__init__(db_url)
+        from live.alerts import AlertConfig, Alerter
+
+        self.real = Alerter(db_url, AlertConfig.from_env(env={}))
+
+    def raise_(self, kind: str, where: str, happened: str, did: str, detail=None) -> None:
+        super().raise_(kind, where, happened, did, detail)
+        self.real.raise_(kind, where, happened, did, detail=detail)
+
+    @contextlib.asynccontextmanager
+    async def recording(self) -> AsyncIterator[DbAlerts]:
+        await self.real.start()
+        try:
+            yield self
+        finally:
+            await self.real.stop()
+
+
+def make_recorded_runner(db_url: str, config: RunnerConfig, **venue_settings: Any) -> Runner:
+    """`make_runner` whose alerts also land in the `alerts` table (see `DbAlerts`)."""
+    runner = make_runner(db_url, config, **venue_settings)
+    runner.alerter = DbAlerts(db_url)
+    return runner
+
+
+def same_wallet(runner: Runner) -> PolymarketVenue:
+    """A second adapter on the runner's own wallet (same key; e.g. to rest a GTC order the
+    runner's engine does not know about). Use as `async with same_wallet(runner) as venue:`."""
+    return PolymarketVenue(runner.venue.config)
+
+
+def control_audit(db_url: str, key: str) -> list[tuple[str, str]]:
+    """(new_value, changed_by) of every audited change of one control, oldest first."""
+    return rows(
+        db_url,
+        "SELECT new_value, changed_by FROM control_changes WHERE key = %s ORDER BY id",
+        key,
+    )

@@ -136,6 +136,9 @@ class Api(PrivateRoutes):
             fault = self.ex.faults.fire(FaultKind.HTTP_ERROR, path=request.url.path)
             if fault is not None:
                 self.ex.counters["http_errors_injected"] += 1
+                if fault.processed:  # the venue did the work; only the answer is lost
+                    with contextlib.suppress(VenueError, AuthError):
+                        await handler(request)
                 headers = {"Retry-After": "1"} if fault.status == 429 else None
                 return JSONResponse(
                     {"error": fault.message or f"sandbox injected {fault.status}"},

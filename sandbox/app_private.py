@@ -113,6 +113,8 @@ class PrivateRoutes:
         order = self.ex.orders.get(request.path_params["order_id"])
         if order is None or order.owner != creds.key or not order.is_open:
             raise VenueError("order not found", status=404)
+        if not self.ex.visible(order.id):
+            raise VenueError("order not found", status=404)
         return JSONResponse(order_json(order))
 
     async def list_orders(self, request: Request) -> Response:
@@ -121,7 +123,8 @@ class PrivateRoutes:
         orders = [
             order_json(o)
             for o in self.ex.open_orders(creds.key)
-            if q.get("id") in (None, o.id)
+            if self.ex.visible(o.id)
+            and q.get("id") in (None, o.id)
             and q.get("market") in (None, o.condition_id)
             and q.get("asset_id") in (None, o.token)
         ]
@@ -135,6 +138,7 @@ class PrivateRoutes:
             trade_json(t)
             for t in reversed(self.ex.trades)
             if t.owner == creds.key
+            and self.ex.visible(t.taker_order_id)
             and q.get("id") in (None, t.id)
             and q.get("market") in (None, t.condition_id)
             and q.get("asset_id") in (None, t.token)
@@ -185,8 +189,12 @@ class PrivateRoutes:
 
     async def faults(self, request: Request) -> Response:
         if request.method == "DELETE":
-            self.ex.faults.clear()
-            return JSONResponse({"faults": []})
+            kind = request.query_params.get("kind")
+            try:
+                self.ex.clear_faults(FaultKind(kind) if kind else None)
+            except ValueError:
+                return JSONResponse({"error": f"unknown fault kind {kind!r}"}, status_code=400)
+            return JSONResponse({"faults": [f.to_json() for f in self.ex.faults.active]})
         try:
             fault = parse_fault(await self._json(request))
         except (FaultError, VenueError) as exc:

@@ -16,14 +16,21 @@ from sandbox.windows import WindowStatus
 from sandbox.wire import levels_json, num, trade_event
 
 E18 = Decimal(10) ** 18
+# The maker reacts to each oracle second half a second later. Quoting exactly on whole seconds
+# made every book change coincide with the whole-second instants where windows open and close
+# and strategies' T-x timers fire: a decision taken on second s-1's book always reached a venue
+# already quoting second s (on short windows the fair moves several ticks a second), so about
+# half of all marketable entries were killed. Real books do not move in step with our timers.
+QUOTE_PHASE_S = 0.5
 
 
 def advance(ex: Exchange, now: float) -> None:
     """Bring the venue up to `now` (idempotent within a second except for trade steps)."""
     ex.counters["windows_listed"] += len(ex.markets.refresh(now))
     second = int(now)
+    quote_second = int(now - QUOTE_PHASE_S)
     for state in list(ex.markets.states.values()):
-        _step_window(ex, state, now, second)
+        _step_window(ex, state, now, quote_second)
     _expire_heartbeats(ex, now)
     _expire_gtd(ex, now)
     _progress_trades(ex, now)
@@ -32,7 +39,7 @@ def advance(ex: Exchange, now: float) -> None:
         _publish_prices(ex, second)
 
 
-def _step_window(ex: Exchange, state: WindowState, now: float, second: int) -> None:
+def _step_window(ex: Exchange, state: WindowState, now: float, quote_second: int) -> None:
     window = state.window
     if state.status is WindowStatus.UPCOMING and now >= window.open_ts:
         state.status = WindowStatus.OPEN
@@ -45,7 +52,7 @@ def _step_window(ex: Exchange, state: WindowState, now: float, second: int) -> N
     ):
         _resolve(ex, state)
     if state.status in (WindowStatus.UPCOMING, WindowStatus.OPEN):
-        _requote(ex, state, second)
+        _requote(ex, state, quote_second)
 
 
 def _requote(ex: Exchange, state: WindowState, second: int) -> None:

@@ -69,6 +69,7 @@ class Exchange:
         self.resting: dict[str, list[Order]] = {}
         self.trades: list[Trade] = []
         self.heartbeats: dict[str, tuple[str, float]] = {}
+        self.hidden: set[str] = set()  # order ids REST must not reveal (drop_confirmations)
         self.counters: Counter[str] = Counter()
         self.publish: Publisher = lambda channel, key, asset, payload: None
         self.server_secret = hashlib.sha256(f"sandbox:{config.seed}".encode()).digest()
@@ -91,10 +92,11 @@ class Exchange:
             self.counters["orders_rejected"] += 1
             return rejection(fault.message or "")
         self._check_balance(order, budget)
-        order.silent = (
-            self.faults.fire(FaultKind.DROP_CONFIRMATIONS, state.window.asset) is not None
-        )
-        fills = self._match(order, budget)
+        dropped = self.faults.fire(FaultKind.DROP_CONFIRMATIONS, state.window.asset)
+        order.silent = dropped is not None
+        if dropped is not None and dropped.hide_trades:
+            self.hidden.add(order.id)  # until the faults are cleared
+        fills = self._match(order, budget, state.window.asset)
         return self._execute(order, state, fills, budget)
 
     def _validate(self, creds: ApiCreds, body: object) -> tuple[Order, WindowState, Decimal | None]:
@@ -116,6 +118,7 @@ class Exchange:
             raise VenueError("invalid order: amounts must be positive")
         hit = self.markets.lookup(token)
         if hit is None:
+            self.counters["orders_unknown_token"] += 1  # e.g. a token id rotated away
             raise VenueError("market not found")
         state, outcome = hit
         if state.status not in (WindowStatus.UPCOMING, WindowStatus.OPEN):
@@ -242,15 +245,14 @@ class Exchange:
         merged.sort(key=lambda off: off.price, reverse=(side == "SELL"))
         return merged
 
-    def _match(self, order: Order, budget: Decimal | None) -> list[Fill]:
+    def _match(self, order: Order, budget: Decimal | None, asset: str) -> list[Fill]:
         max_shares = None if budget is not None else order.original_size
-        fault = self.faults.find(FaultKind.PARTIAL_FILL)
+        fault = self.faults.fire(FaultKind.PARTIAL_FILL, asset)
         if fault is not None and fault.ratio is not None:
             if max_shares is not None:
                 max_shares = (max_shares * fault.ratio).quantize(Decimal("0.01"))
             if budget is not None:
                 budget = budget * fault.ratio
-            fault.fired += 1
         return take(
             order.side,
             order.price,
@@ -273,6 +275,7 @@ class Exchange:
             if not complete or not fills:
                 return rejection(FOK_MSG)
         if order.order_type == "FAK" and not fills:
+            self.counters["orders_fak_killed"] += 1
             return rejection(FAK_MSG)
         if budget is not None:
             order.original_size = filled
@@ -396,6 +399,17 @@ class Exchange:
 
     def fee_bps(self) -> Decimal:
         return self.config.fee_rate * 10_000
+
+    def clear_faults(self, kind: FaultKind | None = None) -> None:
+        """Switch faults off (all, or one kind); once drop_confirmations is off, the orders
+        and trades it hid reappear in REST lookups."""
+        self.faults.clear(kind)
+        if kind in (None, FaultKind.DROP_CONFIRMATIONS):
+            self.hidden.clear()
+
+    def visible(self, order_id: str) -> bool:
+        """Whether REST lookups may reveal this order (and trades it took part in)."""
+        return order_id not in self.hidden
 
     # ---- cancels --------------------------------------------------------------------------
     def _unrest(self, order: Order) -> None:

@@ -44,10 +44,12 @@ class Fault:
     status: int | None = None
     path: str | None = None
     usd: Decimal | None = None
+    hide_trades: bool = False  # drop_confirmations: REST hides the order and its trades too
+    processed: bool = False  # http_error: the request is handled, then the error is returned
     fired: int = 0
 
     def to_json(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out = {k: v for k, v in asdict(self).items() if v is not None and v is not False}
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in out.items()}
 
 
@@ -82,11 +84,21 @@ def parse_fault(body: object) -> Fault:
         fault.status = int(body.get("status", 0))
         if fault.status not in HTTP_STATUSES:
             raise FaultError(f"status must be one of {HTTP_STATUSES}")
+        fault.processed = _flag(body, "processed")
+    if kind is FaultKind.DROP_CONFIRMATIONS:
+        fault.hide_trades = _flag(body, "hide_trades")
     if kind is FaultKind.BALANCE_OFFSET:
         fault.usd = _decimal(body, "usd")
     if kind is FaultKind.ROTATE_TOKEN_IDS and fault.asset is None:
         raise FaultError("rotate_token_ids needs an asset")
     return fault
+
+
+def _flag(body: dict, name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise FaultError(f"{name} must be true or false")
+    return value
 
 
 def _asset(body: dict) -> str | None:
@@ -112,8 +124,9 @@ class FaultBook:
     def add(self, fault: Fault) -> None:
         self.active.append(fault)
 
-    def clear(self) -> None:
-        self.active.clear()
+    def clear(self, kind: FaultKind | None = None) -> None:
+        """Switch off every fault, or every fault of one kind."""
+        self.active[:] = [f for f in self.active if kind is not None and f.kind is not kind]
 
     def find(self, kind: FaultKind, asset: str | None = None) -> Fault | None:
         for fault in self.active:

@@ -14,6 +14,7 @@ from sandbox.windows import WindowStatus
 from sandbox.wire import num
 
 END_CURSOR = "LTE="
+ORDERS_IN_STATE = 500
 
 
 def state_for(ex: Exchange, token: str) -> WindowState:
@@ -179,8 +180,25 @@ def sandbox_state(ex: Exchange, urls: dict) -> dict:
         "fees_paid": {a.address: num(a.fees_paid) for a in ex.ledger.accounts.values()},
         "payouts": {a.address: num(a.payouts) for a in ex.ledger.accounts.values()},
         "open_orders": len(ex.open_orders()),
+        "orders": [_order_row(ex, o) for o in list(ex.orders.values())[-ORDERS_IN_STATE:]],
         "faults": [f.to_json() for f in ex.faults.active],
         "counters": {k: v for k, v in ex.counters.items() if not k.startswith("_")},
+    }
+
+
+def _order_row(ex: Exchange, order) -> dict:
+    """Every order the venue accepted (hidden ones too: this is the test's view, not REST)."""
+    return {
+        "id": order.id,
+        "owner": order.owner,
+        "slug": order.slug,
+        "token": order.token,
+        "side": order.side,
+        "order_type": order.order_type,
+        "status": str(order.status),
+        "size_matched": num(order.size_matched),
+        "trades": len(order.trade_ids),
+        "hidden": not ex.visible(order.id),
     }
 
 

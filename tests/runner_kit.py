@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import psycopg
 from live.runner.config import RunnerConfig
 from live.runner.runner import Runner
 from live.store import controls as control_store
+from live.store import db
 from live.venues.config import VenueConfig
 from live.venues.polymarket import PolymarketVenue
 from sandbox.config import SandboxConfig
@@ -62,6 +65,13 @@ class Faults:
 
     def state(self) -> dict:
         return self.http.get("/_sandbox/state").json()
+
+    def clear_kind(self, kind: str) -> None:
+        self.http.delete("/_sandbox/faults", params={"kind": kind}).raise_for_status()
+
+    def orders(self, slug: str) -> list[dict]:
+        """Every order the sandbox accepted on one window (hidden ones included)."""
+        return [o for o in self.state()["orders"] if o["slug"] == slug]
 
 
 def set_controls(db_url: str, by: str = "test", **values: str) -> None:
@@ -137,6 +147,93 @@ async def running(runner: Runner) -> AsyncIterator[Runner]:
         runner.request_stop()
         await task
         await runner.shutdown()
+
+
+class LoopThread:
+    """A runner kept alive across several tests (a module fixture): its own event loop in a
+    background thread. `call(fn)` awaits `fn()` on that loop and returns its result."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="runner", daemon=True)
+
+    def start(self) -> LoopThread:
+        self.thread.start()
+        self.call(self._start, timeout=60)
+        return self
+
+    async def _start(self) -> None:
+        real = getattr(self.runner.alerter, "real", None)
+        if real is not None:
+            await real.start()
+        await self.runner.start()
+
+    def call(self, fn: Callable[[], Any], timeout: float = 120) -> Any:
+        async def run() -> Any:
+            return await fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            self.runner.request_stop()
+            await self.runner.shutdown()
+            real = getattr(self.runner.alerter, "real", None)
+            if real is not None:
+                await real.stop()
+
+        try:
+            self.call(shutdown, timeout=60)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+
+@contextlib.contextmanager
+def module_database(admin_url: str, template: str) -> Iterator[str]:
+    """A fresh migrated database (from the session template) for a module's shared runner."""
+    name = f"updown_m_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield db.with_database(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def window_open_after(length_s: int = WINDOW_S, margin_s: float = 0.0) -> int:
+    """Open time (unix s) of the first window opening at least `margin_s` from now."""
+    now = time.time() + margin_s
+    return (int(now) // length_s + 1) * length_s
+
+
+async def at_time(unix_s: float) -> None:
+    """Sleep until the wall clock reads `unix_s` (window phases are clock times, not events)."""
+    await asyncio.sleep(max(0.0, unix_s - time.time()))
+
+
+def slug_of(asset: str, open_s: int, length_s: int = WINDOW_S) -> str:
+    return f"{asset.lower()}-updown-{length_s}s-{open_s}"
+
+
+def poll(probe: Callable[[], Any], timeout: float, every: float = 0.2, what: str = "") -> Any:
+    """`until` for a test thread while the runner runs on its own loop (see LoopThread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what or probe}")
+        time.sleep(every)
+
+
+def health_now(runner: Runner) -> dict:
+    """GET /health from a test thread (the runner serves it on its own loop)."""
+    return httpx.get(runner.health.url, timeout=3).json()
 
 
 async def until(probe: Callable[[], Any], timeout: float, every: float = 0.2, what: str = ""):

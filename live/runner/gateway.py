@@ -37,8 +37,11 @@ class OrderGateway:
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
         self.refused = 0
-        self.in_flight = 0  # placements sent whose answer has not reached the event queue yet
+        # Placements whose final answer has not reached the event queue yet: an UNKNOWN order
+        # stays in flight until resolved (the venue's balance and positions are moving then).
+        self.in_flight = 0
         self.placements = 0  # every placement ever started (changes when one begins)
+        self.resolved = 0  # UNKNOWN orders whose resolution ended (final answer or given up)
 
     def submit(self, command: Any) -> None:
         if isinstance(command, PlaceOrder):
@@ -68,15 +71,25 @@ class OrderGateway:
             self._emit(OrderUnknown(self._now_ms(), cid, f"execute failed: {exc}"))
             self._spawn(self._resolve(cid))
             return
-        finally:
+        except BaseException:
             self.in_flight -= 1
+            raise
         for event in execution.events:
             self._emit(event)
         if any(isinstance(e, OrderUnknown) for e in execution.events):
             self._spawn(self._resolve(cid))
+        else:
+            self.in_flight -= 1
 
     async def _resolve(self, client_order_id: str) -> None:
         """Targeted queries until the venue says what happened to an UNKNOWN order."""
+        try:
+            await self._resolve_until_final(client_order_id)
+        finally:
+            self.in_flight -= 1
+        self.resolved += 1
+
+    async def _resolve_until_final(self, client_order_id: str) -> None:
         waited = 0.0
         while waited < RESOLVE_GIVE_UP_S:
             await asyncio.sleep(RESOLVE_EVERY_S)
@@ -86,11 +99,11 @@ class OrderGateway:
             except Exception as exc:  # noqa: BLE001 - keep asking; the order stays UNKNOWN
                 log.warning("resolving %s failed: %s", client_order_id, exc)
                 continue
-            final = [e for e in execution.events if not isinstance(e, OrderUnknown)]
-            if final:
-                for event in final:
-                    self._emit(event)
-                return
+            if any(isinstance(e, OrderUnknown) for e in execution.events):
+                continue  # still no final answer: an ack alone would lift the re-entry block
+            for event in execution.events:
+                self._emit(event)
+            return
         log.error(
             "order %s still UNKNOWN after %.0f s; re-entry stays blocked",
             client_order_id,

@@ -1,5 +1,6 @@
-"""Startup reconciliation (FM19): the venue's open orders, positions, recent trades and balance
-against the database. Any mismatch — or any venue query that fails — is a failed reconciliation:
+"""Startup reconciliation (FM19): the venue's open orders, positions and recent trades against the
+database (the balance is recorded with the run for the operator; the engine's balance assertion
+checks it continuously). Any mismatch — or any venue query that fails — is a failed reconciliation:
 the breaker trips and the runner stays an observer. A failed query is never read as "flat"."""
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class BookSide:
     positions: dict[str, Decimal]
     open_orders: frozenset[str]
     balance: Decimal | None = None
+    # DB: every venue order id we ever sent; venue: the order ids of our recent trades
+    traded_orders: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -42,6 +45,8 @@ def compare(db: BookSide, venue: BookSide) -> list[dict]:
         diffs.append({"kind": "open_order_missing_at_venue", "venue_order_id": order_id})
     for order_id in sorted(venue.open_orders - db.open_orders):
         diffs.append({"kind": "open_order_unknown_to_db", "venue_order_id": order_id})
+    for order_id in sorted(venue.traded_orders - db.traded_orders):
+        diffs.append({"kind": "trade_unknown_to_db", "venue_order_id": order_id})
     return diffs
 
 
@@ -65,7 +70,14 @@ def db_side(pool: ConnectionPool, mode: str) -> BookSide:
                 (mode,),
             )
         )
-    return BookSide(positions, orders)
+        sent = frozenset(
+            r[0]
+            for r in conn.execute(
+                "SELECT venue_order_id FROM orders WHERE mode = %s AND venue_order_id IS NOT NULL",
+                (mode,),
+            )
+        )
+    return BookSide(positions, orders, traded_orders=sent)
 
 
 def record(pool: ConnectionPool, instance_id: str, result: Reconciliation, venue: dict) -> None:

@@ -25,6 +25,7 @@ async def reconcile_at_start(runner: Runner) -> Reconciliation:
             {t: s for t, s in snapshot.positions.items() if s > 0},
             snapshot.open_order_ids,
             snapshot.balance_usd,
+            frozenset(t.venue_order_id for t in snapshot.recent_trades),
         )
         venue_view = {
             "positions": {t: str(s) for t, s in venue_side.positions.items()},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -48,6 +49,7 @@ class Guards:
         self.disabled: dict[str, str] = {}
         self._promotions: dict[str, tuple[float, bool]] = {}
         self._background: set[asyncio.Task] = set()
+        self._kill_lock = threading.Lock()
 
     # ------------------------------------------------------------------ alerts
 
@@ -235,8 +237,15 @@ class Guards:
         if slot is not self.r.primary:
             return
         if slot.venue_orders:
-            asyncio.get_running_loop().create_task(self._fresh_balance())
-        asyncio.get_running_loop().create_task(asyncio.to_thread(self.check_kill, slot))
+            self._spawn(self._fresh_balance())
+        # This session's settled P&L is taken from the engine now, on the loop: its rows may not
+        # be flushed yet, and the settlement that just happened must count (issue 7).
+        self._spawn(asyncio.to_thread(self.check_kill, slot, session_pnls(slot)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _fresh_balance(self) -> None:
         """After a settlement, re-read the venue balance so assertion 5 compares fresh data."""
@@ -251,9 +260,16 @@ class Guards:
         except Exception as exc:  # noqa: BLE001 - no report is better than a wrong one
             log.warning("balance refresh after settlement failed: %s", exc)
 
-    def check_kill(self, slot: EngineSlot) -> None:
-        """Evaluate each strategy's pre-registered kill criterion on its settled P&L."""
+    def check_kill(self, slot: EngineSlot, session: dict[str, list] | None = None) -> None:
+        """Evaluate each strategy's pre-registered kill criterion on its settled P&L: earlier
+        runs' from the DB, this run's from `session` (see `session_pnls`) when given. One
+        evaluation at a time (settlements arrive together), so a hit disables once."""
+        with self._kill_lock:
+            self._check_kill(slot, session)
+
+    def _check_kill(self, slot: EngineSlot, session: dict[str, list] | None) -> None:
         root = Path(self.r.config.repo_root).resolve()
+        run_id = slot.engine.run_id if session is not None else ""
         for strategy in slot.engine.config.strategies:
             if strategy.name in self.disabled:
                 continue
@@ -272,10 +288,12 @@ class Guards:
                     row[0]
                     for row in conn.execute(
                         "SELECT pnl_net FROM positions WHERE strategy = %s AND mode = %s AND "
-                        "pnl_net IS NOT NULL ORDER BY closed_ts, position_id",
-                        (strategy.name, str(slot.engine.mode)),
+                        "pnl_net IS NOT NULL AND run_id IS DISTINCT FROM %s "
+                        "ORDER BY closed_ts, position_id",
+                        (strategy.name, str(slot.engine.mode), run_id),
                     )
                 ]
+                pnls += (session or {}).get(strategy.name, [])
                 verdict = evaluate_kill(load_kill_criterion(path), pnls)
                 if not verdict.hit:
                     continue
@@ -314,3 +332,16 @@ class Guards:
                         f"assertion {name} failed: {dict(record.detail)}",
                         "breaker tripped: no new entries, exits continue",
                     )
+
+
+def session_pnls(slot: EngineSlot) -> dict[str, list[Decimal]]:
+    """This engine's settled net P&L per strategy, in closing order (read on the loop)."""
+    closed = sorted(
+        (p.closed_ts or 0, p.position_id, p.strategy, p.pnl_net)
+        for p in slot.engine.positions
+        if p.pnl_net is not None
+    )
+    out: dict[str, list[Decimal]] = {}
+    for _, _, strategy, pnl in closed:
+        out.setdefault(strategy, []).append(pnl)
+    return out

@@ -127,6 +127,8 @@ class Runner:
         if self.primary.engine.mode is Mode.LIVE and self.lock.held:
             await reconcile_at_start(self)
         self._start_tasks()
+        # A NOTIFY'd control reaches the engines at once, not at the next tick (≤ 200 ms target).
+        self.controls.on_change = self.guards.apply_controls
         log.info(
             "runner %s started: role=%s mode=%s venue=%s health=%s",
             cfg.instance_id,

@@ -109,7 +109,19 @@ class RunData:
         return row["source"] == source or (simulated and row["source"] == "engine")
 
     def balance_at_or_after(self, source: str, ts: datetime) -> dict | None:
-        return next((b for b in self.balances if self._is(b, source) and b["ts"] >= ts), None)
+        """The first balance of `source` at or after `ts`; of several rows stamped at that same
+        instant (two windows settling together: one `expected` row per settlement), the last —
+        the intermediate rows describe a state the venue, which settles both at once, never had."""
+        first = next((b for b in self.balances if self._is(b, source) and b["ts"] >= ts), None)
+        if first is None:
+            return None
+        same = [b for b in self.balances if self._is(b, source) and b["ts"] == first["ts"]]
+        return same[-1]
+
+    def balance_at_or_before(self, source: str, ts: datetime) -> dict | None:
+        """The latest balance of `source` stamped at or before `ts` (the last of a tie)."""
+        rows = [b for b in self.balances if self._is(b, source) and b["ts"] <= ts]
+        return rows[-1] if rows else None
 
     def balance_before(self, source: str, ts: datetime) -> dict | None:
         rows = [b for b in self.balances if self._is(b, source) and b["ts"] < ts]

@@ -47,6 +47,8 @@ verdict = "PASS" if report.passed else "FAIL"
 display(Markdown(f"**Verdict: {verdict}** over {len(report.windows)} window(s), as of {as_of}"))
 if not report.windows:
     display(Markdown("No canary window found: nothing was verified, which counts as FAIL."))
+for slug, why in report.skipped:
+    display(Markdown(f"Skipped {slug} (not traded, not checked): {why}"))
 
 # %% [markdown]
 # ## Checklist matrix (window × item)
@@ -87,6 +89,7 @@ if result_path:
                 "windows": list(report.windows),
                 "matrix": report.matrix(),
                 "failures": [[r.window_slug, r.item, r.reason] for r in report.failures()],
+                "skipped": [list(pair) for pair in report.skipped],
             },
             out,
             indent=1,

@@ -123,6 +123,8 @@ def canary_cmd(
     typer.echo(f"wrote {ipynb}, {html} and {result}")
     for slug, row in verdict["matrix"].items():
         typer.echo(f"{slug}: " + " ".join(f"{k}:{v}" for k, v in row.items()))
+    for slug, why in verdict.get("skipped", []):
+        typer.echo(f"SKIP {slug} (not traded): {why}")
     for slug, item, reason in verdict["failures"]:
         typer.echo(f"FAIL {slug} item {item}: {reason}")
     if not verdict["passed"]:

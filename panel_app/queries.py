@@ -140,8 +140,11 @@ EVENT_QUERIES: dict[str, str] = {
         WHERE verdict = 'DENIED' AND ts >= %(since)s GROUP BY strategy, code""",
     "promotions": """SELECT DISTINCT ON (strategy, target) strategy, target, ts, file_sha256
         FROM promotions WHERE revoked_at IS NULL ORDER BY strategy, target, ts DESC""",
-    "kill_criteria": """SELECT DISTINCT detail->>'strategy' AS strategy FROM alerts
-        WHERE kind = 'kill_criterion' AND detail ? 'strategy'""",
+    # The runner raises `kill_criterion_hit` (live.alerts.AlertKind) with the strategy as the
+    # alert's `where` (stored in detail); an explicit detail.strategy wins if present.
+    "kill_criteria": """SELECT DISTINCT coalesce(detail->>'strategy', detail->>'where')
+        AS strategy FROM alerts WHERE kind = 'kill_criterion_hit'
+        AND (detail ? 'strategy' OR detail ? 'where')""",
     "token_mismatches": """SELECT p.position_id, p.asset, p.token_id, w.token_up, w.token_down
         FROM positions p JOIN windows w ON w.slug = p.window_slug WHERE p.state <> 'CLOSED'
         AND p.token_id NOT IN (coalesce(w.token_up, ''), coalesce(w.token_down, ''))""",
@@ -167,8 +170,11 @@ FEED_QUERIES: dict[str, str] = {
         WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
         GROUP BY w.slug, w.asset, w.open_ts, w.close_ts, e.source
         ORDER BY w.open_ts DESC, w.asset, e.source""",
+    # The runner journals each feed message under its wire type (`crypto_prices_chainlink`, …)
+    # with the journal form, whose `kind` is `oracle`, as the payload.
     "spot": """SELECT DISTINCT ON (asset) asset, ts, source, (payload->>'price')::float AS price
-        FROM market_events WHERE kind = 'price' AND ts > now() - interval '10 minutes'
+        FROM market_events WHERE (kind = 'price' OR payload->>'kind' = 'oracle')
+        AND asset IS NOT NULL AND ts > now() - interval '10 minutes'
         ORDER BY asset, ts DESC""",
     "books": """SELECT DISTINCT ON (token_id) token_id, slug, asset, ts, payload
         FROM market_events WHERE kind = 'book' AND ts > now() - interval '10 minutes'

@@ -30,15 +30,15 @@ SPOT = {"BTC": 97432.0, "ETH": 3412.5, "SOL": 187.25, "XRP": 2.41}
 FEE_RATE = Decimal("0.02")
 WINDOW_S = 300
 ASSERTIONS = (
-    "signal_to_one_order",
-    "order_confirmed_10s",
+    "signal_exactly_one_order",
+    "order_confirmed_within_10s",
     "fill_has_position",
     "position_count_matches_venue",
     "settlement_pnl_matches_balance",
     "no_null_order_ids",
-    "instruments_allowed",
-    "no_future_window_entries",
-    "capital_within_session_loss",
+    "positions_on_allowed_instruments",
+    "no_entries_on_future_windows",
+    "deployed_within_session_loss",
     "tick_under_5s",
 )
 CENT = Decimal("0.01")
@@ -511,7 +511,7 @@ def _settlements(conn, windows, pending_slug):
 def _safety(conn, now):
     for minutes in (20, 10, 1):
         for name in ASSERTIONS:
-            ok = not (name == "order_confirmed_10s" and minutes == 10)
+            ok = not (name == "order_confirmed_within_10s" and minutes == 10)
             _insert(
                 conn,
                 "assertion_results",
@@ -530,7 +530,7 @@ def _safety(conn, now):
         {
             "ts": now - timedelta(minutes=10),
             "tripped": True,
-            "reason": "assertion order_confirmed_10s failed",
+            "reason": "assertion order_confirmed_within_10s failed",
             "mode": "PAPER",
             "run_id": RUN_ID,
             "instance_id": INSTANCE_ID,
@@ -565,7 +565,7 @@ def _safety(conn, now):
             "ts": now - timedelta(minutes=10),
             "kind": "assertion",
             "severity": "critical",
-            "message": "order_confirmed_10s failed",
+            "message": "order_confirmed_within_10s failed",
         },
     )
 

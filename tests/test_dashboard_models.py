@@ -1,7 +1,12 @@
-"""Dashboard view models (param classes) against a seeded database — no browser, no Panel server.
+"""Dashboard view models (param classes) — no browser, no Panel server.
 
-Expected figures are read back from the database with plain SQL, so a real sandbox run can
-replace the seed without touching these tests.
+Against ONE real recorded sandbox session (tests/real_session.py: the canary in LIVE(sandbox)
+with PAPER and DRY_RUN copies, ≥ 3 settled windows per mode): every expected figure is read
+back from that database with plain SQL. The seed (tests/dashboard_seed.py) remains only for
+states a short real run cannot produce: a strategy disabled by its kill criterion and one not
+promoted, yellow/red feed ages with a fixed pool utilisation and clock offset and a feed gap,
+stop-loss / take-profit triggers (the canary holds to expiry), a partially filled order, a
+failed assertion, the current window of a live instrument and an asset with no conditionId.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from dashboard_seed import seeded_database
+from real_session import GROUP, real_session  # noqa: F401 - fixture
 
 from live.controls import InvalidControl, validate
 from panel_app.models.command_center import CommandCenterModel, venue_label
@@ -19,6 +25,24 @@ from panel_app.models.risk import ASSERTIONS, RiskModel
 from panel_app.models.state import CockpitState
 from panel_app.models.trades import TradeHistoryModel
 from panel_app.poller import Poller
+
+pytestmark = pytest.mark.xdist_group(GROUP)
+CANARY = "always-trade-canary"
+
+
+@pytest.fixture(scope="module")
+def real(real_session):  # noqa: F811
+    return real_session.url
+
+
+@pytest.fixture(scope="module")
+def real_cockpit(real) -> CockpitState:
+    """Shared state after exactly one poll of the recorded session."""
+    state = CockpitState()
+    poller = Poller(real, state)
+    with poller.connect() as conn:
+        poller.poll_once(conn)
+    return state
 
 
 @pytest.fixture(scope="module")
@@ -61,27 +85,39 @@ def test_venue_badge_is_sandbox_unless_the_venue_is_polymarket():
     assert venue_label(None) == "NO RUNNER"
 
 
-def test_command_center_shows_mode_venue_and_every_open_position(seeded, cockpit):
-    model = CommandCenterModel(cockpit=cockpit)
+def test_command_center_shows_mode_venue_and_every_open_position(real, real_cockpit):
+    model = CommandCenterModel(cockpit=real_cockpit)
     model.refresh()
-    assert model.badge["venue"] == "SANDBOX" and model.badge["mode"] == "PAPER"
-    open_ids = {
-        r[0] for r in sql(seeded, "SELECT position_id FROM positions WHERE state<>'CLOSED'")
-    }
-    assert set(model.positions.index) == open_ids
-    assert set(model.positions["mode"]) == {"PAPER", "DRY_RUN"}
-    assert set(model.spot) == {"BTC", "ETH", "SOL"}
+    ((mode, venue),) = sql(real, "SELECT health->>'mode', health->>'venue' FROM instances")
+    assert (model.badge["venue"], model.badge["mode"]) == (venue, mode) == ("SANDBOX", "LIVE")
+    open_ids = {r[0] for r in sql(real, "SELECT position_id FROM positions WHERE state<>'CLOSED'")}
+    assert set(model.positions.index) == open_ids  # the run ends flat: nothing open
+    oracle = sql(
+        real,
+        """SELECT DISTINCT asset FROM market_events WHERE payload->>'kind' = 'oracle'
+        AND ts > now() - interval '10 minutes'""",
+    )
+    assert set(model.spot) == {r[0] for r in oracle}
 
 
-def test_session_net_pnl_is_realised_net_plus_unrealised_minus_open_fees(seeded, cockpit):
-    model = CommandCenterModel(cockpit=cockpit)
+def test_session_net_pnl_is_realised_net_plus_unrealised_minus_open_fees(real, real_cockpit):
+    model = CommandCenterModel(cockpit=real_cockpit)
     model.refresh()
     (expected,) = sql(
-        seeded,
+        real,
         """SELECT sum(CASE WHEN state='CLOSED' THEN pnl_net
         ELSE (mark_price - entry_price) * shares - fees END) FROM positions""",
     )[0]
     assert model.session_total()[1] == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_strategy_state_is_the_real_runner_report(real, real_cockpit):
+    model = CommandCenterModel(cockpit=real_cockpit)
+    model.refresh()
+    ((reported,),) = sql(real, "SELECT health->'strategies' FROM instances")
+    states = dict(zip(model.strategies["strategy"], model.strategies["state"], strict=True))
+    assert reported == {CANARY: "paused"}  # its last heartbeat: after the kill switch's pause
+    assert states[CANARY] == "paused"
 
 
 def test_strategy_states_use_the_runner_report(cockpit):
@@ -109,6 +145,18 @@ def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(cockpit):
     assert eth3["complete_pct"].min() < 100  # the seeded 10 s gap shows up
 
 
+def test_health_bar_on_the_real_run_after_the_runner_stopped(real, real_cockpit):
+    model = HealthBarModel(cockpit=real_cockpit)
+    model.refresh()
+    ((instance, url, held),) = sql(real, "SELECT instance_id, health_url, lock_held FROM instances")
+    assert url and not held and not model.lock_held  # released by the clean shutdown
+    assert not model.runner_ok and "UNREACHABLE" in model.runner  # stopped: its endpoint is gone
+    feeds = set(model.feeds["feed"])
+    recorded = {r[0] for r in sql(real, "SELECT DISTINCT source FROM market_events")}
+    assert recorded <= feeds or set(real_cockpit.snapshot.health.document["feeds"]) <= feeds
+    assert instance in real_cockpit.snapshot.health.instance_id
+
+
 def test_risk_lists_the_ten_assertions_with_their_last_failure(seeded, cockpit):
     model = RiskModel(cockpit=cockpit)
     model.refresh()
@@ -118,6 +166,16 @@ def test_risk_lists_the_ten_assertions_with_their_last_failure(seeded, cockpit):
     for (name,) in failed:
         assert table.set_index("assertion").loc[name, "last_failure"] != "never"
     assert model.failing() == []  # the latest results are all ok
+
+
+def test_risk_shows_the_real_runs_ten_assertions_by_the_engines_names(real, real_cockpit):
+    model = RiskModel(cockpit=real_cockpit)
+    model.refresh()
+    table = model.assertions.set_index("assertion")
+    recorded = {r[0] for r in sql(real, "SELECT DISTINCT name FROM assertion_results")}
+    assert recorded == {n for n, _ in ASSERTIONS} == set(table.index)  # no "(not in the ten)"
+    assert set(table["status"]) == {"ok"} and set(table["last_failure"]) == {"never"}
+    assert model.failing() == []
 
 
 def test_trigger_history_records_trigger_intended_and_actual_prices(seeded, cockpit):
@@ -136,16 +194,18 @@ def test_trigger_history_records_trigger_intended_and_actual_prices(seeded, cock
     assert model.max_drawdown() <= 0
 
 
-def test_trade_filters_and_csv_return_exactly_the_matching_rows(seeded, cockpit):
-    model = TradeHistoryModel(cockpit=cockpit)
+def test_trade_filters_and_csv_return_exactly_the_matching_rows(real, real_cockpit):
+    model = TradeHistoryModel(cockpit=real_cockpit)
     model.refresh()
-    model.param.update(strategy="canary", mode="PAPER", outcome="win")
+    assert set(model.trades["mode"]) == {"LIVE", "PAPER", "DRY_RUN"}
+    model.param.update(strategy=CANARY, mode="PAPER", outcome="win")
     expected = {
         r[0]
         for r in sql(
-            seeded,
+            real,
             """SELECT position_id FROM positions WHERE
-        strategy='canary' AND mode='PAPER' AND state='CLOSED' AND pnl_net > 0""",
+        strategy=%s AND mode='PAPER' AND state='CLOSED' AND pnl_net > 0""",
+            CANARY,
         )
     }
     assert set(model.filtered()["position_id"]) == expected and expected
@@ -153,6 +213,18 @@ def test_trade_filters_and_csv_return_exactly_the_matching_rows(seeded, cockpit)
     assert len(lines) == len(expected) + 1 and lines[0].startswith("position_id,")
     gross, fees, net = model.gross_net()
     assert gross - fees == pytest.approx(net, abs=1e-6)
+
+
+def test_settlement_verification_agrees_with_the_venue_on_every_real_trade(real, real_cockpit):
+    model = TradeHistoryModel(cockpit=real_cockpit)
+    model.refresh()
+    rows = sql(
+        real,
+        """SELECT p.position_id, s.agreement FROM positions p JOIN settlements s
+        ON s.window_slug = p.window_slug AND s.run_id = p.run_id""",
+    )
+    trades = model.trades.set_index("position_id")
+    assert rows and {pid: trades.loc[pid, "settlement"] for pid, _ in rows} == dict(rows)
 
 
 def test_partial_fill_shows_requested_and_filled_shares(seeded, cockpit):

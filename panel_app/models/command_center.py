@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import param
 
@@ -144,7 +146,7 @@ def strategies(snap: Snapshot) -> pd.DataFrame:
     mode, kill = snap.control("trading_mode", "PAPER"), snap.control("kill_switch", "off")
     rows = []
     for name in sorted(names):
-        state = (reported.get(name) or {}).get("state")
+        state = reported_state(reported.get(name))
         if state is None:
             if name in killed:
                 state = "disabled_kill_criterion"
@@ -162,6 +164,17 @@ def strategies(snap: Snapshot) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["strategy", "state", "source"])
+
+
+# The runner's health (live.runner.status) reports {"name": "state"} with its own state names.
+RUNNER_STATES = {"disabled_by_kill_criterion": "disabled_kill_criterion", "not_allowed": "paused"}
+
+
+def reported_state(entry: Any) -> str | None:
+    """A strategy's state from the runner's health: a plain string (the runner) or a
+    {"state": ...} mapping; None when the runner does not report the strategy."""
+    state = entry.get("state") if isinstance(entry, dict) else entry
+    return RUNNER_STATES.get(state, state) if state else None
 
 
 def spot_prices(snap: Snapshot) -> dict[str, float]:

@@ -11,15 +11,18 @@ from panel_app.models.state import CockpitState, Snapshot
 
 # The spec's ten runtime assertions (Phase 1), by the names the engine records them under.
 ASSERTIONS = (
-    ("signal_to_one_order", "Every signal → exactly one order"),
-    ("order_confirmed_10s", "Every order → confirmation within 10 s (or explicit rejection)"),
+    ("signal_exactly_one_order", "Every signal → exactly one order"),
+    (
+        "order_confirmed_within_10s",
+        "Every order → confirmation within 10 s (or explicit rejection)",
+    ),
     ("fill_has_position", "Every fill → position record in the same tick"),
     ("position_count_matches_venue", "Position count in DB = count on the venue"),
     ("settlement_pnl_matches_balance", "P&L at settlement = actual balance delta"),
     ("no_null_order_ids", "No null order ids"),
-    ("instruments_allowed", "No positions on instruments outside allowed_instruments"),
-    ("no_future_window_entries", "No entries on future windows"),
-    ("capital_within_session_loss", "Capital deployed ≤ max_session_loss"),
+    ("positions_on_allowed_instruments", "No positions on instruments outside allowed_instruments"),
+    ("no_entries_on_future_windows", "No entries on future windows"),
+    ("deployed_within_session_loss", "Capital deployed ≤ max_session_loss"),
     ("tick_under_5s", "Heartbeat: no tick takes longer than 5 s"),
 )
 POSITION_STATES = (

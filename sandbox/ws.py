@@ -109,9 +109,10 @@ class Hub:
         books = []
         for token in ids:
             hit = self.exchange.markets.lookup(token)
-            if hit is not None:
+            # A stall on one asset keeps only that asset's books back (the others still flow).
+            if hit is not None and not self.exchange.faults.stalled("market", hit[0].window.asset):
                 books.append(book_message(self.exchange, hit[0], token))
-        if books and not self.exchange.faults.stalled("market", None):
+        if books:
             sub.queue.put_nowait(json.dumps(books))
 
     async def _user_frame(self, sub: Subscriber, frame: dict) -> None:

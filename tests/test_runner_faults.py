@@ -20,7 +20,7 @@ from runner_kit import (
     LoopThread,
     health_now,
     live_controls,
-    make_runner,
+    make_recorded_runner,
     module_database,
     poll,
     promote,
@@ -121,7 +121,7 @@ def rig(pg_admin_url, template_db):
             promote(db_url, "always-trade-canary", "canary")
             promote(db_url, PROBE.name, "canary")
             config = runner_config(server.base_url, strategies=("canary", PROBE.name))
-            runner = make_runner(db_url, config, confirm_timeout_s=2.0)
+            runner = make_recorded_runner(db_url, config, confirm_timeout_s=2.0)
             thread = LoopThread(runner).start()
             assert health_now(runner)["lock"]["role"] == "trader"
             yield Rig(db_url, Faults(server.base_url), thread)
@@ -307,4 +307,13 @@ def test_contradicting_settlement_fails_the_assertion_trips_the_breaker_and_aler
         rig.run_id,
     )
     assert any("settlement_agrees_with_venue" in r for (r,) in tripped), tripped
-    assert "breaker_tripped" in rig.runner.alerter.kinds()
+    alerts = poll(
+        lambda: rows(
+            rig.db_url,
+            "SELECT kind, message FROM alerts WHERE kind IN ('breaker_tripped', "
+            "'assertion_failed') AND message LIKE '%%settlement_agrees_with_venue%%'",
+        ),
+        5,
+        what="an alert row for the failed settlement assertion",
+    )
+    assert {kind for kind, _ in alerts} >= {"breaker_tripped"}, alerts

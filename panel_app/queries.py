@@ -124,8 +124,9 @@ EVENT_QUERIES: dict[str, str] = {
                              'FLATTEN_REQUESTED') ORDER BY e.ts DESC LIMIT 200""",
     "order_states": """SELECT mode, state, count(*) AS orders FROM orders
         WHERE created_ts >= %(since)s GROUP BY mode, state ORDER BY mode, state""",
-    "balances": """SELECT DISTINCT ON (mode, source) mode, source, ts, usd FROM balances
-        ORDER BY mode, source, ts DESC""",
+    "balances": """SELECT DISTINCT ON (b.mode, b.source) b.mode, b.source, b.ts, b.usd,
+        (SELECT max(f.ts) FROM fills f WHERE f.mode = b.mode) AS last_fill_ts FROM balances b
+        ORDER BY b.mode, b.source, b.ts DESC""",
     "feed_gaps": """SELECT feed, asset, start_ts, end_ts, reason FROM feed_gaps
         WHERE end_ts IS NULL OR start_ts > now() - interval '24 hours'
         ORDER BY start_ts DESC LIMIT 100""",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -123,11 +124,33 @@ def balance(snap: Snapshot, mode: str) -> dict:
     rows = snap.frame("balances")
     if rows.empty:
         return {"venue": None, "expected": None, "agree": None}
-    mine = rows[rows["mode"] == mode]
-    by_source = {r["source"]: _num(r["usd"]) for _, r in mine.iterrows()}
-    venue, expected = by_source.get("venue"), by_source.get("expected")
-    agree = None if venue is None or expected is None else abs(venue - expected) < 1e-6
-    return {"venue": venue, "expected": expected, "agree": agree}
+    mine = {r["source"]: r for _, r in rows[rows["mode"] == mode].iterrows()}
+    venue, expected = mine.get("venue"), mine.get("expected")
+    usd = {
+        k: None if r is None else _num(r["usd"])
+        for k, r in (("venue", venue), ("expected", expected))
+    }
+    agree = (
+        None if venue is None or expected is None else abs(usd["venue"] - usd["expected"]) < 1e-6
+    )
+    # The runner writes an `expected` row at each settlement, not at each fill: after a later
+    # fill the latest one describes another instant, so there is nothing to compare yet.
+    last_fill = None if expected is None else expected.get("last_fill_ts")
+    if agree is not None and not pd.isna(last_fill) and last_fill > expected["ts"]:
+        agree = None
+    return {**usd, "agree": agree}
+
+
+@functools.cache
+def canonical(name: str) -> str:
+    """A strategy's registered name for an alias in allowed_strategies ('canary' →
+    'always-trade-canary'), so one strategy is not listed twice; unknown names stay as they are."""
+    from live.strategy import get_strategy
+
+    try:
+        return get_strategy(name.strip()).name
+    except Exception:  # noqa: BLE001 - an unknown or broken name is shown as written
+        return name
 
 
 def strategies(snap: Snapshot) -> pd.DataFrame:
@@ -137,7 +160,7 @@ def strategies(snap: Snapshot) -> pd.DataFrame:
     allowed = snap.control("allowed_strategies", "")
     names = set(reported) | set(snap.frame("signals_latest").get("strategy", []))
     names |= set(snap.frame("promotions").get("strategy", []))
-    names |= {n for n in allowed.split(",") if n and n != "*"}
+    names |= {n if n in names else canonical(n) for n in allowed.split(",") if n and n != "*"}
     killed = set(snap.frame("kill_criteria").get("strategy", []))
     promoted = snap.frame("promotions")
     live_ok = (
@@ -152,7 +175,9 @@ def strategies(snap: Snapshot) -> pd.DataFrame:
                 state = "disabled_kill_criterion"
             elif mode == "LIVE" and name not in live_ok:
                 state = "not_promoted"
-            elif kill != "off" or (allowed != "*" and name not in allowed.split(",")):
+            elif kill != "off" or (
+                allowed != "*" and name not in {canonical(n) for n in allowed.split(",")}
+            ):
                 state = "paused"
             else:
                 state = "active"

@@ -32,6 +32,7 @@ from live.domain import (
     Order,
     OrderPurpose,
     OrderSide,
+    OrderState,
     OrderType,
     PositionState,
     TradingState,
@@ -346,12 +347,19 @@ class Engine:
         return order
 
     def _apply_venue_result(self, ev: Any) -> None:
+        known = self.orders.get(ev.client_order_id)
+        if isinstance(ev, OrderUnknown) and known is not None and known.state is OrderState.UNKNOWN:
+            return  # our own deadline said so first (and alerted): nothing new, not a transition
         order = self.orders.apply(ev)
         if order is None:
             return  # exact duplicate: idempotent
         if isinstance(ev, OrderFill):
             self.book_changed_ts = self.now
             self._on_fill(order, ev)
+        if isinstance(ev, OrderUnknown) and order.state is OrderState.UNKNOWN:
+            # The venue adapter gave up before our own deadline: alert all the same.
+            message = f"order {order.client_order_id} UNKNOWN: {ev.reason}"
+            self._commands.append(AlertCommand("order_unknown", "critical", message))
         if order.state in TERMINAL_ORDER_STATES:
             self._on_order_final(order)
 

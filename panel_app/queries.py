@@ -159,15 +159,16 @@ EVENT_QUERIES: dict[str, str] = {
 FEED_QUERIES: dict[str, str] = {
     "feed_last": """SELECT source, max(ts) AS last_ts,
         extract(epoch FROM now() - max(ts))::float AS age_s FROM market_events
-        WHERE ts > now() - interval '10 minutes' GROUP BY source ORDER BY source""",
+        WHERE ts > now() - interval '10 minutes' AND source <> 'engine' GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
-        WHERE ts > now() - interval '10 seconds' GROUP BY source""",
+        WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
     "completeness": """SELECT w.slug, w.asset, w.open_ts, e.source,
         count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
         greatest(1, floor(extract(epoch FROM least(w.close_ts, now()) - w.open_ts)))::int
             AS seconds_expected
         FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
              AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
+             AND e.source <> 'engine'
         WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
         GROUP BY w.slug, w.asset, w.open_ts, w.close_ts, e.source
         ORDER BY w.open_ts DESC, w.asset, e.source""",

@@ -17,14 +17,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from live.controls import Controls
 from live.domain import Mode, Position
 from live.engine import Engine, EngineConfig
+from live.executors import DryRunExecutor, PaperExecutor
 from live.journal import parse_event
 from live.records import DecisionRecord, PositionEventRecord, SignalRecord
 from live.replay import replay_controls
 from live.strategy import resolve
 from research import store
 
+SESSION_BALANCE = Decimal("100")  # the runner's paper_balance_usd default (RunnerConfig)
 EXIT_STATES = ("STOP_TRIGGERED", "TAKE_PROFIT_TRIGGERED", "TRAILING_TRIGGERED",
                "FLATTEN_REQUESTED", "EXPIRY")  # fmt: skip
 
@@ -81,8 +84,54 @@ def session_range(conn: Any, run_id: str) -> tuple[str, str, int, int]:
     return mode, strategies or "canary", _ms(lo), _ms(hi) + 1
 
 
+INPUTS = """SELECT payload FROM market_events WHERE kind = 'engine_input'
+    AND payload->>'run_id' = %s ORDER BY (payload->>'seq')::bigint"""
+
+
+def replay_inputs(conn: Any, run_id: str) -> tuple[list[Any], int] | None:
+    """Replay the engine-input journal the runner wrote for a simulated engine (every event in
+    dispatch order, its controls at start as seq 0), through an engine configured as the
+    runner configures that engine; None if the session has no such journal."""
+    payloads = [r[0] for r in conn.execute(INPUTS, (run_id,))]
+    if not payloads:
+        return None
+    mode_name, names, _, _ = session_range(conn, run_id)
+    mode = Mode(mode_name)
+    strategies = resolve(names)
+    start = payloads[0] if payloads[0].get("kind") == "controls" else None
+    controls = Controls.from_mapping(start["values"]) if start else None
+    prefix = conn.execute(
+        "SELECT signal_id FROM signals WHERE run_id = %s LIMIT 1", (run_id,)
+    ).fetchone()
+    engine = Engine(
+        EngineConfig(
+            mode=mode,
+            strategies=strategies,
+            run_id=f"parity-{run_id}",
+            controls=controls or replay_controls(mode, strategies, names.split(",")),
+            balance_usd=SESSION_BALANCE,
+            executor=PaperExecutor(SESSION_BALANCE)
+            if mode is Mode.PAPER
+            else DryRunExecutor(SESSION_BALANCE),
+            signal_id_prefix=f"{mode}:" if prefix and prefix[0].startswith(f"{mode}:") else "",
+        )
+    )
+    produced: list[Any] = []
+    for payload in payloads[1:] if start else payloads:
+        engine.process(
+            parse_event({k: v for k, v in payload.items() if k not in ("seq", "run_id")})
+        )
+        if engine.records:
+            produced.extend(engine.take_records())
+    return produced, len(payloads)
+
+
 def replay_session(conn: Any, run_id: str) -> tuple[list[Any], int]:
-    """The records a fresh PAPER engine produces from the session's market events."""
+    """The records a fresh engine produces from the session's journalled engine inputs, else
+    (older sessions) a fresh PAPER engine from the session's market events."""
+    journalled = replay_inputs(conn, run_id)
+    if journalled is not None:
+        return journalled
     mode, names, lo, hi = session_range(conn, run_id)
     rows = [r for r in store.fetch_rows(conn, lo, hi, use_cache=False) if r[0] < hi]
     strategies = resolve(names)

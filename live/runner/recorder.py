@@ -142,3 +142,26 @@ class Recorder:
             }
             for source, c in self.counters.items()
         }
+
+
+ENGINE_INPUT = "engine_input"  # market_events.kind of the journalled engine-input stream
+
+
+def engine_input(run_id: str, seq: int, event: object, now_ms: int) -> RecordedMessage:
+    """One event as the journalled engine saw it, numbered in dispatch order (signal replay
+    needs the exact input stream: feed messages, and the runner's own timers, window listings,
+    resolutions and control changes, which no feed records). Stored under its own kind, so
+    market-data readers (filtering on the journal kinds) never see it twice."""
+    from live.journal import to_dict  # the journal form; parse_event reads it back
+
+    try:
+        if hasattr(event, "as_mapping"):  # the engine's controls at start (seq 0)
+            payload = {"ts": now_ms, "kind": "controls", "values": event.as_mapping()}
+        else:
+            payload = to_dict(event)  # type: ignore[arg-type]
+    except (KeyError, TypeError, AttributeError):
+        payload = {"ts": getattr(event, "ts", now_ms), "kind": type(event).__name__}
+    payload |= {"seq": seq, "run_id": run_id}
+    return RecordedMessage(
+        int(getattr(event, "ts", now_ms)), now_ms, "engine", ENGINE_INPUT, payload
+    )

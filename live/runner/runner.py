@@ -30,7 +30,7 @@ from live.runner.guards import Guards
 from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.persist import EnginePersistence
-from live.runner.recorder import Recorder
+from live.runner.recorder import Recorder, engine_input
 from live.runner.startup import reconcile_at_start
 from live.runner.status import health_status
 from live.runner.watchdog import FeedWatchdog
@@ -72,6 +72,8 @@ class Runner:
         self.slots: list[EngineSlot] = []
         self.reconciliation: dict[str, Any] = {"ok": None}
         self.events_processed = 0
+        self.journalled: EngineSlot | None = None  # the simulated engine whose inputs we journal
+        self.journal_seq = 0
         self.max_tick_ms = 0
         self._tasks: list[asyncio.Task] = []
 
@@ -158,6 +160,9 @@ class Runner:
                     venue_orders=False,
                 )
             )
+        # Signal replay (research.parity) re-runs a simulated engine on exactly what it saw.
+        simulated = [s for s in self.slots if s.engine.mode is not Mode.LIVE]
+        self.journalled = simulated[0] if simulated else None
 
     def _slot(self, name, mode, strategies, controls, stamp, venue_orders) -> EngineSlot:
         run_id = f"{self.config.instance_id}-{name}-{stamp}"
@@ -186,6 +191,9 @@ class Runner:
             time.monotonic, self.guards.gap_opened, self.guards.gap_closed, cfg.feed_idle_s
         )
         self.recorder = Recorder(self.pool)
+        if self.journalled is not None:
+            engine = self.journalled.engine
+            self.recorder.add(engine_input(engine.run_id, 0, engine.config.controls, self.now_ms()))
         instruments = [(a, n) for a in cfg.assets for n in cfg.window_lengths_s]
         poll_s = min(cfg.resolution_poll_s, min(cfg.window_lengths_s) / 4)
         self.windows = WindowTracker(
@@ -281,6 +289,11 @@ class Runner:
 
     def dispatch_to(self, slot: EngineSlot, event: Any) -> None:
         """One event into one engine; its records persisted, its commands executed."""
+        if slot is self.journalled and hasattr(self, "recorder"):
+            self.journal_seq += 1
+            self.recorder.add(
+                engine_input(slot.engine.run_id, self.journal_seq, event, self.now_ms())
+            )
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
         slot.persist.add(records)

@@ -156,6 +156,10 @@ class Guards:
                 "gap recorded, entries on this asset stopped, reconnecting with a fresh "
                 "REST snapshot",
             )
+        self.refresh_stale()
+
+    def refresh_stale(self) -> None:
+        """Tell the engines which assets have a stale feed (no entries there)."""
         for asset in self.r.config.assets:
             names = [
                 n for n in (f"market:{asset}", f"prices:{asset}") if n in self.r.watchdog.feeds
@@ -186,6 +190,7 @@ class Guards:
         if gap_id is not None:
             with self.r.pool.connection() as conn:
                 conn.execute("UPDATE feed_gaps SET end_ts = %s WHERE id = %s", (_wall(end), gap_id))
+        self.refresh_stale()  # data is back: entries resume now, not at the next tick
 
     # ------------------------------------------------------------------ venue / health
 

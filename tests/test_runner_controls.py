@@ -102,6 +102,21 @@ async def open_position(runner, timeout: float = 45):
     return await until(monitored, timeout=timeout, every=0.1, what="an open LIVE position")
 
 
+async def all_open(runner) -> list:
+    """Every open position once no entry is still in flight (BTC and ETH enter together)."""
+    first = await open_position(runner)
+
+    def settled_entries():
+        engine = runner.primary.engine
+        entering = [p for p in engine.positions.open_positions() if str(p.state) == "ENTRY"]
+        return not entering and not list(engine.orders.working())
+
+    await until(settled_entries, timeout=5, every=0.05, what="entries answered")
+    held = list(runner.primary.engine.positions.open_positions())
+    assert first.position_id in {p.position_id for p in held}
+    return held
+
+
 async def state_within(runner, wanted: str, seconds: float) -> float:
     """Seconds until /health shows `wanted`; fails past `seconds`."""
     began = time.monotonic()
@@ -206,15 +221,16 @@ async def _resume(db_url: str, runner) -> None:
 
 
 async def _flatten_exits_at_market_then_pauses(db_url: str, runner) -> None:
-    held = await open_position(runner)
+    held = await all_open(runner)
     set_controls(db_url, kill_switch="flatten")
-    await exited_at_market(db_url, held.position_id)
+    for position in held:
+        await exited_at_market(db_url, position.position_id)
     await runner_set_pause(db_url, runner)
     assert not list(runner.primary.engine.positions.open_positions())
 
 
 async def _emergency_cancels_all_and_exits_then_pauses(db_url: str, runner, server) -> None:
-    held = await open_position(runner)
+    held, *others = await all_open(runner)
     async with same_wallet(runner) as other:
         found = await other.listing(held.window_slug, max_age_s=0)
         other.remember(found)
@@ -234,7 +250,8 @@ async def _emergency_cancels_all_and_exits_then_pauses(db_url: str, runner, serv
         await until(cancelled, timeout=5, every=0.1, what="the resting order cancelled")
         after = Faults(server.base_url).state()["counters"].get("heartbeat_cancels", 0)
         assert after == hb_cancels, "cancelled by missed heartbeats, not by the emergency"
-    await exited_at_market(db_url, held.position_id)
+    for position in (held, *others):
+        await exited_at_market(db_url, position.position_id)
     await runner_set_pause(db_url, runner)
     working = list(runner.primary.engine.orders.working())
     assert not working and not list(runner.primary.engine.positions.open_positions())

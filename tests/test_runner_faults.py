@@ -10,6 +10,7 @@ stop at O+15; the window closes at O+20 and resolves about a second later."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -71,6 +72,8 @@ class Rig:
     thread: LoopThread
     notes: Notes
     windows: dict[str, int] = field(default_factory=dict)
+    rotated: dict[str, dict] = field(default_factory=dict)
+    late_rotation: list[dict] = field(default_factory=list)
 
     @property
     def runner(self):
@@ -195,11 +198,15 @@ def test_partial_fill_gives_a_position_of_the_filled_size_never_the_requested(ri
 
 
 def _window_two(rig: Rig) -> int:
-    def inject(_open_s: int) -> None:
+    def rotate_btc() -> None:  # 0.1 s before the canary's entry: the race FM8 is about
+        rig.late_rotation = rig.faults.inject("rotate_token_ids", asset="BTC")["rotated"]
+
+    def inject(open_s: int) -> None:
         set_controls(rig.db_url, allowed_strategies=f"canary,{PROBE.name}")
         rig.faults.inject("drop_confirmations", asset="ETH", count=1, hide_trades=True)
+        threading.Timer(max(0.0, open_s + 9.9 - time.time()), rotate_btc).start()
 
-    return rig.window("drop", inject)
+    return rig.window("drop+late-rotation", inject)
 
 
 def test_dropped_confirmation_is_unknown_blocks_reentry_then_resolves_to_the_fill(rig):
@@ -248,6 +255,22 @@ def test_dropped_confirmation_is_unknown_blocks_reentry_then_resolves_to_the_fil
         5,
         what="a position_unknown alert row for the order",
     )
+
+
+def test_token_rotation_just_before_the_order_is_caught_by_the_per_order_check(rig):
+    slug = slug_of("BTC", _window_two(rig))
+    order = rig.final_order(slug)
+    change = next(r for r in rig.late_rotation if r["slug"] == slug)
+    if order["token"] in change["old"]:  # decided before the re-listing reached the engine
+        assert (order["state"], order["reason"]) == ("REJECTED", "token_rotated"), order
+    else:
+        assert order["token"] in change["new"], order
+    print(f"late rotation: order on the {'old' if order['token'] in change['old'] else 'new'} id")
+    stale = [o for o in rig.faults.state()["orders"] if o["token"] in change["old"]]
+    assert stale == [], stale
+    assert rig.faults.state()["counters"].get("orders_unknown_token", 0) == 0
+    listed = rows(rig.db_url, "SELECT token_up, token_down FROM windows WHERE slug = %s", slug)
+    assert set(listed[0]) == set(change["new"])
 
 
 # ---------------------------------------------- window 3: rotation, 429/5xx, contradiction (last)

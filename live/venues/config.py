@@ -67,7 +67,7 @@ class VenueConfig(BaseModel):
     confirm_timeout_s: float = Field(default=5.0, gt=0, le=60)
     poll_interval_s: float = Field(default=0.25, ge=0.02, le=5)
     heartbeat_interval_s: float = Field(default=5.0, gt=0, le=9)
-    token_cache_s: float = Field(default=1.0, ge=0, le=2)
+    token_cache_s: float = Field(default=0.0, ge=0, le=2)  # 0: a fresh Gamma read per order
     http_timeout_s: float = Field(default=10.0, gt=0, le=60)
     max_retries: int = Field(default=4, ge=0, le=10)
     backoff_base_s: float = Field(default=0.2, gt=0, le=5)

@@ -50,14 +50,16 @@ class OrderFlow:
         and follow the order to a final answer or UNKNOWN. The Execution carries the journal
         events (order_ack / order_fill / order_cancel / order_reject / order_unknown)."""
         req = OrderRequest.from_payload(dict(payload))
-        verdict = await self.check_token(req.token_id)
+        buy = req.side.value == "BUY"
+        # The token check (a fresh Gamma read by default, FM8) and the balance query run at once.
+        verdict, available = await asyncio.gather(
+            self.check_token(req.token_id), self.balance() if buy else _nothing()
+        )
         if verdict is not TokenVerdict.VALID:
             return self._keep(build_execution(req, None, None, self._now_ms(), str(verdict)))
-        if req.side.value == "BUY":
-            available = await self.balance()
-            if available < req.amount:
-                reason = f"insufficient_balance: balance={available} needed={req.amount}"
-                return self._keep(build_execution(req, None, None, self._now_ms(), reason))
+        if buy and available < req.amount:
+            reason = f"insufficient_balance: balance={available} needed={req.amount}"
+            return self._keep(build_execution(req, None, None, self._now_ms(), reason))
         async with self._lock(req.token_id):
             t0 = self._clock()
             try:
@@ -203,3 +205,7 @@ class OrderFlow:
         if posted.accepted:
             self._known_orders[str(posted.venue_order_id)] = client_order_id
         return posted
+
+
+async def _nothing() -> None:
+    return None

@@ -159,7 +159,8 @@ EVENT_QUERIES: dict[str, str] = {
 FEED_QUERIES: dict[str, str] = {
     "feed_last": """SELECT source, max(ts) AS last_ts,
         extract(epoch FROM now() - max(ts))::float AS age_s FROM market_events
-        WHERE ts > now() - interval '10 minutes' AND source <> 'engine' GROUP BY source ORDER BY source""",
+        WHERE ts > now() - interval '10 minutes' AND source <> 'engine'
+        GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
         WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
     "completeness": """SELECT w.slug, w.asset, w.open_ts, e.source,

@@ -21,6 +21,17 @@ def age_status(age_s: float | None) -> str:
     return "yellow" if age_s < YELLOW_BELOW_S else "red"
 
 
+def _stored_for(snapshot: Snapshot) -> float:
+    """Seconds since the stored health copy was written, when that copy is what we show (the
+    runner's endpoint is unreachable): its feed ages were measured then, not now."""
+    if snapshot.health.source != "db":
+        return 0.0
+    instances = snapshot.frame("instances")
+    if instances.empty or pd.isna(instances.iloc[0]["last_seen"]):
+        return 0.0
+    return max(0.0, (snapshot.taken_at - instances.iloc[0]["last_seen"]).total_seconds())
+
+
 def feed_rows(snapshot: Snapshot) -> pd.DataFrame:
     """One row per feed: the runner's view (age, out-of-order, lost) joined with the journal's
     measured last-message age and ticks/s over the last 10 s."""
@@ -29,10 +40,12 @@ def feed_rows(snapshot: Snapshot) -> pd.DataFrame:
     rates = snapshot.frame("ticks_10s")
     rate_of = dict(zip(rates.get("source", []), rates.get("ticks_per_s", []), strict=False))
     age_of = dict(zip(journal.get("source", []), journal.get("age_s", []), strict=False))
+    stale_by = _stored_for(snapshot)
     rows = []
     for name in sorted(set(feeds) | set(age_of)):
         info = feeds.get(name) or {}
-        age = info.get("last_message_age_s", age_of.get(name))
+        age = info.get("last_message_age_s")
+        age = age_of.get(name) if age is None else float(age) + stale_by
         rows.append(
             {
                 "feed": name,

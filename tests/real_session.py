@@ -106,14 +106,19 @@ def _cached(admin_url: str, name: str) -> RealSession | None:
 
 
 def _drop_stale(admin_url: str, keep: str) -> None:
+    """Drop other recordings nobody is using: older than MAX_AGE_S, or never completed. Another
+    test run on this server may be reading a recording of other code right now: never force."""
     with _admin(admin_url) as conn:
-        names = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (PREFIX + "%",)
+        found = conn.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
+            " WHERE datname LIKE %s AND datname <> %s",
+            (PREFIX + "%", keep),
         ).fetchall()
-        for (name,) in names:
-            if name != keep:
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name, comment in found:
+            created = json.loads(comment).get("created", 0) if comment else 0
+            if time.time() - created > MAX_AGE_S:
+                with contextlib.suppress(psycopg.Error):  # in use: left for a later run
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def obtain(admin_url: str) -> RealSession:
@@ -125,8 +130,9 @@ def obtain(admin_url: str) -> RealSession:
             found = _cached(admin_url, name)
             if found is not None:
                 return found
-            _drop_stale(admin_url, keep="")
+            _drop_stale(admin_url, keep=name)
             with _admin(admin_url) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')  # an incomplete recording
                 conn.execute(f'CREATE DATABASE "{name}"')
             url = db.with_database(admin_url, name)
             migrate.migrate(url)

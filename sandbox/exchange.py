@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sandbox.auth import ApiCreds, order_signature_ok
 from sandbox.config import SandboxConfig
+from sandbox.desk import OrderDesk
 from sandbox.faults import FaultBook, FaultKind
 from sandbox.ledger import ZERO, Ledger, taker_fee
 from sandbox.markets import Markets, WindowState
@@ -55,7 +56,7 @@ def rejection(message: str) -> dict:
     }
 
 
-class Exchange:
+class Exchange(OrderDesk):
     """All venue state; every method runs on the server's event loop (no locking)."""
 
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
@@ -410,51 +411,3 @@ class Exchange:
     def visible(self, order_id: str) -> bool:
         """Whether REST lookups may reveal this order (and trades it took part in)."""
         return order_id not in self.hidden
-
-    # ---- cancels --------------------------------------------------------------------------
-    def _unrest(self, order: Order) -> None:
-        orders = self.resting.get(order.token, [])
-        if order in orders:
-            orders.remove(order)
-
-    def cancel(
-        self, owner: str, order_ids: list[str], status: OrderStatus = OrderStatus.CANCELED
-    ) -> dict:
-        canceled, not_canceled = [], {}
-        for order_id in order_ids:
-            order = self.orders.get(order_id)
-            if order is None or order.owner != owner or not order.is_open:
-                not_canceled[order_id] = "Order not found or already canceled"
-                continue
-            order.status = status
-            self._unrest(order)
-            self._emit_order(order, "CANCELLATION")
-            canceled.append(order_id)
-        self.counters["orders_canceled"] += len(canceled)
-        return {"canceled": canceled, "not_canceled": not_canceled}
-
-    def open_orders(self, owner: str | None = None) -> list[Order]:
-        return [
-            o
-            for orders in self.resting.values()
-            for o in orders
-            if owner is None or o.owner == owner
-        ]
-
-    def cancel_all(self, owner: str, market: str | None = None, token: str | None = None) -> dict:
-        ids = [
-            o.id
-            for o in self.open_orders(owner)
-            if (market is None or o.condition_id == market) and (token is None or o.token == token)
-        ]
-        return self.cancel(owner, ids)
-
-    # ---- heartbeats -----------------------------------------------------------------------
-    def heartbeat(self, owner: str, heartbeat_id: str) -> tuple[int, dict]:
-        current = self.heartbeats.get(owner)
-        if heartbeat_id and (current is None or current[0] != heartbeat_id):
-            expected = current[0] if current else ""
-            return 400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": expected}
-        new_id = str(uuid.uuid4())
-        self.heartbeats[owner] = (new_id, self.clock())
-        return 200, {"heartbeat_id": new_id}

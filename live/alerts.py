@@ -50,6 +50,7 @@ class AlertKind(StrEnum):
     HEALTH_DOWN = "health_down"
     DAILY_SUMMARY = "daily_summary"
     ALERTS_DROPPED = "alerts_dropped"  # raised by the Alerter itself when its queue overflowed
+    EXIT_BLOCKED = "exit_blocked"  # an exit the venue would refuse (under $1): held instead
 
 
 class Severity(StrEnum):
@@ -73,6 +74,7 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.HEALTH_DOWN: Severity.CRITICAL,
     AlertKind.DAILY_SUMMARY: Severity.INFO,
     AlertKind.ALERTS_DROPPED: Severity.WARNING,
+    AlertKind.EXIT_BLOCKED: Severity.WARNING,
 }
 
 

@@ -25,6 +25,7 @@ from live.commands import Alert as AlertCommand
 from live.commands import CancelOrder, Command, PlaceOrder
 from live.controls import ControlMode, Controls, InvalidControl
 from live.domain import (
+    DUST_SHARES,
     TERMINAL_ORDER_STATES,
     ZERO,
     Agreement,
@@ -59,6 +60,7 @@ from live.journal import (
     VenuePositions,
     WindowListed,
 )
+from live.limits import MIN_MARKETABLE_USD
 from live.orders import OrderBook
 from live.positions import AWAITING_EXIT, PositionBook
 from live.records import AssertionRecord, BalanceRecord
@@ -67,6 +69,8 @@ from live.settlement import agreement, resolve_ours
 from live.state import MarketState, WindowState
 from live.strategy import Strategy
 from live.trading_state import Breaker, derive_state
+
+EXIT_RETRY_MS = 1_000  # after a refused or killed exit, wait this long before resending
 
 
 @dataclass
@@ -386,6 +390,8 @@ class Engine:
             self.positions.on_entry_done(pid, self.now)
             self._check_exits([pid])
         else:
+            if order.filled_shares < DUST_SHARES:  # refused or killed: no resend storm
+                self.positions.tracks[pid].exit_retry_at = self.now + EXIT_RETRY_MS
             pos = self.positions.on_exit_done(pid, self.now)
             if pos.state is PositionState.CLOSED:
                 self._on_position_closed()
@@ -446,6 +452,32 @@ class Engine:
         worst = worst_price(OrderSide.SELL, best, ws.window.tick_size)
         if worst is None or best is None:
             return  # no bid to exit at: stay triggered and retry on the next book change
+        track = self.positions.tracks[pid]
+        if self.now < track.exit_retry_at:
+            return  # the last exit was refused: retry after a pause, not on every book change
+        if pos.shares * worst < MIN_MARKETABLE_USD:
+            # The venue refuses marketable orders under $1: sending would only be rejected.
+            # Hold (to settlement, or until the bid makes the exit marketable again).
+            if not track.unexitable_noted:
+                track.unexitable_noted = True
+                self.positions.note(
+                    pid,
+                    self.now,
+                    "exit_below_venue_minimum",
+                    shares=pos.shares,
+                    worst_price=worst,
+                    minimum_usd=MIN_MARKETABLE_USD,
+                )
+                self._commands.append(
+                    AlertCommand(
+                        "exit_blocked",
+                        "warning",
+                        f"position {pid}: exit of {pos.shares} shares at {worst} is under the "
+                        f"venue's ${MIN_MARKETABLE_USD} minimum; holding to settlement",
+                    )
+                )
+            return
+        track.unexitable_noted = False
         intended = Decimal(repr(best))
         order = self.entries.new_order(
             window=ws.window,

@@ -27,8 +27,8 @@ from live.domain import (
     taker_fee,
 )
 from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject
+from live.limits import MIN_MARKETABLE_USD
 
-MIN_MARKETABLE_USD = Decimal("1")
 IMPACT_RATIO = Decimal("0.5")  # flag orders above 50 % of visible liquidity (FM10)
 
 VenueResult = OrderAck | OrderFill | OrderCancel | OrderReject
@@ -91,6 +91,10 @@ class _SimVenue:
         cid = order.client_order_id
         if order.side is OrderSide.BUY and (order.requested_usd or ZERO) < MIN_MARKETABLE_USD:
             return [OrderReject(ts, cid, f"marketable BUY below ${MIN_MARKETABLE_USD}")]
+        notional = (order.requested_shares or ZERO) * order.worst_price
+        if order.side is OrderSide.SELL and notional < MIN_MARKETABLE_USD:
+            # The venue's rule applies to sells too (shares × worst price); parity with LIVE.
+            return [OrderReject(ts, cid, f"marketable SELL below ${MIN_MARKETABLE_USD}")]
         matches = self._matches(order, book) if book is not None else []
         wanted = _wanted_shares(order, book)
         got = sum((m.shares for m in matches), ZERO)

@@ -77,6 +77,8 @@ class Track:
     trigger_price: Decimal | None = None
     intended_price: Decimal | None = None
     marked_ts: int = -MARK_EVERY_MS
+    exit_retry_at: int = 0  # after a refused exit, not before (no resend on every book change)
+    unexitable_noted: bool = False  # "below the venue's minimum" recorded once per episode
 
 
 class PositionBook:
@@ -153,6 +155,22 @@ class PositionBook:
         )
         self.records.append(updated)
         return updated
+
+    def note(self, pid: str, ts: int, reason: str, **detail: object) -> None:
+        """A position event that is not a transition (the state stays): e.g. an exit the venue
+        would refuse, recorded so the dashboard and the audit show why nothing was sent."""
+        pos = self.positions[pid]
+        self.records.append(
+            PositionEventRecord(
+                position_id=pid,
+                ts=ts,
+                from_state=str(pos.state),
+                to_state=str(pos.state),
+                mark_price=pos.mark_price,
+                reason=reason,
+                detail={k: str(v) for k, v in detail.items()},
+            )
+        )
 
     def reusable(self, strategy: str, window_slug: str, outcome: Outcome) -> str | None:
         """The open position a new entry of this strategy on this window side adds to, if any

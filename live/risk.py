@@ -14,7 +14,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from live.controls import ControlMode, Controls
 from live.domain import ONE, ZERO, Denial, DenyCode, Mode, OrderSide, Signal, TradingState, Window
-from live.limits import HARD_MAX_POSITION_USD, MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT
+from live.limits import (
+    HARD_MAX_POSITION_USD,
+    MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT,
+    MIN_MARKETABLE_USD,
+)
 
 ENTRY_CUTOFF_MS = 5_000  # no entries in the last 5 s of a window (taker delay + settlement race)
 PRICE_TOLERANCE_TICKS = 2  # worst price = best price ± 2 ticks
@@ -218,6 +222,27 @@ def check_price(s: Signal, c: RiskContext) -> Denial | None:
     return None
 
 
+def check_exit_reachable(s: Signal, c: RiskContext) -> Denial | None:
+    """A declared stop (stop-loss or trailing) must be able to execute: at the stop, the exit
+    (shares × (stop price − tolerance)) must reach the venue's $1 marketable minimum, or the
+    stop could never fire (the February incident's dead stop-losses). Denied, never resized."""
+    stops = [x for x in (s.risk.stop_loss, s.risk.trailing_stop) if x is not None]
+    if not stops or c.best_ask is None or c.window is None:
+        return None
+    ask = Decimal(repr(c.best_ask))
+    exit_price = ask * (1 - max(stops)) - PRICE_TOLERANCE_TICKS * c.window.tick_size
+    exit_usd = s.usd / ask * exit_price
+    if exit_usd >= MIN_MARKETABLE_USD:
+        return None
+    return _deny(
+        DenyCode.EXIT_BELOW_MINIMUM,
+        usd=s.usd,
+        stop=max(stops),
+        exit_usd_at_stop=exit_usd.quantize(Decimal("0.01")),
+        minimum_usd=MIN_MARKETABLE_USD,
+    )
+
+
 def check_duplicate(s: Signal, c: RiskContext) -> Denial | None:
     if c.signal_seen or c.entry_pending:
         return _deny(
@@ -243,6 +268,7 @@ RULES: tuple[tuple[DenyCode, Rule], ...] = (
     (DenyCode.UNKNOWN_ORDER_BLOCK, check_unknown_orders),
     (DenyCode.TOKEN_INVALID, check_token),
     (DenyCode.PRICE_INVALID, check_price),
+    (DenyCode.EXIT_BELOW_MINIMUM, check_exit_reachable),
     (DenyCode.DUPLICATE_SIGNAL, check_duplicate),
 )
 

@@ -40,7 +40,7 @@ class Canary(Strategy):
         side, price = favoured
         return view.signal(
             side,
-            MIN_MARKETABLE_USD,
+            Decimal(str(self.params.get("usd", MIN_MARKETABLE_USD))),
             confidence=Decimal(str(round(price, 4))),
             clob_price=round(price, 4),
             reason=f"CLOB favours {side} at {price:.2f}",
@@ -52,10 +52,19 @@ AT_T_MINUS_60 = EntryTiming(before_close_ms=60_000)
 CANARY = Canary(name="always-trade-canary", aliases=("canary",), timing=AT_T_MINUS_60)
 
 
+# The variants' stops must be able to fire at the venue: an exit under $1 is refused, so a $1
+# position could never be stopped out (risk rule EXIT_BELOW_MINIMUM). $3 keeps even variant E's
+# 50 % stop above the minimum for entries up to ~0.95.
+VARIANT_USD = "3"
+
+
 def _variant(letter: str, **risk: str) -> Canary:
     params = RiskParams(**{k: Decimal(v) for k, v in risk.items()})
     return Canary(
-        name=f"canary-exit-{letter}", timing=AT_T_MINUS_60, risk=params, params={"variant": letter}
+        name=f"canary-exit-{letter}",
+        timing=AT_T_MINUS_60,
+        risk=params,
+        params={"variant": letter, "usd": VARIANT_USD},
     )
 
 

@@ -75,3 +75,68 @@ def test_open_position_is_marked_at_its_bid_at_most_once_a_second() -> None:
         assert m.pnl_gross == (m.mark_price - position.entry_price) * position.shares
     assert position.mark_price == Decimal("0.4")
     assert position.pnl_gross is None  # realised P&L only once closed
+
+
+def test_exit_under_the_venue_minimum_is_held_and_recorded_not_sent() -> None:
+    """A $1 position (no stop) asked to flatten: 2 shares × (bid − 2 ticks) is under $1, which
+    the venue refuses. Nothing is sent, the reason is recorded once, and the exit goes out as
+    soon as the bid makes it marketable."""
+    from live.domain import PositionState
+    from live.journal import ControlChange
+    from live.records import PositionEventRecord
+
+    engine = make_engine()
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.48, 0.50)])
+    run(engine, [signal(OPEN + 2000, W, usd="1", signal_id="s")])
+    commands = run(engine, [ControlChange(OPEN + 3000, "kill_switch", "flatten")])
+    commands += run(engine, [*two_sided(OPEN + 4000, W, 0.47, 0.49)])
+    assert [c for c in commands if hasattr(c, "order")] == []
+    (pos,) = list(engine.positions)
+    assert pos.state is PositionState.FLATTEN_REQUESTED
+    notes = [
+        r
+        for r in engine.records
+        if isinstance(r, PositionEventRecord) and r.reason == "exit_below_venue_minimum"
+    ]
+    assert len(notes) == 1
+    run(engine, [*two_sided(OPEN + 5000, W, 0.70, 0.72)])  # 2 shares × 0.68 ≥ $1
+    assert engine.positions.get(pos.position_id).state is PositionState.CLOSED
+
+
+def test_refused_exit_is_retried_after_a_pause_not_on_every_book_change() -> None:
+    from decimal import Decimal
+
+    from live.domain import Mode
+    from live.journal import ControlChange, OrderAck, OrderFill, OrderReject
+
+    engine = make_engine(mode=Mode.LIVE, balance=None, promoted=lambda name: True)
+    from live.journal import BalanceReport
+
+    run(engine, [BalanceReport(OPEN, Decimal("100")), listed(W)])
+    run(engine, [*two_sided(OPEN + 1000, W, 0.48, 0.50)])
+    (entry,) = [
+        c
+        for c in engine.process(signal(OPEN + 2000, W, usd="4", signal_id="s"))
+        if hasattr(c, "order")
+    ]
+    cid = entry.order.client_order_id
+    run(
+        engine,
+        [
+            OrderAck(OPEN + 2100, cid, "v1"),
+            OrderFill(OPEN + 2200, cid, "t1", Decimal("0.5"), Decimal("8"), Decimal(0)),
+        ],
+    )
+    (exit1,) = [
+        c
+        for c in engine.process(ControlChange(OPEN + 3000, "kill_switch", "flatten"))
+        if hasattr(c, "order")
+    ]
+    engine.process(OrderReject(OPEN + 3100, exit1.order.client_order_id, "no match"))
+    quick = run(
+        engine, [*two_sided(OPEN + 3500, W, 0.47, 0.49), *two_sided(OPEN + 3900, W, 0.46, 0.48)]
+    )
+    assert [c for c in quick if hasattr(c, "order")] == []  # no resend storm
+    later = run(engine, [*two_sided(OPEN + 4200, W, 0.46, 0.48)])
+    (exit2,) = [c for c in later if hasattr(c, "order")]
+    assert exit2.order.position_id == exit1.order.position_id

@@ -128,7 +128,7 @@ def test_ioc_worst_price_comes_from_the_signal_sides_ask() -> None:
 def test_stop_losses_fire() -> None:
     engine = make_engine()
     run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.48, 0.5)])
-    run(engine, [signal(OPEN + 2000, W, stop_loss="0.1", signal_id="s")])
+    run(engine, [signal(OPEN + 2000, W, usd="4", stop_loss="0.1", signal_id="s")])
     run(engine, [book(OPEN + 3000, W.token_up, [(0.45, 100)], [(0.47, 100)])])
     (pos,) = list(engine.positions)
     assert pos.exit_reason == "STOP_LOSS" and pos.state == "CLOSED"

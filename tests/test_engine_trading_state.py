@@ -34,7 +34,7 @@ def test_active_state_allows_entries() -> None:
 
 def test_paused_state_denies_entries_but_stop_losses_still_fire() -> None:
     engine = opened()
-    run(engine, [signal(OPEN + 2000, W, stop_loss="0.1", signal_id="a")])
+    run(engine, [signal(OPEN + 2000, W, usd="4", stop_loss="0.1", signal_id="a")])
     run(engine, [control(OPEN + 3000, "kill_switch", "pause")])
     assert engine.trading_state is TradingState.PAUSED
     run(engine, [signal(OPEN + 4000, W, side="DOWN", signal_id="b")])
@@ -48,7 +48,10 @@ def test_flattening_closes_every_position_at_market_then_pauses() -> None:
     engine = opened()
     run(
         engine,
-        [signal(OPEN + 2000, W, signal_id="a"), signal(OPEN + 2001, W, "DOWN", signal_id="b")],
+        [
+            signal(OPEN + 2000, W, usd="4", signal_id="a"),
+            signal(OPEN + 2001, W, "DOWN", usd="4", signal_id="b"),
+        ],
     )
     assert len(list(engine.positions.open_positions())) == 2
     run(engine, [control(OPEN + 3000, "kill_switch", "flatten")])
@@ -59,7 +62,7 @@ def test_flattening_closes_every_position_at_market_then_pauses() -> None:
 
 def test_flatten_without_a_bid_waits_for_one() -> None:
     engine = opened()
-    run(engine, [signal(OPEN + 2000, W, signal_id="a")])
+    run(engine, [signal(OPEN + 2000, W, usd="4", signal_id="a")])
     run(engine, [book(OPEN + 2500, W.token_up, [], [(0.52, 10)])])
     run(engine, [control(OPEN + 3000, "kill_switch", "flatten")])
     assert engine.trading_state is TradingState.FLATTENING

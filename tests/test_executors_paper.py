@@ -3,6 +3,7 @@ impact flag, payload and snapshot."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from engine_kit import OPEN, book, listed, make_engine, of_type, run, signal, window
@@ -135,3 +136,17 @@ def test_dry_run_records_payload_and_book_snapshot_and_fills_at_the_touch() -> N
     from live.domain import Fill
 
     assert len(of_type(engine.records, Fill)) == 1
+
+
+def test_paper_refuses_a_marketable_sell_under_one_dollar_like_the_venue() -> None:
+    sell = replace(
+        order("0", worst="0.45"),
+        side=OrderSide.SELL,
+        purpose=OrderPurpose.EXIT,
+        requested_usd=None,
+        requested_shares=Decimal("2"),
+    )
+    bids = Book(W.token_up)
+    bids.apply_snapshot([(0.47, 100)], [], 0)
+    (event,) = PaperExecutor(Decimal(100)).execute(sell, bids, W, 1)
+    assert isinstance(event, OrderReject) and "SELL below $1" in event.reason

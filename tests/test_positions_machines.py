@@ -121,8 +121,8 @@ def test_rejected_order_creates_no_position() -> None:
 
 def test_exit_pending_position_is_not_touched_by_new_entries() -> None:
     engine = live_engine()
-    cid = place(engine, usd="1")
-    run(engine, [OrderAck(OPEN + 2100, cid, "v"), fill(cid, OPEN + 2200, "2", "t1")])
+    cid = place(engine, usd="4")
+    run(engine, [OrderAck(OPEN + 2100, cid, "v"), fill(cid, OPEN + 2200, "8", "t1")])
     from engine_kit import control
 
     (exit_cmd,) = [
@@ -135,7 +135,7 @@ def test_exit_pending_position_is_not_touched_by_new_entries() -> None:
     engine.process(control(OPEN + 3100, "kill_switch", "off"))
     second = place(engine, ts=OPEN + 3200, ident="b")
     run(engine, [OrderAck(OPEN + 3300, second, "v2"), fill(second, OPEN + 3400, "2", "t2")])
-    assert engine.positions.get(pos.position_id).shares == Decimal("2")
+    assert engine.positions.get(pos.position_id).shares == Decimal("8")
     assert engine.positions.get(pos.position_id).state is PositionState.EXIT_PENDING
     assert len(list(engine.positions)) == 2
     assert exit_cmd.order.position_id == pos.position_id

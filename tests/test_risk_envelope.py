@@ -200,3 +200,18 @@ def test_entry_on_an_asset_with_a_stale_feed_is_denied() -> None:
     denial = evaluate(sig(), ctx(feed_stale=True)).denial
     assert denial.code is DenyCode.INSTRUMENT_NOT_ALLOWED
     assert denial.detail["reason"] == "feed_stale"
+
+
+def test_stop_that_could_never_fire_at_the_venue_is_denied_at_entry() -> None:
+    """$1 at 0.54 with a 10 % stop: the exit at the stop (~1.85 shares × 0.466) is under the
+    venue's $1 marketable minimum, so the stop could never execute (a dead stop-loss)."""
+    small = replace(sig(usd="1"), risk=RiskParams(stop_loss=Decimal("0.1")))
+    denial = evaluate(small, ctx()).denial
+    assert denial.code is DenyCode.EXIT_BELOW_MINIMUM
+    assert Decimal(denial.detail["exit_usd_at_stop"]) < 1
+    big_enough = replace(sig(usd="3"), risk=RiskParams(stop_loss=Decimal("0.1")))
+    assert evaluate(big_enough, ctx()).approved
+    trailing = replace(sig(usd="1"), risk=RiskParams(trailing_stop=Decimal("0.2")))
+    assert evaluate(trailing, ctx()).denial.code is DenyCode.EXIT_BELOW_MINIMUM
+    no_stop = sig(usd="1")  # held to settlement: nothing to execute at a stop
+    assert evaluate(no_stop, ctx()).approved

@@ -29,6 +29,7 @@ ENGINE_ALERT_KINDS = {
     "breaker": "breaker_tripped",
     "order_unknown": "position_unknown",
     "settlement": "assertion_failed",
+    "exit_blocked": "exit_blocked",
 }
 
 

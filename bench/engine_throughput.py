@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
-import platform
 import pstats
 import sys
 import tempfile
@@ -25,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from machine import machine  # noqa: E402
 
 from live.convert import convert_to_journal  # noqa: E402
 from live.journal import kind_of, read_journal  # noqa: E402
@@ -37,21 +37,6 @@ SOURCES = (
     ("gamma-markets", "gamma_btc_5m_markets_2026-06-08.jsonl.gz", "windows.jsonl"),
     ("top-of-book", "btc_15m_top_of_book_1s_2025-12-26.csv.gz", "books.jsonl"),
 )
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"cpu: {model}; cores: {os.cpu_count()}; python {platform.python_version()} "
-        f"({platform.python_implementation()}); {platform.system()} {platform.release()}"
-    )
 
 
 def convert_all(data: Path, out: Path) -> list[Path]:

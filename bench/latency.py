@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import logging
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import psycopg  # noqa: E402
+from machine import machine  # noqa: E402
 
 from live.commands import PlaceOrder  # noqa: E402
 from live.controls import Controls  # noqa: E402
@@ -49,21 +49,6 @@ from live.strategy import resolve  # noqa: E402
 
 OPEN = 1_780_000_000_000
 LENGTH_MS = 300_000
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"cpu: {model}; cores: {os.cpu_count()}; python {platform.python_version()}; "
-        f"{platform.system()} {platform.release()}"
-    )
 
 
 def pct(values: list[float], q: float) -> float:

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from engine_throughput import machine  # noqa: E402
+from machine import machine  # noqa: E402
 
 from research.backtest import run_backtest  # noqa: E402
 from research.data import load_files  # noqa: E402

@@ -34,13 +34,12 @@ from live.domain import (
     OrderPurpose,
     OrderSide,
     OrderState,
-    OrderType,
     PositionState,
     TradingState,
 )
 from live.entries import EntryDesk
 from live.executors import DryRunExecutor, PaperExecutor, SimExecutor, build_payload
-from live.exits import decide_exit, needs_bid
+from live.exit_desk import ExitDesk
 from live.fsm import InvalidTransition
 from live.journal import (
     BalanceReport,
@@ -60,17 +59,13 @@ from live.journal import (
     VenuePositions,
     WindowListed,
 )
-from live.limits import MIN_MARKETABLE_USD
 from live.orders import OrderBook
-from live.positions import AWAITING_EXIT, PositionBook
+from live.positions import PositionBook
 from live.records import AssertionRecord, BalanceRecord
-from live.risk import worst_price
 from live.settlement import agreement, resolve_ours
 from live.state import MarketState, WindowState
 from live.strategy import Strategy
 from live.trading_state import Breaker, derive_state
-
-EXIT_RETRY_MS = 1_000  # after a refused or killed exit, wait this long before resending
 
 
 @dataclass
@@ -130,6 +125,7 @@ class Engine:
         self._timer_seq = 0
         self._repeat: dict[str, list[Strategy]] = {}
         self.entries = EntryDesk(self)
+        self.exits = ExitDesk(self)
         self._handlers: dict[type, Callable[[Any], None]] = {
             BookSnapshot: self._on_book,
             BookDelta: self._on_book_delta,
@@ -233,7 +229,7 @@ class Engine:
             if bid is not None:
                 for pid in list(held):
                     self.positions.mark(pid, Decimal(str(bid)), self.now)
-            self._check_exits(list(held))
+            self.exits.check(list(held))
         if self._repeat:
             slug = self.market.token_window.get(token_id)
             if slug in self._repeat:
@@ -388,110 +384,13 @@ class Engine:
             return
         if order.purpose is OrderPurpose.ENTRY:
             self.positions.on_entry_done(pid, self.now)
-            self._check_exits([pid])
+            self.exits.check([pid])
         else:
             if order.filled_shares < DUST_SHARES:  # refused or killed: no resend storm
-                self.positions.tracks[pid].exit_retry_at = self.now + EXIT_RETRY_MS
+                self.exits.refused(pid)
             pos = self.positions.on_exit_done(pid, self.now)
             if pos.state is PositionState.CLOSED:
                 self._on_position_closed()
-
-    # ------------------------------------------------------------------ exits
-
-    def _check_exits(self, position_ids: list[str]) -> None:
-        flatten = self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY)
-        for pid in position_ids:
-            pos = self.positions.positions[pid]
-            state = pos.state
-            if state is PositionState.MONITORING:
-                if flatten or needs_bid(pos.risk):
-                    self._decide_exit(pid)
-            elif state in AWAITING_EXIT or (
-                state is PositionState.EXIT_PENDING and not self._exit_working(pid)
-            ):
-                self._send_exit(pid)
-
-    def _decide_exit(self, pid: str) -> None:
-        pos = self.positions.positions[pid]
-        track = self.positions.tracks[pid]
-        book = self.market.books.get(pos.token_id)
-        best = None if book is None else book.best_bid
-        bid = None if best is None else Decimal(repr(best))
-        if bid is not None and bid > track.peak_bid:
-            track.peak_bid = bid
-        decision = decide_exit(
-            entry_price=pos.entry_price or ZERO,
-            risk=pos.risk,
-            bid=bid,
-            peak_bid=track.peak_bid,
-            flatten=self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY),
-            now=self.now,
-            close_ts=track.close_ts,
-        )
-        if decision is None:
-            return
-        if decision.reason == "EXPIRY":
-            self.positions.expire(pid, self.now)
-            return
-        self.positions.trigger(pid, decision.reason, decision.trigger_price, self.now)
-        self._send_exit(pid)
-
-    def _exit_working(self, pid: str) -> bool:
-        return any(
-            o.position_id == pid and o.purpose is OrderPurpose.EXIT for o in self.orders.working()
-        )
-
-    def _send_exit(self, pid: str) -> None:
-        """Sell what is held at market (FAK), worst price from the bid side of the held token."""
-        pos = self.positions.positions[pid]
-        ws = self.market.windows[pos.window_slug]
-        if self.now >= ws.window.close_ts:
-            return  # the market is closed: what is left settles
-        book = self.market.books.get(pos.token_id)
-        best = None if book is None else book.best_bid
-        worst = worst_price(OrderSide.SELL, best, ws.window.tick_size)
-        if worst is None or best is None:
-            return  # no bid to exit at: stay triggered and retry on the next book change
-        track = self.positions.tracks[pid]
-        if self.now < track.exit_retry_at:
-            return  # the last exit was refused: retry after a pause, not on every book change
-        if pos.shares * worst < MIN_MARKETABLE_USD:
-            # The venue refuses marketable orders under $1: sending would only be rejected.
-            # Hold (to settlement, or until the bid makes the exit marketable again).
-            if not track.unexitable_noted:
-                track.unexitable_noted = True
-                self.positions.note(
-                    pid,
-                    self.now,
-                    "exit_below_venue_minimum",
-                    shares=pos.shares,
-                    worst_price=worst,
-                    minimum_usd=MIN_MARKETABLE_USD,
-                )
-                self._commands.append(
-                    AlertCommand(
-                        "exit_blocked",
-                        "warning",
-                        f"position {pid}: exit of {pos.shares} shares at {worst} is under the "
-                        f"venue's ${MIN_MARKETABLE_USD} minimum; holding to settlement",
-                    )
-                )
-            return
-        track.unexitable_noted = False
-        intended = Decimal(repr(best))
-        order = self.entries.new_order(
-            window=ws.window,
-            strategy=pos.strategy,
-            outcome=pos.outcome,
-            side=OrderSide.SELL,
-            purpose=OrderPurpose.EXIT,
-            order_type=OrderType.FAK,
-            worst=worst,
-            position_id=pid,
-            requested_shares=pos.shares,
-        )
-        self.positions.exit_sent(pid, intended, order.client_order_id, self.now)
-        self.dispatch(order)
 
     # ------------------------------------------------------------------ settlement and state
 
@@ -559,7 +458,7 @@ class Engine:
                     CancelOrder(order.client_order_id, order.venue_order_id, "EMERGENCY")
                 )
         if self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY):
-            self._check_exits([p.position_id for p in self.positions.open_positions()])
+            self.exits.check([p.position_id for p in self.positions.open_positions()])
             self._refresh_trading_state()
 
 

@@ -30,6 +30,9 @@ POSITION_COLUMNS = [
 ]
 
 
+USDC_DP = 6  # money at the venue's unit (1e-6 USDC); views format for display
+
+
 def _num(value) -> float:
     return 0.0 if value is None or pd.isna(value) else float(value)
 
@@ -110,8 +113,8 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
         out.append(
             {
                 "mode": mode,
-                "gross": round(gross, 4),
-                "net": round(net, 4),
+                "gross": round(gross, USDC_DP),
+                "net": round(net, USDC_DP),
                 "open": len(live),
                 "closed": len(closed),
             }
@@ -247,4 +250,4 @@ class CommandCenterModel(param.Parameterized):
         if pnl.empty:
             return 0.0, 0.0
         real = pnl[pnl["mode"] != "BACKTEST"]
-        return round(float(real["gross"].sum()), 4), round(float(real["net"].sum()), 4)
+        return round(float(real["gross"].sum()), USDC_DP), round(float(real["net"].sum()), USDC_DP)

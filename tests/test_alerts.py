@@ -178,6 +178,7 @@ def test_secrets_never_reach_the_database_or_the_log(db_url, receiver, caplog):
         assert secret not in caplog.text
 
 
+@pytest.mark.isolated  # measures a 20 ms tick loop's cadence: run alone, not beside a worker
 def test_hanging_receiver_never_delays_the_caller_or_the_tick(db_url, receiver):
     receiver.mode = "hang"
     tick_s = 0.02

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -44,8 +44,8 @@ from runner_kit import (
     runner_config,
     running,
     set_controls,
+    settle_then_pause,
     start_sandbox,
-    until,
 )
 
 from live.store import db, migrate
@@ -149,15 +149,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def settled(url: str, mode: str, run_id: str) -> int:
-    with psycopg.connect(url) as conn:
-        return conn.execute(
-            "SELECT count(DISTINCT window_slug) FROM positions WHERE mode = %s AND run_id = %s"
-            " AND state = 'CLOSED' AND resolution IS NOT NULL",
-            (mode, run_id),
-        ).fetchone()[0]
-
-
 def record(url: str) -> RealSession:
     """Run the canary in LIVE(sandbox) + PAPER + DRY_RUN until 3 settled windows per mode."""
     began = time.monotonic()
@@ -178,24 +169,7 @@ def record(url: str) -> RealSession:
 
 async def _drive(url: str, runner) -> datetime:
     async with running(runner):
-        live_run = runner.primary.engine.run_id
-        copies = [slot.engine for slot in runner.slots[1:]]
-
-        def enough() -> bool:
-            return settled(url, "LIVE", live_run) >= NEEDED and all(
-                settled(url, e.mode.value, e.run_id) >= 2 * NEEDED for e in copies
-            )
-
-        await until(enough, timeout=150, every=1.0, what="three settled windows per mode")
-        paused_at = datetime.now(UTC)
-        set_controls(url, kill_switch="pause")
-        await until(
-            lambda: all(not list(s.engine.positions.open_positions()) for s in runner.slots),
-            timeout=40,
-            what="open positions settled",
-        )
-        await asyncio.sleep(2.5)  # one more balance poll and assertion round after the last
-    return paused_at
+        return await settle_then_pause(url, runner, NEEDED)
 
 
 def copy_of(admin_url: str, session: RealSession) -> str:

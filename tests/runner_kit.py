@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -309,3 +310,38 @@ def control_audit(db_url: str, key: str) -> list[tuple[str, str]]:
         "SELECT new_value, changed_by FROM control_changes WHERE key = %s ORDER BY id",
         key,
     )
+
+
+def settled_windows(db_url: str, mode: str, run_id: str) -> int:
+    """Windows of one engine run whose positions are all closed at a resolution."""
+    return rows(
+        db_url,
+        "SELECT count(DISTINCT window_slug) FROM positions WHERE mode = %s AND run_id = %s "
+        "AND state = 'CLOSED' AND resolution IS NOT NULL",
+        mode,
+        run_id,
+    )[0][0]
+
+
+async def settle_then_pause(db_url: str, runner: Runner, needed: int) -> datetime:
+    """Inside `running(runner)`: wait until the primary has `needed` settled windows and each
+    copy twice that (two assets per period), pause, let what is open settle, and return the
+    pause time (windows closed by then are complete; later ones only hold denied signals)."""
+    live_run = runner.primary.engine.run_id
+    copies = [slot.engine for slot in runner.slots[1:]]
+
+    def enough() -> bool:
+        return settled_windows(db_url, "LIVE", live_run) >= needed and all(
+            settled_windows(db_url, e.mode.value, e.run_id) >= 2 * needed for e in copies
+        )
+
+    await until(enough, timeout=150, every=1.0, what=f"{needed} settled windows per mode")
+    paused_at = datetime.now(UTC)
+    set_controls(db_url, kill_switch="pause")
+    await until(
+        lambda: all(not list(s.engine.positions.open_positions()) for s in runner.slots),
+        timeout=40,
+        what="open positions settled",
+    )
+    await asyncio.sleep(2.5)  # one more balance poll and assertion round after the last
+    return paused_at

@@ -6,7 +6,7 @@ database for at least three windows of each mode."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -18,25 +18,14 @@ from runner_kit import (
     rows,
     runner_config,
     running,
-    set_controls,
+    settle_then_pause,
     start_sandbox,
-    until,
 )
 
 from live import canary_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-canary")]
 NEEDED = 3
-
-
-def settled_windows(db_url: str, mode: str, run_id: str) -> int:
-    return rows(
-        db_url,
-        "SELECT count(DISTINCT window_slug) FROM positions WHERE mode = %s AND run_id = %s "
-        "AND state = 'CLOSED' AND resolution IS NOT NULL",
-        mode,
-        run_id,
-    )[0][0]
 
 
 def test_canary_checklist_holds_in_live_paper_and_dry_run(db_url):
@@ -87,24 +76,7 @@ async def _drive(db_url: str, runner) -> datetime:
         status = await health(runner)
         assert status["lock"]["role"] == "trader"
         assert status["strategies"] == {"always-trade-canary": "active"}
-        live_run = runner.primary.engine.run_id
-        copies = [slot.engine for slot in runner.slots[1:]]
-
-        def enough() -> bool:
-            return settled_windows(db_url, "LIVE", live_run) >= NEEDED and all(
-                settled_windows(db_url, e.mode.value, e.run_id) >= 2 * NEEDED for e in copies
-            )
-
-        await until(enough, timeout=150, every=1.0, what="three settled windows per mode")
-        # Stop entries, let what is open settle, then check the records.
-        paused_at = datetime.now(UTC)
-        set_controls(db_url, kill_switch="pause")
-        await until(
-            lambda: all(not list(s.engine.positions.open_positions()) for s in runner.slots),
-            timeout=40,
-            what="open positions settled",
-        )
-        await asyncio.sleep(2.5)  # one more balance poll and assertion round after the last
+        paused_at = await settle_then_pause(db_url, runner, NEEDED)
         status = await health(runner)
         assert status["breaker"]["tripped"] is False, status["breaker"]
         assert all(status["assertions"].values()), status["assertions"]

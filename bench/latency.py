@@ -36,16 +36,16 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import psycopg  # noqa: E402
 from machine import machine  # noqa: E402
 
-from live.commands import PlaceOrder  # noqa: E402
-from live.controls import Controls  # noqa: E402
-from live.domain import Mode, Outcome  # noqa: E402
-from live.engine import Engine, EngineConfig  # noqa: E402
-from live.journal import BalanceReport, OrderReject, SignalLine, Timer  # noqa: E402
+from live.kernel.commands import PlaceOrder  # noqa: E402
+from live.kernel.controls import Controls  # noqa: E402
+from live.kernel.domain import Mode, Outcome  # noqa: E402
+from live.kernel.engine import Engine, EngineConfig  # noqa: E402
+from live.kernel.events import BalanceReport, OrderReject, SignalLine, Timer  # noqa: E402
 from live.runner.config import RunnerConfig  # noqa: E402
 from live.runner.recorder import RecordedMessage, Recorder  # noqa: E402
 from live.runner.runner import EngineSlot, Runner  # noqa: E402
 from live.store import db, migrate  # noqa: E402
-from live.strategy import resolve  # noqa: E402
+from strategies import resolve  # noqa: E402
 
 OPEN = 1_780_000_000_000
 LENGTH_MS = 300_000

@@ -17,7 +17,7 @@
 # The spec's Phase 1 verification checklist (items 1-10), plus item 11 "every runtime assertion
 # held" (Phase 1b), for each window the canary traded in the last N window periods. Each cell of
 # the matrix is PASS or FAIL; below it, every item's reason and the evidence rows (ids,
-# timestamps, prices, balances) that decided it. Checks live in `live.canary_checks`.
+# timestamps, prices, balances) that decided it. Checks live in `live.reports.canary_checks`.
 # Run with `updown report canary [--windows N] [--mode M] [--run-id R]`.
 
 # %% tags=["parameters"]
@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from IPython.display import Markdown, display
 
-from live import canary_checks
+from live.reports import canary_checks
 from live.store import db
 
 as_of = datetime.fromisoformat(now) if now else datetime.now(UTC)

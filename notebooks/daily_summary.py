@@ -16,7 +16,7 @@
 #
 # One UTC day of the live runner: trades, gross and net P&L per strategy, assertion pass rate,
 # circuit-breaker events, uptime, feed gaps and settlement agreement. Every figure comes from
-# `live.reports`, the same module that writes the `daily_summary` alert, so the two agree.
+# `live.reports.daily`, the same module that writes the `daily_summary` alert, so the two agree.
 # Run with `updown report daily [--date D]`; definitions are in `docs/reports.md`.
 
 # %% tags=["parameters"]
@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from live import reports
+from live.reports import daily as reports
 from live.store import db
 
 as_of = datetime.fromisoformat(now) if now else datetime.now(UTC)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import tornado.web
 from tornado.web import decode_signed_value
 
-from live.controls import InvalidControl, validate
+from live.kernel.controls import InvalidControl, validate
 from live.store import db
 from panel_app import queries
 from panel_app.models.controls import audit_name

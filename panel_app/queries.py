@@ -141,8 +141,8 @@ EVENT_QUERIES: dict[str, str] = {
         WHERE verdict = 'DENIED' AND ts >= %(since)s GROUP BY strategy, code""",
     "promotions": """SELECT DISTINCT ON (strategy, target) strategy, target, ts, file_sha256
         FROM promotions WHERE revoked_at IS NULL ORDER BY strategy, target, ts DESC""",
-    # The runner raises `kill_criterion_hit` (live.alerts.AlertKind) with the strategy as the
-    # alert's `where` (stored in detail); an explicit detail.strategy wins if present.
+    # The runner raises `kill_criterion_hit` (live.alerts.alerter.AlertKind) with the strategy as
+    # the alert's `where` (stored in detail); an explicit detail.strategy wins if present.
     "kill_criteria": """SELECT DISTINCT coalesce(detail->>'strategy', detail->>'where')
         AS strategy FROM alerts WHERE kind = 'kill_criterion_hit'
         AND (detail ? 'strategy' OR detail ? 'where')""",

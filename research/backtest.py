@@ -1,10 +1,10 @@
 """Replay backtests through the live engine (DESIGN §8, §1.1: research never re-implements
 trading logic).
 
-`run_backtest(strategy, dataset, ...)` shifts each source by its latency offset (FM16), merges
-the sources by timestamp, and drives `live.engine.Engine` in BACKTEST mode with the chosen fill
-model (FM15); the engine's records go to the DB through the live sink when a connection is given.
-It returns a `BacktestResult` (research.results): trades, equity, per-window table, summary.
+`run_backtest(strategy, dataset, ...)` shifts each source by its latency offset (FM16), merges the
+sources by timestamp, and drives `live.kernel.engine.Engine` in BACKTEST mode with the chosen fill
+model (FM15); the engine's records go to the DB through the live sink when a connection is given. It
+returns a `BacktestResult` (research.results): trades, equity, per-window table, summary.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from live.domain import Mode, RiskParams
-from live.engine import Engine, EngineConfig
-from live.replay import replay_controls
-from live.strategy import Strategy, get_strategy
+from live.journal.replay import replay_controls
+from live.kernel.domain import Mode, RiskParams
+from live.kernel.engine import Engine, EngineConfig
+from live.kernel.strategy import Strategy
 from research.data import Dataset, Item
 from research.fills import make_executor
 from research.results import BacktestResult, Recorded
+from strategies import get_strategy
 
 RISK_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 PROGRESS_MIN_EVENTS = 200_000

@@ -23,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from live.book import Book
-from live.domain import Outcome
-from live.journal import Resolved, WindowListed, parse_event
+from live.journal.codec import parse_event
+from live.kernel.book import Book
+from live.kernel.domain import Outcome
+from live.kernel.events import Resolved, WindowListed
 from research import cache
 from research.sources import CLOB_KINDS, RawRow, file_rows
 
@@ -281,7 +282,7 @@ def _slug_of(event: Any) -> str | None:
 
 
 def _event_row(ts: int, source: str, ev: Any) -> dict[str, Any]:
-    from live.journal import kind_of
+    from live.kernel.events import kind_of
 
     row: dict[str, Any] = {"ts": ts, "source": source, "kind": kind_of(ev)}
     if hasattr(ev, "token_id"):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from live.book import Book
-from live.domain import Order, OrderSide, shares_down
-from live.executors import PaperExecutor, SimExecutor, _Match, _SimVenue
+from live.kernel.book import Book
+from live.kernel.domain import Order, OrderSide, shares_down
+from live.kernel.executors import PaperExecutor, SimExecutor, _Match, _SimVenue
 
 FILL_MODELS = ("book", "conservative")
 SLIPPAGE = Decimal("0.01")  # 1 % of the mid

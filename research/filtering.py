@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from live.book import Book
-from live.domain import Window
-from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade, WindowListed
+from live.kernel.book import Book
+from live.kernel.domain import Window
+from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade, WindowListed
 from research.data import GAP_MS, Gap, WindowInfo
 
 SETTLE_TAIL_MS = 120_000  # oracle ticks kept after the range end (settlement of the last window)

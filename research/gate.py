@@ -21,8 +21,8 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
-from live import promotion
-from live.kill_criteria import SprtDecision, SprtKill, evaluate_kill, run_sprt
+from live.promotion import status as promotion
+from live.promotion.kill_criteria import SprtDecision, SprtKill, evaluate_kill, run_sprt
 from research import prereg as pr
 from research import stats
 

@@ -2,7 +2,7 @@
 and compare the decisions.
 
 The engine only ever sees events with ts ≤ now, and the strategy's view refuses anything later
-(live.strategy.WindowView). What that cannot stop is a strategy reaching data some other way
+(live.kernel.strategy.WindowView). What that cannot stop is a strategy reaching data some other way
 (a global, the driver's event list, a file). So for every decision time t of the full run, this
 check re-runs the strategy from the start on the events with ts ≤ t only — the rest of the data
 does not exist in that run — and demands the same decisions at t. Any difference is look-ahead.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from live.records import DecisionRecord
+from live.kernel.records import DecisionRecord
 from research.backtest import build_engine, drive, shift_sources, with_params
 from research.data import Dataset
 
@@ -60,7 +60,7 @@ def check_lookahead(
     params: Mapping[str, Any] | None = None,
 ) -> LookaheadReport:
     """Compare the full run's decisions with truncated re-runs at every decision time."""
-    from live.strategy import get_strategy
+    from strategies import get_strategy
 
     base = get_strategy(strategy) if isinstance(strategy, str) else strategy
     chosen = with_params(base, params or {})

@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from live.controls import Controls
-from live.domain import Mode, Position
-from live.engine import Engine, EngineConfig
-from live.executors import DryRunExecutor, PaperExecutor
-from live.journal import parse_event
-from live.records import DecisionRecord, PositionEventRecord, SignalRecord
-from live.replay import replay_controls
-from live.strategy import resolve
+from live.journal.codec import parse_event
+from live.journal.replay import replay_controls
+from live.kernel.controls import Controls
+from live.kernel.domain import Mode, Position
+from live.kernel.engine import Engine, EngineConfig
+from live.kernel.executors import DryRunExecutor, PaperExecutor
+from live.kernel.records import DecisionRecord, PositionEventRecord, SignalRecord
 from research import store
+from strategies import resolve
 
 SESSION_BALANCE = Decimal("100")  # the runner's paper_balance_usd default (RunnerConfig)
 EXIT_STATES = ("STOP_TRIGGERED", "TAKE_PROFIT_TRIGGERED", "TRAILING_TRIGGERED",

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from live.kill_criteria import KillCriterion, criterion_from_prereg
+from live.promotion.kill_criteria import KillCriterion, criterion_from_prereg
 from research import stats
 
 STRATEGY_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # the same rule as the allowed_strategies control
@@ -161,7 +161,7 @@ class Preregistration(_Strict):
         return (self.strategy, *self.aliases)
 
     def kill(self) -> KillCriterion:
-        """The declared kill criterion in the runner's terms (live.kill_criteria)."""
+        """The declared kill criterion in the runner's terms (live.promotion.kill_criteria)."""
         return criterion_from_prereg(self.model_dump(mode="json"))
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 from scipy.stats import binomtest
 
-from live.domain import Position, PositionState
-from live.records import DecisionRecord, SignalRecord
-from live.strategy import Strategy
+from live.kernel.domain import Position, PositionState
+from live.kernel.records import DecisionRecord, SignalRecord
+from live.kernel.strategy import Strategy
 from research.data import Dataset
 
 

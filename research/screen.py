@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from live.journal import BookSnapshot
+from live.kernel.events import BookSnapshot
 from research.data import Dataset
 
 FEE_RATE = 0.07

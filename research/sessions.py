@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from live.domain import Mode
-from live.journal import read_journal
-from live.replay import build_engine
+from live.journal.codec import read_journal
+from live.journal.replay import build_engine
+from live.kernel.domain import Mode
 from live.store.sink import Sink
 from research import store
 from research.sources import file_rows

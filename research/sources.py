@@ -68,7 +68,7 @@ def file_rows(path: Path, fmt: str | None = None, *, asset: str = "BTC") -> list
 
 
 def _journal_rows(path: Path) -> Iterator[RawRow]:
-    from live.journal import parse_event
+    from live.journal.codec import parse_event
 
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as stream:

@@ -2,9 +2,9 @@
 
 Sample size and power for a one-sided win-rate test (exact binomial and normal approximation) and
 for mean EV per trade (t-test); the exact binomial test and the t-test; Wald's SPRT (re-exported
-from live.kill_criteria, which the runner uses at run time); always-valid mixture-SPRT p-values;
-the probabilistic and deflated Sharpe ratios, the minimum track record length, and the probability
-of backtest overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu 2017).
+from live.promotion.kill_criteria, which the runner uses at run time); always-valid mixture-SPRT
+p-values; the probabilistic and deflated Sharpe ratios, the minimum track record length, and the
+probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu 2017).
 
 Sharpe ratios are per observation (not annualised); kurtosis is raw (3 for a normal).
 """
@@ -20,7 +20,7 @@ import psycopg
 from scipy import special, stats
 from statsmodels.stats.power import TTestPower
 
-from live.kill_criteria import (  # noqa: F401 - re-exported: one implementation for both sides
+from live.promotion.kill_criteria import (  # noqa: F401 - re-exported: one implementation for both sides
     SprtBounds,
     SprtDecision,
     SprtState,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from live.domain import Outcome, Signal
-from live.strategy import Strategy, WindowView
+from live.kernel.domain import Outcome, Signal
+from live.kernel.strategy import Strategy, WindowView
 from strategies.canary import AT_T_MINUS_60, MIN_MARKETABLE_USD, favoured_side
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from live.domain import Outcome, RiskParams, Signal
-from live.strategy import EntryTiming, Strategy, WindowView
+from live.kernel.domain import Outcome, RiskParams, Signal
+from live.kernel.strategy import EntryTiming, Strategy, WindowView
 
 MIN_MARKETABLE_USD = Decimal("1")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.domain import RiskParams, Signal
-from live.strategy import EntryTiming, Strategy, WindowView
+from live.kernel.domain import RiskParams, Signal
+from live.kernel.strategy import EntryTiming, Strategy, WindowView
 
 
 @dataclass(frozen=True, slots=True)

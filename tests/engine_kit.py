@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from live.controls import Controls
-from live.domain import Asset, Mode, Outcome, SettlementRule, Window
-from live.engine import Engine, EngineConfig
-from live.journal import (
+from live.kernel.controls import Controls
+from live.kernel.domain import Asset, Mode, Outcome, SettlementRule, Window
+from live.kernel.engine import Engine, EngineConfig
+from live.kernel.events import (
     BookSnapshot,
     ControlChange,
     OracleTick,
@@ -18,7 +18,8 @@ from live.journal import (
     Timer,
     WindowListed,
 )
-from live.strategy import Strategy, resolve
+from live.kernel.strategy import Strategy
+from strategies import resolve
 
 OPEN = 1_780_000_000_000
 LENGTH_MS = 300_000

@@ -273,7 +273,7 @@ class DbAlerts(Alerts):
 
     def __init__(self, db_url: str) -> None:
         super().__init__(db_url)
-        from live.alerts import AlertConfig, Alerter
+        from live.alerts.alerter import AlertConfig, Alerter
 
         self.real = Alerter(db_url, AlertConfig.from_env(env={}))
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from live.alerts import AlertConfig, Alerter, AlertKind, Severity
+from live.alerts.alerter import AlertConfig, Alerter, AlertKind, Severity
 
 TOKEN = "123456789:AAH-s3cr3t-bot-token-xyz"
 HOOK_TOKEN = "wEbHoOk-t0ken-abcdefghijklmnop"

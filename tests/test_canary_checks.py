@@ -1,6 +1,6 @@
 """The canary verification checklist over a realistic PAPER canary run, and with planted faults
-(issue 9, item 2). The rows follow the engine's conventions (live/positions.py): entry_price is
-the fills' VWAP, pnl_gross = proceeds − cost, pnl_net = gross − fees, exit_price 1/0 at
+(issue 9, item 2). The rows follow the engine's conventions (live/kernel/positions.py): entry_price
+is the fills' VWAP, pnl_gross = proceeds − cost, pnl_net = gross − fees, exit_price 1/0 at
 settlement. Once the runner exists, `seed_canary_run` can be swapped for a real sandbox run."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 import psycopg
 import pytest
 
-from live import canary_checks
+from live.reports import canary_checks
 
 RUN_ID = "canary-run-1"
 BASE = datetime(2026, 8, 10, 12, 0, tzinfo=UTC)

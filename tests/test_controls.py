@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from live.controls import DEFAULTS, Controls, InvalidControl, validate
-from live.limits import HARD_MAX_POSITION_USD
+from live.kernel.controls import DEFAULTS, Controls, InvalidControl, validate
+from live.kernel.limits import HARD_MAX_POSITION_USD
 from live.store import controls
 from updown.cli import app
 

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from live.convert import chainlink, convert_to_journal
 from live.convert.common import ConvertError
-from live.journal import OracleTick, read_journal
+from live.journal.codec import read_journal
+from live.kernel.events import OracleTick
 from updown.cli import app
 
 HEADER = "feed_ts_ms,value,full_accuracy_value,server_ts_ms,recv_ms\n"

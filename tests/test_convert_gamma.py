@@ -10,7 +10,7 @@ import pytest
 
 from live.convert import gamma
 from live.convert.common import ConvertError
-from live.journal import parse_event
+from live.journal.codec import parse_event
 
 GAMMA_DAY = "gamma_btc_5m_markets_2026-06-08.jsonl.gz"
 

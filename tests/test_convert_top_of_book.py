@@ -6,7 +6,7 @@ import pytest
 
 from live.convert import ConvertError
 from live.convert import top_of_book as tob
-from live.journal import parse_event
+from live.journal.codec import parse_event
 
 TOB_DAY = "btc_15m_top_of_book_1s_2025-12-26.csv.gz"
 HEADER = (

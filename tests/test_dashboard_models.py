@@ -16,7 +16,7 @@ import pytest
 from dashboard_seed import seeded_database
 from real_session import GROUP, real_session  # noqa: F401 - fixture
 
-from live.controls import InvalidControl, validate
+from live.kernel.controls import InvalidControl, validate
 from panel_app.models.command_center import CommandCenterModel, venue_label
 from panel_app.models.controls import NO_PASSWORD, NOT_LOGGED_IN, ControlDesk, NotAuthorized
 from panel_app.models.health import HealthBarModel, age_status

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from engine_kit import OPEN, listed, make_engine, of_type, run, signal, two_sided, window
 
-from live.domain import DenyCode
-from live.records import DecisionRecord
+from live.kernel.domain import DenyCode
+from live.kernel.records import DecisionRecord
 
 W = window()
 
@@ -33,7 +33,7 @@ def test_stale_feed_on_another_asset_does_not_block() -> None:
 
 
 def test_entry_offset_is_clamped_to_half_of_a_short_window() -> None:
-    from live.strategy import resolve
+    from strategies import resolve
 
     short = window(length_ms=30_000)
     engine = make_engine(strategies=resolve("canary"))
@@ -45,7 +45,7 @@ def test_entry_offset_is_clamped_to_half_of_a_short_window() -> None:
 
 
 def test_entry_offset_of_a_five_minute_window_is_the_strategys_own() -> None:
-    from live.strategy import resolve
+    from strategies import resolve
 
     engine = make_engine(strategies=resolve("canary"))
     run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.60, 0.62)])
@@ -59,7 +59,7 @@ def test_entry_offset_of_a_five_minute_window_is_the_strategys_own() -> None:
 def test_open_position_is_marked_at_its_bid_at_most_once_a_second() -> None:
     from decimal import Decimal
 
-    from live.records import PositionEventRecord
+    from live.kernel.records import PositionEventRecord
 
     engine = make_engine()
     run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.50, 0.52)])
@@ -81,9 +81,9 @@ def test_exit_under_the_venue_minimum_is_held_and_recorded_not_sent() -> None:
     """A $1 position (no stop) asked to flatten: 2 shares × (bid − 2 ticks) is under $1, which
     the venue refuses. Nothing is sent, the reason is recorded once, and the exit goes out as
     soon as the bid makes it marketable."""
-    from live.domain import PositionState
-    from live.journal import ControlChange
-    from live.records import PositionEventRecord
+    from live.kernel.domain import PositionState
+    from live.kernel.events import ControlChange
+    from live.kernel.records import PositionEventRecord
 
     engine = make_engine()
     run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.48, 0.50)])
@@ -106,11 +106,11 @@ def test_exit_under_the_venue_minimum_is_held_and_recorded_not_sent() -> None:
 def test_refused_exit_is_retried_after_a_pause_not_on_every_book_change() -> None:
     from decimal import Decimal
 
-    from live.domain import Mode
-    from live.journal import ControlChange, OrderAck, OrderFill, OrderReject
+    from live.kernel.domain import Mode
+    from live.kernel.events import ControlChange, OrderAck, OrderFill, OrderReject
 
     engine = make_engine(mode=Mode.LIVE, balance=None, promoted=lambda name: True)
-    from live.journal import BalanceReport
+    from live.kernel.events import BalanceReport
 
     run(engine, [BalanceReport(OPEN, Decimal("100")), listed(W)])
     run(engine, [*two_sided(OPEN + 1000, W, 0.48, 0.50)])

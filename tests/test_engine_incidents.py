@@ -19,10 +19,10 @@ from engine_kit import (
     window,
 )
 
-from live.domain import DenyCode, Mode, OrderPurpose, OrderSide
-from live.journal import OrderAck, OrderFill
-from live.limits import HARD_MAX_POSITION_USD
-from live.records import DecisionRecord
+from live.kernel.domain import DenyCode, Mode, OrderPurpose, OrderSide
+from live.kernel.events import OrderAck, OrderFill
+from live.kernel.limits import HARD_MAX_POSITION_USD
+from live.kernel.records import DecisionRecord
 
 W = window("ETH")
 
@@ -93,7 +93,7 @@ def test_null_order_ids_are_impossible() -> None:
 def test_live_order_has_its_id_in_the_command_before_it_is_sent() -> None:
     engine = make_engine(mode=Mode.LIVE, promoted=lambda name: True, balance=None)
     run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.5, 0.52)])
-    from live.journal import BalanceReport
+    from live.kernel.events import BalanceReport
 
     engine.process(BalanceReport(OPEN + 1500, Decimal("68")))
     (command,) = engine.process(signal(OPEN + 2000, W, signal_id="a"))

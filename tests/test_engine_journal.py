@@ -9,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from live.domain import Asset, Outcome, SettlementRule
-from live.journal import (
-    BookDelta,
-    BookSnapshot,
-    JournalError,
-    OracleTick,
-    WindowListed,
-    parse_line,
-    read_journal,
-    to_json,
-)
+from live.journal.codec import JournalError, parse_line, read_journal, to_json
+from live.kernel.domain import Asset, Outcome, SettlementRule
+from live.kernel.events import BookDelta, BookSnapshot, OracleTick, WindowListed
 
 WINDOW = {
     "ts": 1000,

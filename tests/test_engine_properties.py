@@ -10,10 +10,10 @@ from engine_kit import CLOSE, OPEN, book, control, listed, make_engine, resolved
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live.domain import ZERO, Fill, OrderPurpose, OrderState, PositionState
-from live.limits import HARD_MAX_POSITION_USD, MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT
-from live.records import BreakerRecord
-from live.risk import ENTRY_CUTOFF_MS
+from live.kernel.domain import ZERO, Fill, OrderPurpose, OrderState, PositionState
+from live.kernel.limits import HARD_MAX_POSITION_USD, MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT
+from live.kernel.records import BreakerRecord
+from live.kernel.risk import ENTRY_CUTOFF_MS
 
 WINDOWS = [window("BTC"), window("ETH"), window("BTC", open_ts=CLOSE)]
 AFTER_EXIT_PENDING = {PositionState.EXIT_PENDING, PositionState.SETTLEMENT, PositionState.CLOSED}

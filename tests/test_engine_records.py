@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from live import records
-from live.domain import Asset
-from live.limits import KNOWN_ASSETS
+from live.kernel import records
+from live.kernel.domain import Asset
+from live.kernel.limits import KNOWN_ASSETS
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "live" / "store" / "migrations"
 _CONSTRAINT_WORDS = {"CHECK", "CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN"}

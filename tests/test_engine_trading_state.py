@@ -7,10 +7,10 @@ from decimal import Decimal
 from engine_kit import OPEN, book, control, listed, make_engine, of_type, run, signal, two_sided
 from engine_kit import window as make_window
 
-from live.commands import CancelOrder
-from live.domain import DenyCode, Mode, PositionState, TradingState
-from live.journal import BalanceReport
-from live.records import BreakerRecord, DecisionRecord
+from live.kernel.commands import CancelOrder
+from live.kernel.domain import DenyCode, Mode, PositionState, TradingState
+from live.kernel.events import BalanceReport
+from live.kernel.records import BreakerRecord, DecisionRecord
 
 W = make_window()
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from engine_kit import OPEN, book, listed, make_engine, of_type, run, signal, window
 
-from live.book import Book
-from live.domain import (
+from live.kernel.book import Book
+from live.kernel.domain import (
     Mode,
     Order,
     OrderPurpose,
@@ -19,8 +19,8 @@ from live.domain import (
     Outcome,
     taker_fee,
 )
-from live.executors import PaperExecutor
-from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject
+from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject
+from live.kernel.executors import PaperExecutor
 
 W = window(fee_rate="0.07")
 
@@ -133,7 +133,7 @@ def test_dry_run_records_payload_and_book_snapshot_and_fills_at_the_touch() -> N
     assert o.payload["price"] == "0.54" and o.payload["amount"] == "2"
     assert o.book_snapshot["asks"][0] == ["0.52", "1"]
     assert o.state is OrderState.FILLED and o.avg_price == Decimal("0.52")
-    from live.domain import Fill
+    from live.kernel.domain import Fill
 
     assert len(of_type(engine.records, Fill)) == 1
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from engine_kit import CLOSE, OPEN, book, listed, make_engine, of_type, resolved, run, window
 
-from live.domain import ExitReason, OrderPurpose, PositionState, RiskParams
-from live.exits import decide_exit
-from live.records import PositionEventRecord
+from live.kernel.domain import ExitReason, OrderPurpose, PositionState, RiskParams
+from live.kernel.exits import decide_exit
+from live.kernel.records import PositionEventRecord
 
 W = window(tick="0.001")
 ENTRY_TS = CLOSE - 60_000

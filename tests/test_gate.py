@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from live import promotion
+from live.promotion import status as promotion
 from research import gate, prereg
 from updown.cli import app
 

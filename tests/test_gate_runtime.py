@@ -1,5 +1,6 @@
-"""The runner-side pieces: live/promotion.py (is there a valid promotion; disabling a strategy)
-and live/kill_criteria.py (each declared criterion, evaluated after every settlement)."""
+"""The runner-side pieces: live/promotion/status.py (is there a valid promotion; disabling a
+strategy) and live/promotion/kill_criteria.py (each declared criterion, evaluated after every
+settlement)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from live import promotion
-from live.kill_criteria import (
+from live.promotion import status as promotion
+from live.promotion.kill_criteria import (
     MaxConsecutiveLossesKill,
     MaxDrawdownKill,
     MinWinRateAfterNKill,

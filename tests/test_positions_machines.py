@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from engine_kit import OPEN, listed, make_engine, of_type, run, signal, two_sided, window
 
-from live.domain import DenyCode, Mode, OrderState, PositionState
-from live.fsm import InvalidTransition, transition
-from live.journal import BalanceReport, OrderAck, OrderCancel, OrderFill, OrderReject
-from live.orders import TRANSITIONS as ORDER_TABLE
-from live.positions import TRANSITIONS as POSITION_TABLE
-from live.records import BreakerRecord, DecisionRecord, OrderEventRecord
+from live.kernel.domain import DenyCode, Mode, OrderState, PositionState
+from live.kernel.events import BalanceReport, OrderAck, OrderCancel, OrderFill, OrderReject
+from live.kernel.fsm import InvalidTransition, transition
+from live.kernel.order_book import TRANSITIONS as ORDER_TABLE
+from live.kernel.positions import TRANSITIONS as POSITION_TABLE
+from live.kernel.records import BreakerRecord, DecisionRecord, OrderEventRecord
 
 W = window()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from live.kill_criteria import MaxDrawdownKill, SprtKill, load_kill_criterion
+from live.promotion.kill_criteria import MaxDrawdownKill, SprtKill, load_kill_criterion
 from research import prereg
 from updown.cli import app
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from live.convert import convert_to_journal
-from live.records import SettlementRecord
-from live.replay import build_engine, replay
+from live.journal.replay import build_engine, replay
+from live.kernel.records import SettlementRecord
 from updown.cli import app
 
 DAY = "2026-06-08"

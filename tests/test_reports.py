@@ -9,7 +9,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from live import reports
+from live.reports import daily as reports
 
 DAY = date(2026, 8, 10)
 T0 = datetime(2026, 8, 10, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 from real_session import GROUP, real_session, session_copy  # noqa: F401 - fixtures
 from typer.testing import CliRunner
 
-from live import canary_checks
+from live.reports import canary_checks
 from updown.cli import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(GROUP)]

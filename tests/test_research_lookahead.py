@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from live.domain import Outcome
-from live.journal import BookSnapshot
-from live.strategy import EntryTiming, LookAheadError, Strategy, WindowView
+from live.kernel.domain import Outcome
+from live.kernel.events import BookSnapshot
+from live.kernel.strategy import EntryTiming, LookAheadError, Strategy, WindowView
 from research.backtest import run_backtest
 from research.data import load_files
 from research.lookahead import check_lookahead

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from engine_kit import OPEN, window
 
-from live.controls import Controls, KillSwitch
-from live.domain import (
+from live.kernel.controls import Controls, KillSwitch
+from live.kernel.domain import (
     Asset,
     DenyCode,
     Mode,
@@ -19,7 +19,7 @@ from live.domain import (
     Signal,
     TradingState,
 )
-from live.risk import RULES, RiskContext, evaluate, worst_price
+from live.kernel.risk import RULES, RiskContext, evaluate, worst_price
 
 W = window()
 

@@ -22,7 +22,7 @@ from runner_kit import (
     start_sandbox,
 )
 
-from live import canary_checks
+from live.reports import canary_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-canary")]
 NEEDED = 3

@@ -30,9 +30,9 @@ from runner_kit import (
     until,
 )
 
-from live.domain import Signal
+from live.kernel.domain import Signal
+from live.kernel.strategy import WindowView
 from live.runner import runner as runner_module
-from live.strategy import WindowView
 from strategies.canary import AT_T_MINUS_60, Canary, favoured_side
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-controls")]

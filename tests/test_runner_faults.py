@@ -35,9 +35,9 @@ from runner_kit import (
 )
 
 import live.runner.runner as runner_module
-from live import strategy as strategy_registry
-from live.domain import Asset
-from live.strategy import EntryTiming, Scope
+import strategies as strategy_registry
+from live.kernel.domain import Asset
+from live.kernel.strategy import EntryTiming, Scope
 from strategies.canary import Canary
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-faults-orders")]

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from engine_kit import OPEN, listed, make_engine, signal, timer, two_sided, window
 
-from live.commands import Alert, PlaceOrder
-from live.domain import Mode
-from live.journal import BalanceReport, OrderAck, OrderFill, OrderUnknown
+from live.kernel.commands import Alert, PlaceOrder
+from live.kernel.domain import Mode
+from live.kernel.events import BalanceReport, OrderAck, OrderFill, OrderUnknown
 
 W = window()
 

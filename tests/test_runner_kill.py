@@ -25,7 +25,7 @@ from runner_kit import (
     until,
 )
 
-from live.kill_criteria import evaluate_kill, load_kill_criterion
+from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-kill")]
 STRATEGY = "always-lose"

@@ -9,7 +9,7 @@ import httpx
 import psycopg
 import pytest
 
-from live.controls import KillSwitch
+from live.kernel.controls import KillSwitch
 from live.runner.controls_watch import ControlsWatcher
 from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from engine_kit import CLOSE, OPEN, listed, make_engine, of_type, oracle, resolved, run, window
 
-from live.domain import Resolution, SettlementRule
-from live.records import SettlementRecord
-from live.settlement import OracleTape, resolve_ours
+from live.kernel.domain import Resolution, SettlementRule
+from live.kernel.records import SettlementRecord
+from live.kernel.settlement import OracleTape, resolve_ours
 
 SPOT = window(strike="100")
 TWAP = window(strike="100", rule=SettlementRule.TWAP_60S)

@@ -7,8 +7,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from live import records
-from live.domain import (
+from live.kernel import records
+from live.kernel.domain import (
     Fill,
     Mode,
     Order,

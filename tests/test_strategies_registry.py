@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from engine_kit import CLOSE, OPEN, listed, make_engine, of_type, run, two_sided, window
 
-from live.domain import Outcome
-from live.records import DecisionRecord
-from live.strategy import UnknownStrategy, discover, get_strategy, resolve
+from live.kernel.domain import Outcome
+from live.kernel.records import DecisionRecord
+from strategies import UnknownStrategy, discover, get_strategy, resolve
 
 W = window()
 

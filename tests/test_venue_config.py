@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from live.venues import CredentialError, VenueConfig
 from live.venues.config import FUNDER_VAR, KEY_VAR, SIGNATURE_TYPE_VAR
-from live.venues.orders import Posted, post_without_duplicates
+from live.venues.posting import Posted, post_without_duplicates
 from live.venues.retry import Backoff
 
 KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"

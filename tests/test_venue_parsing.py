@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from live.domain import Asset, Outcome, SettlementRule
-from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
+from live.kernel.domain import Asset, Outcome, SettlementRule
+from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
 from live.venues.discovery import (
     Listing,
     NotTradable,

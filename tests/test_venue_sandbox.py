@@ -10,8 +10,15 @@ from decimal import Decimal
 
 import pytest
 
-from live.domain import Outcome
-from live.journal import BookSnapshot, OracleTick, OrderAck, OrderCancel, OrderFill, OrderReject
+from live.kernel.domain import Outcome
+from live.kernel.events import (
+    BookSnapshot,
+    OracleTick,
+    OrderAck,
+    OrderCancel,
+    OrderFill,
+    OrderReject,
+)
 from live.venues import (
     ExecutionStatus,
     PolymarketVenue,

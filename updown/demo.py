@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from live.promotion import has_valid_promotion
+from live.promotion.status import has_valid_promotion
 from live.store import controls as control_store
 from live.store import migrate
 from live.store.db import database_url, mask_url

@@ -1,4 +1,4 @@
-"""Converters of public data formats into journal files (see live/journal.py for the schema).
+"""Converters of public data formats into journal files (see live/journal/codec.py for the schema).
 
 `convert_to_journal(fmt, input, output, ...)` converts, validates every produced event with the
 journal's own parser (so a converted file always replays), and writes atomically.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from live.convert import chainlink, gamma, polymarket_ws, top_of_book
 from live.convert.common import ConvertError, Event, write_journal
-from live.journal import JournalError, parse_event
+from live.journal.codec import JournalError, parse_event
 
 FORMATS = ("chainlink", "gamma-markets", "top-of-book", "polymarket-ws")
 

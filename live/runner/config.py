@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from live.domain import Mode
-from live.limits import KNOWN_ASSETS
+from live.kernel.domain import Mode
+from live.kernel.limits import KNOWN_ASSETS
 
 
 class RunMode(StrEnum):

@@ -13,7 +13,7 @@ from dataclasses import replace
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from live.controls import Controls, InvalidControl, KillSwitch
+from live.kernel.controls import Controls, InvalidControl, KillSwitch
 from live.store import controls as control_store
 
 log = logging.getLogger(__name__)

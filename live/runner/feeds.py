@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Timer, Trade, to_dict
+from live.journal.codec import to_dict
+from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Timer, Trade
 from live.runner.recorder import RecordedMessage, Recorder
 from live.runner.watchdog import FeedWatchdog
 from live.venues.streams import FeedClosed

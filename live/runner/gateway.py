@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from live.commands import CancelOrder, PlaceOrder
-from live.journal import OrderCancel, OrderReject, OrderUnknown
+from live.kernel.commands import CancelOrder, PlaceOrder
+from live.kernel.events import OrderCancel, OrderReject, OrderUnknown
 
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_S = 2.0

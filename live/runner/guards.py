@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from live.controls import Controls
-from live.journal import ControlChange
-from live.kill_criteria import evaluate_kill, load_kill_criterion
-from live.promotion import disable_strategy, has_valid_promotion, prereg_path
-from live.records import SettlementRecord
+from live.kernel.controls import Controls
+from live.kernel.events import ControlChange
+from live.kernel.records import SettlementRecord
+from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
+from live.promotion.status import disable_strategy, has_valid_promotion, prereg_path
 from live.runner.watchdog import FeedState
 from live.store import controls as control_store
 
@@ -255,7 +255,7 @@ class Guards:
 
     async def _fresh_balance(self) -> None:
         """After a settlement, re-read the venue balance so assertion 5 compares fresh data."""
-        from live.journal import BalanceReport
+        from live.kernel.events import BalanceReport
 
         try:
             await self.r.venue.refresh_balance()

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from live.domain import Mode
+from live.kernel.domain import Mode
 from live.store.sink import Sink
 
 log = logging.getLogger(__name__)

@@ -152,7 +152,7 @@ def engine_input(run_id: str, seq: int, event: object, now_ms: int) -> RecordedM
     needs the exact input stream: feed messages, and the runner's own timers, window listings,
     resolutions and control changes, which no feed records). Stored under its own kind, so
     market-data readers (filtering on the journal kinds) never see it twice."""
-    from live.journal import to_dict  # the journal form; parse_event reads it back
+    from live.journal.codec import to_dict  # the journal form; parse_event reads it back
 
     try:
         if hasattr(event, "as_mapping"):  # the engine's controls at start (seq 0)

@@ -14,13 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from live.commands import Alert as AlertCommand
-from live.controls import Controls, KillSwitch
-from live.domain import Mode, TradingState
-from live.engine import Engine, EngineConfig
-from live.executors import DryRunExecutor, PaperExecutor
-from live.journal import BalanceReport, Timer, VenuePositions
-from live.records import SettlementRecord
+from live.kernel.commands import Alert as AlertCommand
+from live.kernel.controls import Controls, KillSwitch
+from live.kernel.domain import Mode, TradingState
+from live.kernel.engine import Engine, EngineConfig
+from live.kernel.events import BalanceReport, Timer, VenuePositions
+from live.kernel.executors import DryRunExecutor, PaperExecutor
+from live.kernel.records import SettlementRecord
 from live.runner import instances
 from live.runner.config import RunnerConfig
 from live.runner.controls_watch import ControlsWatcher
@@ -37,7 +37,7 @@ from live.runner.watchdog import FeedWatchdog
 from live.runner.windows import WindowTracker
 from live.store import migrate
 from live.store.db import make_pool
-from live.strategy import resolve
+from strategies import resolve
 
 log = logging.getLogger(__name__)
 

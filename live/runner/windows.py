@@ -13,8 +13,8 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from live.domain import Window
-from live.journal import Resolved, WindowListed
+from live.kernel.domain import Window
+from live.kernel.events import Resolved, WindowListed
 from live.venues.discovery import Listing, NotTradable
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg
 
-from live.controls import Controls, validate
+from live.kernel.controls import Controls, validate
 
 CHANNEL = "updown_controls"
 

@@ -1,4 +1,4 @@
-"""The persistence sink: the engine's records (live/records.py) into the store tables, batched.
+"""The persistence sink: the engine's records (live/kernel/records.py) into the tables, batched.
 
 One sink per run: `open_run` writes the `backtest_runs` row, `add` buffers records, `flush` writes
 each table in one statement batch inside one transaction (COPY for the append-only tables,
@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from live import records
-from live.domain import Fill, Mode, Order, Position
+from live.kernel import records
+from live.kernel.domain import Fill, Mode, Order, Position
 
 # Parents before children (order_events and fills reference orders, position_events positions).
 WRITE_ORDER: tuple[type, ...] = (

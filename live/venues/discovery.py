@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from live.domain import Asset, Outcome, SettlementRule, Window, dec
+from live.kernel.domain import Asset, Outcome, SettlementRule, Window, dec
 from live.venues.errors import GammaShapeError
 
 

@@ -1,4 +1,4 @@
-"""The outcome of one order at the venue, as journal events for the engine (live/journal.py).
+"""The outcome of one order at the venue, as journal events for the engine (live/journal/codec.py).
 
 Accepted: order_ack, one order_fill per CONFIRMED fill (the venue's price and size; fill id =
 trade id + order id, so replays are idempotent; every event is stamped with the time the adapter
@@ -15,10 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from live.domain import ZERO
-from live.executors import PlaceResult
-from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
-from live.venues.orders import OrderRequest, Posted, Progress, filled_totals
+from live.kernel.domain import ZERO
+from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
+from live.kernel.executors import PlaceResult
+from live.venues.posting import OrderRequest, Posted, Progress, filled_totals
 
 
 class ExecutionStatus(StrEnum):

@@ -1,4 +1,4 @@
-"""Polymarket WebSocket messages → engine journal events (live/journal.py), each wrapped with its
+"""Polymarket WebSocket messages → engine events (live/kernel/events.py), each wrapped with its
 source and receive timestamps. Market channel: `book` (levels sorted best-first here: the venue
 does not promise an order), `price_change` (old single-level and new `price_changes[]` formats),
 `last_trade_price`, `tick_size_change`, `market_resolved`. User channel: `order` (PLACEMENT /
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from live.domain import Asset, Outcome, dec, taker_fee
-from live.journal import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
+from live.kernel.domain import Asset, Outcome, dec, taker_fee
+from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
 
 FINAL_TRADE_STATUSES = frozenset({"CONFIRMED", "FAILED"})
 

@@ -1,5 +1,5 @@
 """The LIVE venue adapter: Polymarket (or the sandbox) through the official SDK
-`polymarket-client` (pinned 0.14.0). Implements `live.executors.Venue`.
+`polymarket-client` (pinned 0.14.0). Implements `live.kernel.executors.Venue`.
 
 Lifecycle: `PolymarketVenue(config)` → `await connect()` (creates API credentials; nothing
 connects before the config validated the key) → use → `await close()`. Gamma lookups and the
@@ -23,14 +23,14 @@ from eth_account import Account
 from polymarket import AsyncSecureClient
 from polymarket.errors import PolymarketError
 
-from live.domain import Outcome
-from live.executors import VenueOrder, VenueTrade
+from live.kernel.domain import Outcome
+from live.kernel.executors import VenueOrder, VenueTrade
 from live.venues import account, sdk_internal
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import Listing, NotTradable, current_and_next_slugs, parse_gamma_market
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
-from live.venues.orders import (
+from live.venues.posting import (
     TradeWatch,
 )
 from live.venues.reconcile import VenueSnapshot, take_snapshot

@@ -1,5 +1,5 @@
 """Bounded exponential backoff with full jitter for venue READS (HTTP 425 / 429 / 5xx and
-transport failures). Order posts never go through here blindly: see live/venues/orders.py."""
+transport failures). Order posts never go through here blindly: see live/venues/posting.py."""
 
 from __future__ import annotations
 

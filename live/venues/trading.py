@@ -1,6 +1,6 @@
 """Order flow of `PolymarketVenue` (a mixin, split out for size): token check, balance check,
 signing once, posting without duplicates, the confirmation loop and the resolution of UNKNOWN
-orders. See live/venues/orders.py for the rules and docs/venue.md for the API."""
+orders. See live/venues/posting.py for the rules and docs/venue.md for the API."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from typing import Any
 
 from polymarket.errors import PolymarketError, RequestRejectedError
 
-from live.domain import OrderSide
-from live.executors import PlaceResult
+from live.kernel.domain import OrderSide
+from live.kernel.executors import PlaceResult
 from live.venues import account
 from live.venues.errors import TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution, ExecutionStatus, build_execution
-from live.venues.orders import (
+from live.venues.posting import (
     OrderRequest,
     Posted,
     Progress,

@@ -148,7 +148,7 @@ def balance(snap: Snapshot, mode: str) -> dict:
 def canonical(name: str) -> str:
     """A strategy's registered name for an alias in allowed_strategies ('canary' →
     'always-trade-canary'), so one strategy is not listed twice; unknown names stay as they are."""
-    from live.strategy import get_strategy
+    from strategies import get_strategy
 
     try:
         return get_strategy(name.strip()).name

@@ -1,8 +1,8 @@
 """Control desk model: kill-switch buttons and the runtime-controls editor, per browser session.
 
 Every action needs an authenticated user, is validated with the CLI's rules
-(`live.controls.validate`), waits for an explicit confirmation naming its effect, and is written
-through `live.store.controls.write` with `by=dashboard:<user>` so control_changes audits it.
+(`live.kernel.controls.validate`), waits for an explicit confirmation naming its effect, and is
+written through `live.store.controls.write` with `by=dashboard:<user>` so control_changes audits it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import param
 
-from live.controls import InvalidControl, validate
+from live.kernel.controls import InvalidControl, validate
 
 Writer = Callable[[str, str, str], "str | None"]
 

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import param
 
-from live.limits import KNOWN_ASSETS
+from live.kernel.limits import KNOWN_ASSETS
 from panel_app.models.health import completeness
 from panel_app.models.state import CockpitState, Snapshot
 

@@ -7,7 +7,7 @@ import contextlib
 import panel as pn
 from panel.viewable import Viewer
 
-from live.controls import DEFAULTS
+from live.kernel.controls import DEFAULTS
 from panel_app.models.controls import ACTIONS, ControlDesk, NotAuthorized
 
 BUTTON_TYPES = {"pause": "warning", "flatten": "danger", "emergency": "danger", "resume": "success"}

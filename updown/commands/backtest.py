@@ -68,8 +68,8 @@ def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets:
 
 
 def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:
-    from live.strategy import UnknownStrategy
     from research.backtest import run_backtest
+    from strategies import UnknownStrategy
 
     try:
         result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency,

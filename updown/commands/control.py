@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from live.controls import DEFAULTS, InvalidControl, validate
+from live.kernel.controls import DEFAULTS, InvalidControl, validate
 from live.store import controls, db
 from updown.commands._common import fail, operator_name
 

@@ -29,7 +29,7 @@ def import_cmd(
 ) -> None:
     """Import journal files (and public formats, converted) into market_events; idempotent."""
     from live.convert import ConvertError
-    from live.journal import JournalError
+    from live.journal.codec import JournalError
     from research import store
 
     with _connect() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from live import promotion
+from live.promotion import status as promotion
 from live.store import db
 from research import gate
 from updown.commands._common import fail

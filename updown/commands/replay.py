@@ -12,10 +12,10 @@ from typing import Any, TextIO
 
 import typer
 
-from live.domain import Mode
-from live.journal import JournalError
-from live.replay import DEFAULT_STRATEGIES, build_engine, record_line, replay
-from live.strategy import UnknownStrategy
+from live.journal.codec import JournalError
+from live.journal.replay import DEFAULT_STRATEGIES, build_engine, record_line, replay
+from live.kernel.domain import Mode
+from strategies import UnknownStrategy
 from updown.commands._common import fail
 
 

@@ -74,7 +74,8 @@ def daily_cmd(
 ) -> None:
     """The daily summary: trades, P&L per strategy, assertions, breaker, uptime, gaps,
     settlements, as a papermill report and a daily_summary alert."""
-    from live import alerts, reports
+    from live.alerts import alerter as alerts
+    from live.reports import daily as reports
 
     now = datetime.now(UTC)
     try:

@@ -78,7 +78,7 @@ def run(
 
 
 def _check_strategies(config: RunnerConfig) -> None:
-    from live.strategy import UnknownStrategy, resolve
+    from strategies import UnknownStrategy, resolve
 
     try:
         resolve(list(config.strategies))
@@ -87,7 +87,7 @@ def _check_strategies(config: RunnerConfig) -> None:
 
 
 async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:
-    from live.alerts import Alerter
+    from live.alerts.alerter import Alerter
     from live.runner.runner import HealthUnavailable, Runner
     from live.venues.polymarket import PolymarketVenue
 

@@ -189,7 +189,7 @@ def _win_rate_verdict(c: MinWinRateAfterNKill, pnls: Sequence[Decimal]) -> KillV
 
 def evaluate_kill(criterion: KillCriterion, pnls: Sequence[Decimal]) -> KillVerdict:
     """Evaluate the criterion over all settled net P&L so far (oldest first). Call it after every
-    settlement; a hit means: disable the strategy (live.promotion.disable_strategy) and alert."""
+    settlement; a hit means: disable the strategy (`status.disable_strategy`) and alert."""
     pnls = [Decimal(p) for p in pnls]
     if isinstance(criterion, SprtKill):
         return _sprt_verdict(criterion, pnls)

@@ -18,12 +18,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from live import records
-from live.controls import ControlMode, Controls
-from live.domain import Fill, Mode, Order
-from live.engine import Engine, EngineConfig
-from live.journal import read_journal
-from live.strategy import Strategy, resolve
+from live.journal.codec import read_journal
+from live.kernel import records
+from live.kernel.controls import ControlMode, Controls
+from live.kernel.domain import Fill, Mode, Order
+from live.kernel.engine import Engine, EngineConfig
+from live.kernel.strategy import Strategy
+from strategies import resolve
 
 DEFAULT_STRATEGIES = "canary"
 

@@ -1,25 +1,23 @@
-"""The strategy interface (DESIGN §4) and the registry of the modules in `strategies/`.
+"""The strategy interface (DESIGN §4); the registry of the modules in `strategies/` is that
+package's own `__init__`.
 
 A strategy is a frozen object declaring its name, aliases, instrument scope, entry timing and
 risk parameters, with `evaluate(view) -> Signal | None`. The engine calls `evaluate` only when the
 timing is due, with a read-only `WindowView` that holds data with timestamp ≤ now and no
-resolution fields. Registration: any module in the top-level `strategies` package that defines a
-module-level `Strategy` instance makes it available by its name and aliases.
+resolution fields.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from live.book import Book
-from live.domain import Asset, Outcome, RiskParams, Signal, Window
-from live.journal import SignalLine
-from live.settlement import OracleTape
+from live.kernel.book import Book
+from live.kernel.domain import Asset, Outcome, RiskParams, Signal, Window
+from live.kernel.events import SignalLine
+from live.kernel.settlement import OracleTape
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,50 +165,6 @@ class Strategy:
 
     def evaluate(self, view: WindowView) -> Signal | None:  # pragma: no cover - interface
         raise NotImplementedError
-
-
-class UnknownStrategy(KeyError):
-    """No registered strategy has this name or alias."""
-
-
-def discover(package: str = "strategies") -> dict[str, Strategy]:
-    """Import every module of `package` and return its Strategy instances by name and alias."""
-    pkg = importlib.import_module(package)
-    found: dict[str, Strategy] = {}
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package}.{info.name}")
-        for value in vars(module).values():
-            if isinstance(value, Strategy):
-                for key in (value.name, *value.aliases):
-                    other = found.get(key)
-                    if other is not None and other is not value:
-                        raise ValueError(f"strategy name {key!r} registered twice")
-                    found[key] = value
-    return found
-
-
-def get_strategy(name: str, registry: Mapping[str, Strategy] | None = None) -> Strategy:
-    """The registered strategy with this name or alias."""
-    registry = discover() if registry is None else registry
-    try:
-        return registry[name]
-    except KeyError:
-        known = ", ".join(sorted(registry))
-        raise UnknownStrategy(f"unknown strategy {name!r}; registered: {known}") from None
-
-
-def resolve(names: str | list[str], registry: Mapping[str, Strategy] | None = None):
-    """Strategies for a comma list or list of names ('*' = every registered one), deduplicated."""
-    registry = discover() if registry is None else registry
-    items = names.split(",") if isinstance(names, str) else names
-    if items == ["*"]:
-        chosen = list(registry.values())
-    else:
-        chosen = [get_strategy(n.strip(), registry) for n in items if n.strip()]
-    unique: dict[str, Strategy] = {}
-    for strategy in chosen:
-        unique.setdefault(strategy.name, strategy)
-    return list(unique.values())
 
 
 Evaluate = Callable[[WindowView], Signal | None]

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from polymarket.errors import RateLimitError, RequestRejectedError, TransportError
 
-from live.domain import DUST_SHARES, ZERO, OrderSide
+from live.kernel.domain import DUST_SHARES, ZERO, OrderSide
 from live.venues.messages import TradeView, UserOrderEvent
 from live.venues.retry import RETRYABLE_STATUS, Backoff, status_of
 
@@ -46,7 +46,7 @@ class OrderRequest:
 
     @classmethod
     def from_payload(cls, payload: dict) -> OrderRequest:
-        """From `live.executors.build_payload`."""
+        """From `live.kernel.executors.build_payload`."""
         return cls(
             client_order_id=str(payload["client_order_id"]),
             token_id=str(payload["token_id"]),

@@ -1,4 +1,4 @@
-"""The rows the canary checklist (live.canary_checks) judges, read once per report: the last N
+"""The rows the canary checklist (live.reports.canary_checks) judges, read once per report: the last N
 window periods a canary strategy signalled in, one mode (and optionally one run), with their
 signals, orders, fills, positions, position events, settlements, balances and assertions."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from live.book import Book
-from live.domain import Asset, Outcome, Window
-from live.settlement import OracleTape, OurResolution
+from live.kernel.book import Book
+from live.kernel.domain import Asset, Outcome, Window
+from live.kernel.settlement import OracleTape, OurResolution
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""The engine's exit desk: for each held position, the one exit decision (live/exits.py), then
+"""The engine's exit desk: for each held position, the one exit decision (kernel/exits.py), then
 the exit order — a FAK sell of the held shares at the bid side's worst price. Exits the venue
 must refuse (under its $1 marketable minimum) are held and recorded, never spammed; a refused or
 killed exit is retried after EXIT_RETRY_MS, not on every book change."""
@@ -8,15 +8,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from live.commands import Alert as AlertCommand
-from live.domain import ZERO, OrderPurpose, OrderSide, OrderType, PositionState, TradingState
-from live.exits import decide_exit, needs_bid
-from live.limits import MIN_MARKETABLE_USD
-from live.positions import AWAITING_EXIT
-from live.risk import worst_price
+from live.kernel.commands import Alert as AlertCommand
+from live.kernel.domain import ZERO, OrderPurpose, OrderSide, OrderType, PositionState, TradingState
+from live.kernel.exits import decide_exit, needs_bid
+from live.kernel.limits import MIN_MARKETABLE_USD
+from live.kernel.positions import AWAITING_EXIT
+from live.kernel.risk import worst_price
 
 if TYPE_CHECKING:
-    from live.engine import Engine
+    from live.kernel.engine import Engine
 
 EXIT_RETRY_MS = 1_000  # after a refused or killed exit, wait this long before resending
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from live.domain import ONE, ExitReason, RiskParams
+from live.kernel.domain import ONE, ExitReason, RiskParams
 
 
 @dataclass(frozen=True, slots=True)

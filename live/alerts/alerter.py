@@ -27,8 +27,8 @@ import httpx
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from live import alert_channels
-from live.alert_channels import Channel, Outcome, Redactor, RetryPolicy, deliver
+from live.alerts import channels as alert_channels
+from live.alerts.channels import Channel, Outcome, Redactor, RetryPolicy, deliver
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from live.limits import HARD_MAX_POSITION_USD, KNOWN_ASSETS
+from live.kernel.limits import HARD_MAX_POSITION_USD, KNOWN_ASSETS
 
 
 class KillSwitch(StrEnum):

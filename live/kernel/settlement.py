@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from live.domain import Agreement, Outcome, Resolution, SettlementRule, Window
+from live.kernel.domain import Agreement, Outcome, Resolution, SettlementRule, Window
 
 TWAP_BUCKETS = 60
 TWAP_MIN_COVERED = 55

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from live.controls import KillSwitch
-from live.domain import Mode, TradingState
-from live.records import BreakerRecord
+from live.kernel.controls import KillSwitch
+from live.kernel.domain import Mode, TradingState
+from live.kernel.records import BreakerRecord
 
 
 def derive_state(

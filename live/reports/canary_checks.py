@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from live import canary_data
-from live.canary_data import RunData, WindowData
+from live.reports import canary_data
+from live.reports.canary_data import RunData, WindowData
 
 TOL = Decimal("0.000001")  # USDC and price precision
 ITEMS: dict[int, str] = {

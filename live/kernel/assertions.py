@@ -12,12 +12,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from live.domain import DUST_SHARES, TERMINAL_ORDER_STATES, ZERO, OrderPurpose, OrderState
-from live.records import AssertionRecord
-from live.risk import ENTRY_CUTOFF_MS
+from live.kernel.domain import DUST_SHARES, TERMINAL_ORDER_STATES, ZERO, OrderPurpose, OrderState
+from live.kernel.records import AssertionRecord
+from live.kernel.risk import ENTRY_CUTOFF_MS
 
 if TYPE_CHECKING:
-    from live.engine import Engine
+    from live.kernel.engine import Engine
 
 CONFIRM_WITHIN_MS = 10_000
 MAX_TICK_MS = 5_000

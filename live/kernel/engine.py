@@ -3,8 +3,9 @@
 `Engine.process(event)` applies one journal event: update market state → fire what is due (order
 confirmation timeouts, window close, our resolution, strategies whose entry time has come) →
 evaluate exits of positions on the touched token → ask repeat strategies → risk → commands. It
-returns the commands for the runner and appends records (live.records) to `engine.records` for the
-sink (`take_records()` drains them). Time is the events' `ts`; there is no clock, network or DB.
+returns the commands for the runner and appends records (live.kernel.records) to `engine.records`
+for the sink (`take_records()` drains them). Time is the events' `ts`; there is no clock, network or
+DB.
 
 Simulated modes execute orders in-process (the executor answers with venue-result events applied
 at once, same ts); in LIVE the runner executes `PlaceOrder` and feeds the venue's answers back as
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from live import assertions
-from live.book import Book
-from live.commands import Alert as AlertCommand
-from live.commands import CancelOrder, Command, PlaceOrder
-from live.controls import ControlMode, Controls, InvalidControl
-from live.domain import (
+from live.kernel import assertions
+from live.kernel.book import Book
+from live.kernel.commands import Alert as AlertCommand
+from live.kernel.commands import CancelOrder, Command, PlaceOrder
+from live.kernel.controls import ControlMode, Controls, InvalidControl
+from live.kernel.domain import (
     DUST_SHARES,
     TERMINAL_ORDER_STATES,
     ZERO,
@@ -37,11 +38,8 @@ from live.domain import (
     PositionState,
     TradingState,
 )
-from live.entries import EntryDesk
-from live.executors import DryRunExecutor, PaperExecutor, SimExecutor, build_payload
-from live.exit_desk import ExitDesk
-from live.fsm import InvalidTransition
-from live.journal import (
+from live.kernel.entry_desk import EntryDesk
+from live.kernel.events import (
     BalanceReport,
     BookDelta,
     BookSnapshot,
@@ -59,18 +57,21 @@ from live.journal import (
     VenuePositions,
     WindowListed,
 )
-from live.orders import OrderBook
-from live.positions import PositionBook
-from live.records import AssertionRecord, BalanceRecord
-from live.settlement import agreement, resolve_ours
-from live.state import MarketState, WindowState
-from live.strategy import Strategy
-from live.trading_state import Breaker, derive_state
+from live.kernel.executors import DryRunExecutor, PaperExecutor, SimExecutor, build_payload
+from live.kernel.exit_desk import ExitDesk
+from live.kernel.fsm import InvalidTransition
+from live.kernel.order_book import OrderBook
+from live.kernel.positions import PositionBook
+from live.kernel.records import AssertionRecord, BalanceRecord
+from live.kernel.settlement import agreement, resolve_ours
+from live.kernel.state import MarketState, WindowState
+from live.kernel.strategy import Strategy
+from live.kernel.trading_state import Breaker, derive_state
 
 
 @dataclass
 class EngineConfig:
-    """How to build an engine. `controls` default to live.controls.DEFAULTS with trading_mode set
+    """How to build an engine. `controls` default to `controls.DEFAULTS` with trading_mode set
     to the engine's mode (LIVE engines start with the DEFAULTS' PAPER, so they trade only once the
     control says LIVE). `balance_usd` is the starting balance of simulated modes (LIVE learns it
     from `balance` events). `promoted(name)` is the promotion gate (LIVE only)."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from live.book import Book
-from live.domain import (
+from live.kernel.book import Book
+from live.kernel.domain import (
     DUST_SHARES,
     ZERO,
     Order,
@@ -26,8 +26,8 @@ from live.domain import (
     shares_down,
     taker_fee,
 )
-from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject
-from live.limits import MIN_MARKETABLE_USD
+from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject
+from live.kernel.limits import MIN_MARKETABLE_USD
 
 IMPACT_RATIO = Decimal("0.5")  # flag orders above 50 % of visible liquidity (FM10)
 

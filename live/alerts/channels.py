@@ -1,6 +1,6 @@
 """The alert channels: Discord webhook and Telegram bot API over HTTP, with bounded retries and
 exponential backoff, and the redaction that keeps their secrets out of logs and the database.
-Used by `live.alerts.Alerter`; nothing here touches the database."""
+Used by `live.alerts.alerter.Alerter`; nothing here touches the database."""
 
 from __future__ import annotations
 

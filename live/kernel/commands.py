@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from live.domain import Order
+from live.kernel.domain import Order
 
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
-    """Post `payload` (built by live.executors.build_payload) for `order` (already SUBMITTED).
+    """Post `payload` (built by `executors.build_payload`) for `order` (already SUBMITTED).
     Answers come back as order_ack / order_fill / order_reject / order_cancel / order_unknown."""
 
     order: Order

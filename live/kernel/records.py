@@ -3,7 +3,7 @@
 Field names are the table's column names. Conventions the sink relies on: a field named `ts` or
 ending in `_ts` is epoch milliseconds (the sink turns it into timestamptz); Decimal fields are
 NUMERIC; Mapping fields are jsonb; enums are their string value. `Order` and `Position` (from
-live.domain) are themselves records: the engine emits the whole row after every change, and the
+`domain`) are themselves records: the engine emits the whole row after every change, and the
 sink upserts them by primary key. All other records are appended (ids are bigserial in the DB).
 """
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from live.domain import Fill, Mode, Order, Position
+from live.kernel.domain import Fill, Mode, Order, Position
 
 
 @dataclass(frozen=True, slots=True)

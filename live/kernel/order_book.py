@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
-from live.domain import (
+from live.kernel.domain import (
     DUST_SHARES,
     TERMINAL_ORDER_STATES,
     ZERO,
@@ -23,9 +23,9 @@ from live.domain import (
     OrderSide,
     OrderState,
 )
-from live.fsm import InvalidTransition, transition
-from live.journal import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
-from live.records import OrderEventRecord
+from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
+from live.kernel.fsm import InvalidTransition, transition
+from live.kernel.records import OrderEventRecord
 
 CONFIRM_TIMEOUT_MS = 5_000
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from live.audit import decision_sentence
-from live.domain import (
+from live.kernel.audit import decision_sentence
+from live.kernel.domain import (
     ZERO,
     Asset,
     Fill,
@@ -23,15 +23,15 @@ from live.domain import (
     Signal,
     Window,
 )
-from live.journal import OrderFill, Resolved, SignalLine
-from live.records import DecisionRecord, SettlementRecord, SignalRecord
-from live.risk import RiskContext, evaluate
-from live.settlement import agreement
-from live.state import WindowState
-from live.strategy import Strategy, WindowView
+from live.kernel.events import OrderFill, Resolved, SignalLine
+from live.kernel.records import DecisionRecord, SettlementRecord, SignalRecord
+from live.kernel.risk import RiskContext, evaluate
+from live.kernel.settlement import agreement
+from live.kernel.state import WindowState
+from live.kernel.strategy import Strategy, WindowView
 
 if TYPE_CHECKING:
-    from live.engine import Engine
+    from live.kernel.engine import Engine
 
 
 class EntryDesk:

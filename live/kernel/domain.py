@@ -1,7 +1,7 @@
 """Domain types of the engine: enums, windows, signals, orders, fills, positions, settlements.
 
 Everything here is a frozen value. Money is `Decimal` (USDC to 1e-6, fees to 1e-5, prices to the
-window's tick); market data may be float in hot paths (see live/book.py). Times are epoch
+window's tick); market data may be float in hot paths (see live/kernel/book.py). Times are epoch
 milliseconds (`int`), always taken from events, never from the wall clock. `Order` and `Position`
 carry exactly the columns of the `orders` and `positions` tables so the sink can write them as is.
 This module imports nothing from the project.

@@ -1,4 +1,4 @@
-"""The journal: JSON lines (optionally gzipped) of the events in live/events.py — at once the
+"""The journal: JSON lines (optionally gzipped) of the events in live/kernel/events.py — at once the
 recorder's journal, the replay input and the format of hand-written scenarios. Every line has `ts`
 (epoch ms) and `kind`; all other time fields are epoch ms, prices and sizes are decimal strings.
 This module validates lines into events (errors name the line and field), writes events back to
@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from live.domain import Asset, OrderSide, Outcome, SettlementRule, Window, dec
-from live.events import (
+from live.kernel.domain import Asset, OrderSide, Outcome, SettlementRule, Window, dec
+from live.kernel.events import (
     BalanceReport,
     BookDelta,
     BookSnapshot,
@@ -42,28 +42,9 @@ from live.events import (
 )
 
 __all__ = [
-    "BalanceReport",
-    "BookDelta",
-    "BookSnapshot",
-    "ControlChange",
-    "Event",
     "JournalError",
     "JournalReader",
     "KINDS",
-    "Level",
-    "OracleTick",
-    "OrderAck",
-    "OrderCancel",
-    "OrderFill",
-    "OrderReject",
-    "OrderUnknown",
-    "Resolved",
-    "SignalLine",
-    "Timer",
-    "Trade",
-    "VenuePositions",
-    "WindowListed",
-    "kind_of",
     "parse_event",
     "parse_line",
     "read_journal",

@@ -3,7 +3,7 @@
 Market kinds: window, book, book_delta, trade, oracle, resolved, control, signal. Venue-result kinds
 (what the live runner feeds back after a command, and what the simulated executors produce
 in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, balance,
-venue_positions, timer. Reading, validating and writing them is live/journal.py.
+venue_positions, timer. Reading, validating and writing them is live/journal/codec.py.
 
 The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
 frozen dataclasses used for everything else, but about half the construction cost, which matters
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from live.domain import Asset, Outcome, Window
+from live.kernel.domain import Asset, Outcome, Window
 
 Level = tuple[float, float]
 
@@ -83,7 +83,7 @@ class Resolved:
 
 @dataclass(frozen=True, slots=True)
 class ControlChange:
-    """A runtime-control change (kind `control`), validated by live.controls."""
+    """A runtime-control change (kind `control`), validated by live.kernel.controls."""
 
     ts: int
     key: str

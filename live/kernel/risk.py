@@ -12,9 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from live.controls import ControlMode, Controls
-from live.domain import ONE, ZERO, Denial, DenyCode, Mode, OrderSide, Signal, TradingState, Window
-from live.limits import (
+from live.kernel.controls import ControlMode, Controls
+from live.kernel.domain import (
+    ONE,
+    ZERO,
+    Denial,
+    DenyCode,
+    Mode,
+    OrderSide,
+    Signal,
+    TradingState,
+    Window,
+)
+from live.kernel.limits import (
     HARD_MAX_POSITION_USD,
     MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT,
     MIN_MARKETABLE_USD,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from live.domain import (
+from live.kernel.domain import (
     DUST_SHARES,
     ONE,
     ZERO,
@@ -27,8 +27,8 @@ from live.domain import (
     Window,
     usd,
 )
-from live.fsm import transition
-from live.records import PositionEventRecord
+from live.kernel.fsm import transition
+from live.kernel.records import PositionEventRecord
 
 P = PositionState
 TRIGGERED = {

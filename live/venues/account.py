@@ -12,9 +12,9 @@ from typing import Any
 from polymarket.errors import OrderHeartbeatMismatchError, PolymarketError
 
 from live.kernel.domain import DUST_SHARES
-from live.kernel.executors import VenueOrder, VenueTrade
 from live.venues.errors import VenueError
 from live.venues.messages import TradeView, trade_view
+from live.venues.port import VenueOrder, VenueTrade
 from live.venues.retry import Backoff, with_backoff
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any
 
 from live.kernel.domain import ZERO
 from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
-from live.kernel.executors import PlaceResult
+from live.venues.port import PlaceResult
 from live.venues.posting import OrderRequest, Posted, Progress, filled_totals
 
 

@@ -24,12 +24,12 @@ from polymarket import AsyncSecureClient
 from polymarket.errors import PolymarketError
 
 from live.kernel.domain import Outcome
-from live.kernel.executors import VenueOrder, VenueTrade
 from live.venues import account, sdk_internal
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import Listing, NotTradable, current_and_next_slugs, parse_gamma_market
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
+from live.venues.port import VenueOrder, VenueTrade
 from live.venues.posting import (
     TradeWatch,
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from live.kernel.executors import VenueOrder, VenueTrade
+from live.venues.port import VenueOrder, VenueTrade
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from typing import Any
 from polymarket.errors import PolymarketError, RequestRejectedError
 
 from live.kernel.domain import OrderSide
-from live.kernel.executors import PlaceResult
 from live.venues import account
 from live.venues.errors import TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution, ExecutionStatus, build_execution
+from live.venues.port import PlaceResult
 from live.venues.posting import (
     OrderRequest,
     Posted,

@@ -140,6 +140,14 @@ def _book(msg: dict) -> list[Any]:
     return [BookSnapshot(_ms(msg), token, bids, asks)]
 
 
+def rest_book(token_id: str, book: Any) -> BookSnapshot:
+    """An SDK OrderBook (REST) as a journal `book` snapshot, levels sorted best-first."""
+    bids = sorted(((float(b.price), float(b.size)) for b in book.bids), reverse=True)
+    asks = sorted((float(a.price), float(a.size)) for a in book.asks)
+    ts = int(getattr(book, "timestamp", 0) or 0)
+    return BookSnapshot(ts, token_id, tuple(bids), tuple(asks))
+
+
 def _price_change(msg: dict) -> list[Any]:
     ts = _ms(msg)
     changes = msg.get("price_changes")

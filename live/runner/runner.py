@@ -75,6 +75,7 @@ class Runner:
         self.pool: ConnectionPool | None = None
         self.alarms: Alarms | None = None
         self.gate: StrategyGate | None = None
+        self.lock: SoleTraderLock | None = None
         self.role: TraderRole | None = None
         self.health: HealthServer | None = None
         self.controls: ControlsWatcher | None = None
@@ -122,7 +123,7 @@ class Runner:
         self.alarms = Alarms(self.alerter)
         root = Path(cfg.repo_root).resolve()
         self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
-        lock = SoleTraderLock(self.db_url, cfg.instance_id)
+        self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
         lock.acquire()
         self.role = TraderRole(lock, self.slots, self.alarms.raise_, cfg.instance_id)
         self.health = HealthServer(lambda: health_status(self), cfg.health_host, cfg.health_port)
@@ -273,7 +274,7 @@ class Runner:
         for closer in (self.controls.stop, self.health.stop, self.venue.close):
             with contextlib.suppress(Exception):
                 await closer()
-        self.role.lock.release()
+        self.lock.release()
         self.pool.close()
 
     # ------------------------------------------------------------------ the event path

@@ -341,7 +341,7 @@ class PolymarketVenue(OrderFlow):
     def price_feed(self) -> FeedSocket:
         return price_feed(self.urls.ws_prices, ping_interval_s=self.config.ws_ping_interval_s)
 
-    async def run_user_stream(self, on_event: Callable[[Received], None] | None = None) -> None:
+    async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:
         """Feed the user channel into the confirmation loop's TradeWatch (and `on_event`)
         until the socket closes (FeedClosed propagates: the runner reconnects and re-reads)."""
         async for received in self.user_feed():

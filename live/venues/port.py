@@ -125,7 +125,7 @@ class Venue(Protocol):
 
     def price_feed(self) -> FeedSocket: ...
 
-    async def run_user_stream(self, on_event: Callable[[Received], None] | None = None) -> None:
+    async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:
         """Our orders and trades until the socket closes (FeedClosed)."""
         ...
 

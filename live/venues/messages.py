@@ -4,6 +4,7 @@ does not promise an order), `price_change` (old single-level and new `price_chan
 `last_trade_price`, `tick_size_change`, `market_resolved`. User channel: `order` (PLACEMENT /
 UPDATE / CANCELLATION) and `trade` (MATCHED → MINED → CONFIRMED, or RETRYING / FAILED). Price
 stream: `crypto_prices*` topics. Kinds without a journal equivalent get small frozen types here.
+The REST order book (`rest_book`) becomes the same `book` event as the market channel's.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ and failed runtime assertions. Every alert is logged; with an alerter it is also
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from live.kernel.commands import Alert as AlertCommand
@@ -25,7 +26,7 @@ class AlertSink(Protocol):
     instance / feed / strategy at fault, `happened` and `did` one line each."""
 
     def raise_(
-        self, kind: str, where: str, happened: str, did: str, detail: dict | None = None
+        self, kind: str, where: str, happened: str, did: str, /, *, detail: Mapping[str, Any]
     ) -> None: ...
 
 

@@ -169,5 +169,5 @@ def test_failing_heartbeats_trip_the_breaker_with_the_heartbeat_reason(rig):
         what="a breaker_tripped alert row",
     )
     assert any("heartbeat" in m for (m,) in alerts), alerts
-    assert rig.runner.guards.heartbeat_failures >= 1
+    assert rig.runner.role.heartbeat_failures >= 1
     rig.faults.clear_kind("http_error")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from live.runner.reconcile import BookSide, compare
+from live.runner.reconciliation import BookSide, compare
 from live.runner.watchdog import FeedWatchdog
 
 

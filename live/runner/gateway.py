@@ -14,6 +14,7 @@ from typing import Any
 
 from live.kernel.commands import CancelOrder, PlaceOrder
 from live.kernel.events import OrderCancel, OrderReject, OrderUnknown
+from live.venues.port import Venue
 
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_S = 2.0
@@ -25,7 +26,7 @@ class OrderGateway:
 
     def __init__(
         self,
-        venue: Any,
+        venue: Venue,
         emit: Callable[[Any], None],
         now_ms: Callable[[], int],
         is_trader: Callable[[], bool],

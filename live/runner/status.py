@@ -1,25 +1,57 @@
-"""The health endpoint's JSON (what `updown status` prints and the dashboard reads)."""
+"""The health endpoint's JSON (what `updown status` prints and the dashboard reads), composed
+from the runner's parts. Parts not built yet (early in startup) are None and shown as such."""
 
 from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from live.runner.runner import EngineSlot, Runner
+from psycopg_pool import ConnectionPool
+
+from live.runner.config import RunnerConfig
+from live.runner.controls_watch import ControlsWatcher
+from live.runner.feed_guard import FeedGuard
+from live.runner.gateway import OrderGateway
+from live.runner.recorder import Recorder
+from live.runner.role import TraderRole
+from live.runner.slots import EngineSlot
+from live.runner.strategy_gate import StrategyGate
+from live.runner.windows import WindowTracker
 
 
-def health_status(r: Runner) -> dict[str, Any]:
-    primary = r.primary.engine if r.slots else None
-    watcher = getattr(r, "controls", None)
+class RunnerView(Protocol):
+    """What the health JSON reads: the runner's parts (None until built) and loop counters."""
+
+    config: RunnerConfig
+    started: float  # time.monotonic() at construction
+    slots: list[EngineSlot]
+    pool: ConnectionPool | None
+    role: TraderRole | None
+    gate: StrategyGate | None
+    controls: ControlsWatcher | None
+    feed_guard: FeedGuard | None
+    recorder: Recorder | None
+    windows: WindowTracker | None
+    gateway: OrderGateway | None
+    reconciliation: dict[str, Any]
+    clock_offset_ms: int
+    max_tick_ms: int
+    events_processed: int
+
+
+def health_status(r: RunnerView) -> dict[str, Any]:
+    """The JSON document of `GET /health` (fields in docs/runner.md)."""
+    primary = r.slots[0].engine if r.slots else None
+    watcher = r.controls
     controls = watcher.current() if watcher is not None else None
     breaker = primary.breaker if primary is not None else None
+    observer_reasons = list(r.role.observer_reasons) if r.role is not None else []
     ok = (
         primary is not None
-        and not getattr(r.guards, "observer_reasons", None)
+        and not observer_reasons
         and not (breaker is not None and breaker.tripped)
-        and not getattr(watcher, "failed_closed", True)
+        and not (watcher.failed_closed if watcher is not None else True)
     )
     return {
         "status": "ok" if ok else "degraded",
@@ -34,34 +66,34 @@ def health_status(r: Runner) -> dict[str, Any]:
             "reasons": list(getattr(breaker, "reasons", []) or [])[-5:],
         },
         "lock": {
-            "held": r.lock.held,
-            "role": "trader" if r.is_trader else "observer",
-            "observer_reasons": list(r.guards.observer_reasons) if hasattr(r, "guards") else [],
+            "held": r.role is not None and r.role.lock.held,
+            "role": r.role.name if r.role is not None else "observer",
+            "observer_reasons": observer_reasons,
         },
         "controls": controls.as_mapping() if controls else None,
-        "controls_error": getattr(watcher, "error", "starting"),
-        "feeds": r.watchdog.snapshot() if hasattr(r, "watchdog") else {},
-        "stale_assets": sorted(r.guards.stale_assets) if hasattr(r, "guards") else [],
+        "controls_error": watcher.error if watcher is not None else "starting",
+        "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},
+        "stale_assets": sorted(r.feed_guard.stale_assets) if r.feed_guard is not None else [],
         "clock_offset_ms": r.clock_offset_ms,
         "db": _db(r),
-        "recorder": r.recorder.stats() if hasattr(r, "recorder") else {},
-        "assertions": dict(r.primary.last_assertions) if r.slots else {},
+        "recorder": r.recorder.stats() if r.recorder is not None else {},
+        "assertions": dict(r.slots[0].last_assertions) if r.slots else {},
         "reconciliation": r.reconciliation,
         "strategies": _strategies(r, controls),
         "engines": [_engine(slot) for slot in r.slots],
-        "windows": _windows(r),
+        "windows": _windows(r.windows),
         "orders": {
-            "sent": getattr(getattr(r, "gateway", None), "sent", 0),
-            "refused_as_observer": getattr(getattr(r, "gateway", None), "refused", 0),
+            "sent": r.gateway.sent if r.gateway is not None else 0,
+            "refused_as_observer": r.gateway.refused if r.gateway is not None else 0,
         },
         "max_tick_ms": r.max_tick_ms,
         "events_processed": r.events_processed,
     }
 
 
-def _db(r: Runner) -> dict[str, Any]:
+def _db(r: RunnerView) -> dict[str, Any]:
     out: dict[str, Any] = {"pool_utilization": None, "last_write_age_s": None}
-    pool = getattr(r, "pool", None)
+    pool = r.pool
     if pool is not None:
         stats = pool.get_stats()
         size = max(stats.get("pool_size", 0), 1)
@@ -75,20 +107,21 @@ def _db(r: Runner) -> dict[str, Any]:
     return out
 
 
-def _strategies(r: Runner, controls: Any) -> dict[str, str]:
+def _strategies(r: RunnerView, controls: Any) -> dict[str, str]:
     out: dict[str, str] = {}
-    if not r.slots:
+    if not r.slots or r.gate is None:
         return out
-    for strategy in r.primary.engine.config.strategies:
-        if strategy.name in r.guards.disabled:
+    primary = r.slots[0].engine
+    for strategy in primary.config.strategies:
+        if strategy.name in r.gate.disabled:
             out[strategy.name] = "disabled_by_kill_criterion"
         elif controls is not None and not controls.strategy_allowed(
             strategy.name, strategy.aliases
         ):
             out[strategy.name] = "not_allowed"
-        elif str(r.primary.engine.mode) == "LIVE" and not r.guards.promoted(strategy.name):
+        elif str(primary.mode) == "LIVE" and not r.gate.promoted(strategy.name):
             out[strategy.name] = "not_promoted"
-        elif str(r.primary.engine.trading_state) != "ACTIVE":
+        elif str(primary.trading_state) != "ACTIVE":
             out[strategy.name] = "paused"
         else:
             out[strategy.name] = "active"
@@ -113,8 +146,7 @@ def _engine(slot: EngineSlot) -> dict[str, Any]:
     }
 
 
-def _windows(r: Runner) -> dict[str, Any]:
-    tracker = getattr(r, "windows", None)
+def _windows(tracker: WindowTracker | None) -> dict[str, Any]:
     if tracker is None:
         return {}
     return {

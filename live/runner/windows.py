@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from live.kernel.domain import Window
 from live.kernel.events import Resolved, WindowListed
 from live.venues.discovery import Listing, NotTradable
+from live.venues.port import Venue
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def _dt(ms: int) -> datetime:
 class WindowTracker:
     def __init__(
         self,
-        venue: Any,
+        venue: Venue,
         venue_name: str,
         emit: Callable[[Any], None],
         pool: ConnectionPool,

@@ -65,6 +65,9 @@ class NotTradable:
     reason: str
 
 
+Discovered = Listing | NotTradable  # what a lookup of one slug finds
+
+
 def parse_gamma_market(
     raw: Any,
     *,

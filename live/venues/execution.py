@@ -17,8 +17,18 @@ from typing import Any
 
 from live.kernel.domain import ZERO
 from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
-from live.venues.port import PlaceResult
 from live.venues.posting import OrderRequest, Posted, Progress, filled_totals
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    """The post's outcome in short: accepted with an order id, or an error text."""
+
+    ok: bool
+    venue_order_id: str | None
+    status: str | None = None  # live | matched | delayed | unmatched
+    error: str | None = None
+    trade_ids: tuple[str, ...] = ()
 
 
 class ExecutionStatus(StrEnum):
@@ -46,7 +56,7 @@ class Execution:
     sent_at: float | None = None
 
     def place_result(self) -> PlaceResult:
-        """The `Venue.place` answer."""
+        """The post's outcome without the journal events."""
         posted = self.posted
         return PlaceResult(
             ok=posted is not None and posted.accepted,

@@ -4,6 +4,7 @@ does not promise an order), `price_change` (old single-level and new `price_chan
 `last_trade_price`, `tick_size_change`, `market_resolved`. User channel: `order` (PLACEMENT /
 UPDATE / CANCELLATION) and `trade` (MATCHED → MINED → CONFIRMED, or RETRYING / FAILED). Price
 stream: `crypto_prices*` topics. Kinds without a journal equivalent get small frozen types here.
+The REST order book (`rest_book`) becomes the same `book` event as the market channel's.
 """
 
 from __future__ import annotations
@@ -138,6 +139,14 @@ def _book(msg: dict) -> list[Any]:
     bids = _levels(msg, "bids", True)
     asks = _levels(msg, "asks", False)
     return [BookSnapshot(_ms(msg), token, bids, asks)]
+
+
+def rest_book(token_id: str, book: Any) -> BookSnapshot:
+    """An SDK OrderBook (REST) as a journal `book` snapshot, levels sorted best-first."""
+    bids = sorted(((float(b.price), float(b.size)) for b in book.bids), reverse=True)
+    asks = sorted((float(a.price), float(a.size)) for a in book.asks)
+    ts = int(getattr(book, "timestamp", 0) or 0)
+    return BookSnapshot(ts, token_id, tuple(bids), tuple(asks))
 
 
 def _price_change(msg: dict) -> list[Any]:

@@ -1,5 +1,5 @@
 """The LIVE venue adapter: Polymarket (or the sandbox) through the official SDK
-`polymarket-client` (pinned 0.14.0). Implements `live.kernel.executors.Venue`.
+`polymarket-client` (pinned 0.14.0). Implements the venue port `live.venues.port.Venue`.
 
 Lifecycle: `PolymarketVenue(config)` → `await connect()` (creates API credentials; nothing
 connects before the config validated the key) → use → `await close()`. Gamma lookups and the
@@ -24,22 +24,26 @@ from polymarket import AsyncSecureClient
 from polymarket.errors import PolymarketError
 
 from live.kernel.domain import Outcome
+from live.kernel.events import BookSnapshot
 from live.venues import account, sdk_internal
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
-from live.venues.discovery import Listing, NotTradable, current_and_next_slugs, parse_gamma_market
+from live.venues.discovery import (
+    Discovered,
+    Listing,
+    NotTradable,
+    current_and_next_slugs,
+    parse_gamma_market,
+)
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
-from live.venues.port import VenueOrder, VenueTrade
-from live.venues.posting import (
-    TradeWatch,
-)
-from live.venues.reconcile import VenueSnapshot, take_snapshot
+from live.venues.messages import Received, rest_book
+from live.venues.port import VenueOrder, VenueSnapshot, VenueTrade
+from live.venues.posting import TradeWatch
 from live.venues.retry import Backoff, with_backoff
 from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
 from live.venues.trading import OrderFlow
 
 log = logging.getLogger(__name__)
-Discovered = Listing | NotTradable
 
 
 class PolymarketVenue(OrderFlow):
@@ -171,7 +175,9 @@ class PolymarketVenue(OrderFlow):
         self._listings[slug] = (time.monotonic(), found)
         return found
 
-    async def discover(self, asset: str, length_s: int, now_s: float | None = None) -> list:
+    async def discover(
+        self, asset: str, length_s: int, now_s: float | None = None
+    ) -> list[Discovered]:
         """The current and next windows of an instrument, looked up on Gamma by slug: a
         Listing each, or NotTradable with the reason (not listed, no conditionId, no tokens)."""
         now_s = self._clock() if now_s is None else now_s
@@ -216,9 +222,6 @@ class PolymarketVenue(OrderFlow):
             return TokenVerdict.NOT_TRADABLE
         return TokenVerdict.VALID
 
-    async def validate_token(self, token_id: str) -> bool:
-        return await self.check_token(token_id) is TokenVerdict.VALID
-
     async def cancel(self, venue_order_id: str) -> bool:
         """True if the venue cancelled it; False if it was not open (filled or gone)."""
         answer = await with_backoff(
@@ -260,8 +263,19 @@ class PolymarketVenue(OrderFlow):
         return account.venue_trades(views)
 
     async def snapshot(self, since_ts: int) -> VenueSnapshot:
-        """Open orders, positions, recent trades and balance for startup reconciliation."""
-        return await take_snapshot(self, since_ts, self._now_ms())
+        """Open orders, positions, our trades since `since_ts` (epoch ms) and balance, for
+        startup reconciliation; the first failed query raises VenueQueryError."""
+        open_orders = await self.open_orders()
+        positions = await self.positions()
+        trades = await self.trades(since_ts)
+        balance = await self.balance()
+        return VenueSnapshot(
+            taken_ms=self._now_ms(),
+            balance_usd=balance,
+            positions=dict(positions),
+            open_orders=tuple(open_orders),
+            recent_trades=tuple(trades),
+        )
 
     # ------------------------------------------------------------------ heartbeats and clock
 
@@ -293,7 +307,17 @@ class PolymarketVenue(OrderFlow):
         server_ms = server * 1000 if server < 10**11 else server
         return server_ms - int((before + after) / 2 * 1000)
 
-    # ------------------------------------------------------------------ streams
+    # ------------------------------------------------------------------ market data
+
+    async def order_book(self, token_id: str) -> BookSnapshot:
+        """The token's book now, over REST, levels sorted best-first (the runner re-reads the
+        books after a feed gap: the socket may have missed deltas). One try; a failure raises
+        VenueQueryError."""
+        try:
+            book = await self.client.get_order_book(token_id=token_id)
+        except PolymarketError as error:
+            raise VenueQueryError(f"order book {token_id}", self._scrub(error)) from None
+        return rest_book(token_id, book)
 
     def market_feed(self, token_ids: list[str]) -> FeedSocket:
         return market_feed(
@@ -317,7 +341,7 @@ class PolymarketVenue(OrderFlow):
     def price_feed(self) -> FeedSocket:
         return price_feed(self.urls.ws_prices, ping_interval_s=self.config.ws_ping_interval_s)
 
-    async def run_user_stream(self, on_event: Callable[[Any], None] | None = None) -> None:
+    async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:
         """Feed the user channel into the confirmation loop's TradeWatch (and `on_event`)
         until the socket closes (FeedClosed propagates: the runner reconnects and re-reads)."""
         async for received in self.user_feed():

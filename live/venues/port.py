@@ -1,29 +1,26 @@
-"""The venue port: what the runner and its gateway call on a venue, and the plain answers they
-get back (DESIGN §6). `PolymarketVenue` (live/venues/polymarket.py) implements it over the official
-SDK, against Polymarket or the sandbox. A failed query raises; it is never read as "flat" or "no
-orders" (DESIGN §1.3)."""
+"""The venue port: the one protocol the runner's parts call on a venue (DESIGN §6), and the plain
+answers they get back. `PolymarketVenue` (live/venues/polymarket.py) implements it over the
+official SDK, against Polymarket or the sandbox. A failed query raises; it is never read as
+"flat", "no orders" or "zero balance" (DESIGN §1.3)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class PlaceResult:
-    """The venue's answer to a post: accepted with an order id, or an error text."""
-
-    ok: bool
-    venue_order_id: str | None
-    status: str | None = None  # live | matched | delayed | unmatched
-    error: str | None = None
-    trade_ids: tuple[str, ...] = ()
+from live.kernel.events import BookSnapshot
+from live.venues.discovery import Discovered
+from live.venues.execution import Execution
+from live.venues.messages import Received
+from live.venues.streams import FeedSocket
 
 
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
+    """One of our orders working at the venue (prices in dollars, sizes in shares)."""
+
     venue_order_id: str
     token_id: str
     side: str
@@ -34,6 +31,8 @@ class VenueOrder:
 
 @dataclass(frozen=True, slots=True)
 class VenueTrade:
+    """One fill of ours as the venue reports it (`ts` in epoch ms, the venue's own time)."""
+
     trade_id: str
     venue_order_id: str
     token_id: str
@@ -45,24 +44,124 @@ class VenueTrade:
     ts: int
 
 
+@dataclass(frozen=True, slots=True)
+class VenueSnapshot:
+    """The venue's side of startup reconciliation (FM19): open orders, positions (token id →
+    shares), recent trades and balance (dollars), taken together at `taken_ms` (epoch ms). A
+    snapshot is complete or it does not exist: a failed query raises VenueQueryError."""
+
+    taken_ms: int
+    balance_usd: Decimal
+    positions: dict[str, Decimal]
+    open_orders: tuple[VenueOrder, ...]
+    recent_trades: tuple[VenueTrade, ...]
+
+    @property
+    def open_order_ids(self) -> frozenset[str]:
+        return frozenset(o.venue_order_id for o in self.open_orders)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return {
+            "taken_ms": self.taken_ms,
+            "balance_usd": str(self.balance_usd),
+            "positions": {t: str(s) for t, s in sorted(self.positions.items())},
+            "open_orders": [
+                {"venue_order_id": o.venue_order_id, "token_id": o.token_id, "side": o.side,
+                 "price": str(o.price), "size": str(o.size), "filled": str(o.filled)}
+                for o in self.open_orders
+            ],
+            "recent_trades": [
+                {"trade_id": t.trade_id, "venue_order_id": t.venue_order_id,
+                 "token_id": t.token_id, "side": t.side, "price": str(t.price),
+                 "shares": str(t.shares), "fee": str(t.fee), "status": t.status, "ts": t.ts}
+                for t in self.recent_trades
+            ],
+        }  # fmt: skip
+
+
 class Venue(Protocol):
-    """What the LIVE adapter implements; the runner turns answers into journal events
-    (order_ack / order_fill / order_reject / order_cancel / order_unknown / balance /
-    venue_positions) and feeds them back to the engine. A failed query raises; it is never
-    read as "flat" or "no orders" (DESIGN §1.3)."""
+    """Exactly what the live runner calls on a venue: its lifecycle and clock (the runner), the
+    windows (the window tracker), the market data (the feed supervisor), orders (the order
+    gateway) and the account (the account watch and startup reconciliation). Order answers come
+    back as journal events in `Execution.events` for the engine. Times are epoch ms, money is
+    dollars, sizes are shares."""
 
-    async def place(self, payload: Mapping[str, Any]) -> PlaceResult: ...
+    # ------------------------------------------------------------ lifecycle, heartbeats, clock
 
-    async def cancel(self, venue_order_id: str) -> bool: ...
+    async def connect(self) -> object:
+        """Create the API session; nothing connects before this."""
+        ...
 
-    async def cancel_all(self) -> None: ...
+    async def close(self) -> None: ...
 
-    async def balance(self) -> Decimal: ...
+    async def run_heartbeats(self, on_failure: Callable[[Exception], None] | None = None) -> None:
+        """Send the exchange heartbeat until cancelled; every failure goes to `on_failure`."""
+        ...
 
-    async def positions(self) -> Mapping[str, Decimal]: ...
+    async def clock_offset_ms(self) -> int:
+        """Venue server time minus ours, in ms."""
+        ...
 
-    async def open_orders(self) -> list[VenueOrder]: ...
+    # ------------------------------------------------------------ windows
 
-    async def trades(self, since_ts: int) -> list[VenueTrade]: ...
+    async def discover(
+        self, asset: str, length_s: int, now_s: float | None = None
+    ) -> list[Discovered]:
+        """The current and next windows of one instrument: a Listing or NotTradable each."""
+        ...
 
-    async def validate_token(self, token_id: str) -> bool: ...
+    async def listing(self, slug: str, max_age_s: float | None = None) -> Discovered | None:
+        """The window behind `slug` (read at most `max_age_s` ago); None when not listed."""
+        ...
+
+    # ------------------------------------------------------------ market data
+
+    async def order_book(self, token_id: str) -> BookSnapshot:
+        """The token's book now over REST (after a feed gap); VenueQueryError on failure."""
+        ...
+
+    def market_feed(self, token_ids: list[str]) -> FeedSocket: ...
+
+    def price_feed(self) -> FeedSocket: ...
+
+    async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:
+        """Our orders and trades until the socket closes (FeedClosed)."""
+        ...
+
+    # ------------------------------------------------------------ orders
+
+    async def execute(self, payload: Mapping[str, Any]) -> Execution:
+        """Send one order (`live.kernel.executors.build_payload`) and follow it to a final
+        answer or UNKNOWN."""
+        ...
+
+    async def resolve(self, client_order_id: str) -> Execution:
+        """Targeted re-query of an UNKNOWN order."""
+        ...
+
+    async def cancel(self, venue_order_id: str) -> bool:
+        """True if the venue cancelled it; False if it was not open."""
+        ...
+
+    async def cancel_all(self) -> None:
+        """Cancel every resting order of this wallet."""
+        ...
+
+    # ------------------------------------------------------------ account
+
+    async def balance(self) -> Decimal:
+        """Collateral in dollars, queried now."""
+        ...
+
+    async def refresh_balance(self) -> None:
+        """Ask the venue to refresh its cached balance (after fills and settlements)."""
+        ...
+
+    async def positions(self) -> Mapping[str, Decimal]:
+        """Token id → shares held."""
+        ...
+
+    async def snapshot(self, since_ts: int) -> VenueSnapshot:
+        """Open orders, positions, trades since `since_ts` and balance, all or nothing."""
+        ...

@@ -17,7 +17,6 @@ from live.kernel.domain import OrderSide
 from live.venues import account
 from live.venues.errors import TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution, ExecutionStatus, build_execution
-from live.venues.port import PlaceResult
 from live.venues.posting import (
     OrderRequest,
     Posted,
@@ -87,11 +86,6 @@ class OrderFlow:
     def _keep(self, execution: Execution) -> Execution:
         self.executions[execution.client_order_id] = execution
         return execution
-
-    async def place(self, payload: Mapping[str, Any]) -> PlaceResult:
-        """`Venue.place`: execute and answer with the post's outcome; the full event list is
-        in `executions[client_order_id].events`."""
-        return (await self.execute(payload)).place_result()
 
     async def _sign(self, req: OrderRequest) -> Any:
         common = {"token_id": req.token_id, "side": req.side.value, "order_type": req.order_type}

@@ -1,17 +1,26 @@
-"""Startup reconciliation (FM19): the venue's open orders, positions and recent trades against the
-database (the balance is recorded with the run for the operator; the engine's balance assertion
-checks it continuously). Any mismatch — or any venue query that fails — is a failed reconciliation:
-the breaker trips and the runner stays an observer. A failed query is never read as "flat"."""
+"""Startup reconciliation (FM19): for a LIVE trader, before trading starts, the venue's open
+orders, positions and recent trades (the last 24 h) are compared with the database; the balance
+is recorded with the run for the operator (the engine's balance assertion checks it continuously).
+Any mismatch — or any venue query that fails, never read as "flat" — is a failed reconciliation:
+the breaker trips, the runner stays an observer until an operator resolves it, and
+`reconciliation_mismatch` is raised. Every run leaves a `reconciliation_runs` row."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from live.runner.alarms import RaiseAlert
+from live.venues.port import Venue, VenueSnapshot
+
 SHARE_TOLERANCE = Decimal("0.01")  # dust below 0.01 share counts as equal (DESIGN §4)
+TRADES_SINCE_MS = 86_400_000  # recent trades: the last 24 h
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,61 @@ class Reconciliation:
     ok: bool
     differences: list[dict] = field(default_factory=list)
     error: str | None = None
+
+    def health(self) -> dict[str, Any]:
+        """The `/health` form: `{ok, differences, error}`."""
+        return {"ok": self.ok, "differences": self.differences, "error": self.error}
+
+
+async def reconcile_at_start(
+    venue: Venue,
+    pool: ConnectionPool,
+    *,
+    mode: str,
+    instance_id: str,
+    now_ms: int,
+    observe: Callable[[str], None],
+    alert: RaiseAlert,
+) -> Reconciliation:
+    """Compare, record the run, and on failure `observe(reason)` (become an observer) and alert.
+    `mode` is the primary engine's mode (the DB rows compared), `now_ms` venue time."""
+    venue_view: dict = {}
+    try:
+        snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
+        venue_side = venue_book(snapshot)
+        venue_view = {
+            "positions": {t: str(s) for t, s in venue_side.positions.items()},
+            "open_orders": sorted(venue_side.open_orders),
+            "balance": str(snapshot.balance_usd),
+            "recent_trades": len(snapshot.recent_trades),
+        }
+        ours = await asyncio.to_thread(db_side, pool, mode)
+        result = Reconciliation(ok=True, differences=compare(ours, venue_side))
+        result.ok = not result.differences
+    except Exception as exc:  # noqa: BLE001 - a failed query is a failed reconciliation
+        result = Reconciliation(ok=False, error=f"venue query failed: {type(exc).__name__}: {exc}")
+    await asyncio.to_thread(record_run, pool, instance_id, result, venue_view)
+    if not result.ok:
+        reason = result.error or f"{len(result.differences)} difference(s) with the venue"
+        observe(f"startup reconciliation failed: {reason}")
+        alert(
+            "reconciliation_mismatch",
+            instance_id,
+            reason,
+            "breaker tripped; staying observer until resolved",
+            differences=result.differences[:20],
+        )
+    return result
+
+
+def venue_book(snapshot: VenueSnapshot) -> BookSide:
+    """The venue's side: positions held (shares > 0), open orders, orders of recent trades."""
+    return BookSide(
+        {t: s for t, s in snapshot.positions.items() if s > 0},
+        snapshot.open_order_ids,
+        snapshot.balance_usd,
+        frozenset(t.venue_order_id for t in snapshot.recent_trades),
+    )
 
 
 def compare(db: BookSide, venue: BookSide) -> list[dict]:
@@ -80,7 +144,8 @@ def db_side(pool: ConnectionPool, mode: str) -> BookSide:
     return BookSide(positions, orders, traded_orders=sent)
 
 
-def record(pool: ConnectionPool, instance_id: str, result: Reconciliation, venue: dict) -> None:
+def record_run(pool: ConnectionPool, instance_id: str, result: Reconciliation, venue: dict) -> None:
+    """One `reconciliation_runs` row: the verdict, the differences, the venue's view, the error."""
     with pool.connection() as conn:
         conn.execute(
             """INSERT INTO reconciliation_runs (instance_id, ok, differences, venue, error)

@@ -1,0 +1,78 @@
+"""Trader or observer (FM19, FM21): only the holder of the sole-trader lock may order, and only
+while nothing made it an observer. Losing the lock, a failed startup reconciliation, an exchange
+heartbeat the venue did not accept or a silent health endpoint trips the breaker of the engines
+concerned and raises an alert; becoming an observer is for good in this process."""
+
+from __future__ import annotations
+
+from live.runner.alarms import RaiseAlert
+from live.runner.lock import SoleTraderLock
+from live.runner.slots import EngineSlot, trip
+
+
+class TraderRole:
+    """The lock, the reasons this process is an observer, and the breaker trips at the IO edge.
+    `slots` is the runner's engine list (filled once the engines are built)."""
+
+    def __init__(
+        self, lock: SoleTraderLock, slots: list[EngineSlot], alert: RaiseAlert, instance_id: str
+    ) -> None:
+        self.lock = lock
+        self._slots = slots
+        self._alert = alert
+        self._instance_id = instance_id
+        self.observer_reasons: list[str] = []
+        self.heartbeat_failures = 0
+        self.health_failures = 0
+
+    @property
+    def is_trader(self) -> bool:
+        """Holds the lock and nothing made it an observer: it may send orders."""
+        return self.lock.held and not self.observer_reasons
+
+    @property
+    def name(self) -> str:
+        return "trader" if self.is_trader else "observer"
+
+    def observe(self, reason: str) -> None:
+        """Become an observer: never order again in this process (FM21, FM19)."""
+        if reason not in self.observer_reasons:
+            self.observer_reasons.append(reason)
+            trip(self._slots, f"observer: {reason}", ordering_only=True)
+
+    def check_lock(self) -> None:
+        """Every tick: a lock lost since the last check makes this process an observer at once."""
+        was_held = self.lock.held
+        status = self.lock.check()
+        if was_held and not status.held:
+            self.observe("sole-trader lock lost")
+            self._alert(
+                "lock_lost",
+                self._instance_id,
+                status.error or "lock lost",
+                "stopped ordering at once; this instance is now an observer",
+            )
+
+    def heartbeat_failed(self, exc: Exception) -> None:
+        """The venue did not accept an exchange heartbeat: it may cancel our resting orders."""
+        self.heartbeat_failures += 1
+        reason = f"exchange heartbeat failed: {exc}"
+        trip(self._slots, reason, ordering_only=True)
+        self._alert(
+            "breaker_tripped",
+            "venue heartbeats",
+            reason,
+            "new entries stopped; the venue may cancel resting orders",
+        )
+
+    def health_failed(self, url: str) -> None:
+        """The health endpoint at `url` did not answer its self-check: if we cannot report,
+        we do not enter."""
+        self.health_failures += 1
+        trip(self._slots, "health endpoint does not answer")
+        self._alert(
+            "health_down",
+            url,
+            "the health endpoint did not answer",
+            "new entries stopped until an operator resets the breaker",
+        )

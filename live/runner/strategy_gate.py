@@ -1,0 +1,140 @@
+"""The strategy gate at run time (DESIGN §9): a strategy trades LIVE only with a valid promotion
+(checked per signal, cached 1 s, a DB error counts as "not promoted"), and after every settlement
+of the primary engine its pre-registered kill criterion is evaluated on its settled P&L; a hit
+disables it (allowed_strategies updated, promotions revoked) and raises `kill_criterion_hit`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from live.kernel.strategy import Strategy
+from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
+from live.promotion.status import disable_strategy, has_valid_promotion, prereg_path
+from live.runner.alarms import RaiseAlert
+from live.runner.slots import EngineSlot
+
+log = logging.getLogger(__name__)
+PROMOTION_CACHE_S = 1.0
+
+
+class StrategyGate:
+    """`promoted(name)` is the engines' promotion check; `disabled` maps each strategy its kill
+    criterion disabled in this process to the verdict's detail. `targets` are the promotion
+    targets that count on this venue (paper or live on the sandbox, live on Polymarket)."""
+
+    def __init__(
+        self, pool: ConnectionPool, repo_root: Path, targets: tuple[str, ...], alert: RaiseAlert
+    ) -> None:
+        self._pool = pool
+        self._root = repo_root
+        self._targets = targets
+        self._alert = alert
+        self.disabled: dict[str, str] = {}
+        self._promotions: dict[str, tuple[float, bool]] = {}
+        self._background: set[asyncio.Task] = set()
+        self._kill_lock = threading.Lock()
+
+    def promoted(self, strategy: str) -> bool:
+        """LIVE needs a valid promotion; cached for 1 s. A DB error counts as not promoted
+        (fail closed)."""
+        cached = self._promotions.get(strategy)
+        if cached is not None and time.monotonic() - cached[0] < PROMOTION_CACHE_S:
+            return cached[1]
+        try:
+            with self._pool.connection(timeout=2) as conn:
+                ok = any(has_valid_promotion(conn, strategy, self._root, t) for t in self._targets)
+        except Exception as exc:  # noqa: BLE001 - unknown promotion state means no
+            log.error("promotion check for %s failed: %s", strategy, exc)
+            ok = False
+        self._promotions[strategy] = (time.monotonic(), ok)
+        return ok
+
+    def after_settlement(self, slot: EngineSlot) -> None:
+        """A settlement of `slot`'s engine: check the kill criteria off the loop. This session's
+        settled P&L is taken from the engine now, on the loop: its rows may not be flushed yet,
+        and the settlement that just happened must count (issue 7)."""
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self.check_kill, slot, session_pnls(slot))
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def check_kill(self, slot: EngineSlot, session: dict[str, list] | None = None) -> None:
+        """Evaluate each strategy's pre-registered kill criterion on its settled P&L: earlier
+        runs' from the DB, this run's from `session` (see `session_pnls`) when given. One
+        evaluation at a time (settlements arrive together), so a hit disables once."""
+        with self._kill_lock:
+            run_id = slot.engine.run_id if session is not None else ""
+            for strategy in slot.engine.config.strategies:
+                if strategy.name not in self.disabled:
+                    self._check_strategy(slot, strategy, run_id, session or {})
+
+    def _check_strategy(
+        self, slot: EngineSlot, strategy: Strategy, run_id: str, session: dict[str, list]
+    ) -> None:
+        path = next(
+            (
+                p
+                for n in (strategy.name, *strategy.aliases)
+                if (p := prereg_path(self._root, n)).exists()
+            ),
+            None,
+        )
+        if path is None:
+            return
+        with self._pool.connection() as conn:
+            pnls = _settled_pnls(conn, strategy.name, str(slot.engine.mode), run_id)
+            pnls += session.get(strategy.name, [])
+            verdict = evaluate_kill(load_kill_criterion(path), pnls)
+            if not verdict.hit:
+                return
+            known = [s.name for s in slot.engine.config.strategies]
+            disable_strategy(
+                conn,
+                strategy.name,
+                f"kill criterion hit: {verdict.detail}",
+                "runner:kill-criterion",
+                strategy.aliases,
+                known,
+            )
+        self.disabled[strategy.name] = str(verdict.detail)
+        self._alert(
+            "kill_criterion_hit",
+            strategy.name,
+            f"{verdict.kind}: {verdict.detail}",
+            "strategy disabled (allowed_strategies updated, promotion revoked)",
+        )
+
+
+def _settled_pnls(conn: psycopg.Connection, strategy: str, mode: str, run_id: str) -> list:
+    """Net P&L of the strategy's settled positions in `mode`, other runs than `run_id`."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT pnl_net FROM positions WHERE strategy = %s AND mode = %s AND "
+            "pnl_net IS NOT NULL AND run_id IS DISTINCT FROM %s "
+            "ORDER BY closed_ts, position_id",
+            (strategy, mode, run_id),
+        )
+    ]
+
+
+def session_pnls(slot: EngineSlot) -> dict[str, list[Decimal]]:
+    """This engine's settled net P&L per strategy, in closing order (read on the loop)."""
+    closed = sorted(
+        (p.closed_ts or 0, p.position_id, p.strategy, p.pnl_net)
+        for p in slot.engine.positions
+        if p.pnl_net is not None
+    )
+    out: dict[str, list[Decimal]] = {}
+    for _, _, strategy, pnl in closed:
+        out.setdefault(strategy, []).append(pnl)
+    return out

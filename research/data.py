@@ -27,40 +27,15 @@ from live.journal.codec import parse_event
 from live.kernel.book import Book
 from live.kernel.domain import Outcome
 from live.kernel.events import Resolved, WindowListed
-from research import cache
+from research import cache, store
+from research.coverage import Gap, WindowInfo
+from research.filtering import WindowFilter
 from research.sources import CLOB_KINDS, RawRow, file_rows
 
-GAP_MS = 5_000  # FM1: five seconds without data is a gap (the runner's watchdog uses the same)
 RESOLVE_DELAY_MS = 60_000  # book-implied resolutions are stamped a minute after the close
 LATE_BOOK_MS = 60_000  # a book-implied resolution needs a quote in the last minute
 
 Item = tuple[int, str, Any]  # (ts, source, event)
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A stretch of more than GAP_MS without data on one feed (`oracle:BTC`, `clob:<slug>`)."""
-
-    feed: str
-    start_ms: int
-    end_ms: int
-    reason: str
-
-
-@dataclass(slots=True)
-class WindowInfo:
-    """One window of the range and what the loader decided about it."""
-
-    slug: str
-    asset: str
-    length_s: int
-    open_ts: int
-    close_ts: int
-    status: str = "used"  # used | tainted | excluded
-    reasons: list[str] = field(default_factory=list)
-    clob_rows: int = 0
-    resolution: str | None = None  # venue | book | None
-    winner: str | None = None
 
 
 @dataclass
@@ -165,8 +140,6 @@ def load_db(
     use_cache: bool = True,
 ) -> Dataset:
     """Load the range from `market_events` (cached as Parquet, keyed by the table's state)."""
-    from research import store
-
     lo, hi = day_range(start, end)
     rows = store.fetch_rows(conn, lo, hi, use_cache=use_cache)
     gaps = store.recorded_gaps(conn, lo, hi)
@@ -191,8 +164,6 @@ def build_dataset(
     recorded_gaps: Iterable[Gap] = (),
 ) -> Dataset:
     """Parse, select the range's windows, apply the window filter, flag gaps, add resolutions."""
-    from research.filtering import WindowFilter
-
     wanted = {a.upper() for a in assets} if assets else None
     parsed = [(ts, source, parse_event(payload)) for ts, _, source, payload in rows]
     windows = _select_windows(parsed, start_ms, end_ms, wanted)

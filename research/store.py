@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from research import cache
-from research.data import GAP_MS, Gap
+from research.coverage import GAP_MS, Gap
 from research.sources import MARKET_KINDS, RawRow, file_rows
 
 COLUMNS = "ts, recv_ts, source, kind, asset, slug, token_id, payload, dedup_key"

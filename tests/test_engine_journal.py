@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from live.journal.codec import JournalError, parse_line, read_journal, to_json
+from live.journal.codec import JournalError, parse_line, to_json
+from live.journal.reader import read_journal
 from live.kernel.domain import Asset, Outcome, SettlementRule
 from live.kernel.events import BookDelta, BookSnapshot, OracleTick, WindowListed
 

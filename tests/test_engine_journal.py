@@ -120,6 +120,8 @@ def test_every_kind_round_trips_through_to_json() -> None:
         ({"ts": 1, "kind": "signal", "slug": "s", "side": "UP", "usd": "-1"}, "usd"),
         ({**WINDOW, "close_ts": 5}, "close_ts"),
         ({**WINDOW, "settlement_rule": "vwap"}, "settlement_rule"),
+        ({"ts": 10**20, "kind": "timer"}, "ts"),  # past year 9999: no datetime, no timestamptz
+        ({**WINDOW, "close_ts": 253_402_300_800_000}, "close_ts"),
     ],
 )
 def test_bad_line_names_line_number_and_field(obj: dict, field: str) -> None:

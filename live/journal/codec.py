@@ -46,8 +46,8 @@ __all__ = ["JournalError", "KINDS", "parse_event", "parse_line", "to_dict", "to_
 
 
 def _window(o: dict[str, Any], ts: int) -> WindowListed:
-    open_ts = field.non_negative_int(o, "open_ts")
-    close_ts = field.non_negative_int(o, "close_ts")
+    open_ts = field.epoch_ms(o, "open_ts")
+    close_ts = field.epoch_ms(o, "close_ts")
     if close_ts <= open_ts:
         raise JournalError("must be after open_ts", field="close_ts")
     window = Window(
@@ -166,7 +166,7 @@ def parse_event(obj: Any, lineno: int = 0, source: str = "") -> Event:
     try:
         if not isinstance(obj, dict):
             raise JournalError("a journal line must be a JSON object")
-        ts = field.non_negative_int(obj, "ts")
+        ts = field.epoch_ms(obj, "ts")
         kind = field.required(obj, "kind")
         parser = _PARSERS.get(kind)
         if parser is None:

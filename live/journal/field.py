@@ -49,6 +49,19 @@ def non_negative_int(obj: dict[str, Any], key: str) -> int:
     return value
 
 
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
+
+
+def epoch_ms(obj: dict[str, Any], key: str) -> int:
+    """A time in epoch ms: an integer from 0 to MAX_EPOCH_MS (year 9999); bools refused."""
+    value = non_negative_int(obj, key)
+    if value > MAX_EPOCH_MS:
+        raise JournalError(
+            f"must be epoch ms up to {MAX_EPOCH_MS} (year 9999), got {value}", field=key
+        )
+    return value
+
+
 def decimal(obj: dict[str, Any], key: str) -> Decimal:
     """A decimal string → finite `Decimal` (live.kernel.domain.dec rules)."""
     value = required(obj, key)

@@ -35,6 +35,8 @@ from research.sources import CLOB_KINDS, RawRow, file_rows
 RESOLVE_DELAY_MS = 60_000  # book-implied resolutions are stamped a minute after the close
 LATE_BOOK_MS = 60_000  # a book-implied resolution needs a quote in the last minute
 
+LAST_MS = 253_402_128_000_000  # 9999-12-30T00:00Z: ranges end a day before datetime does
+
 Item = tuple[int, str, Any]  # (ts, source, event)
 
 
@@ -88,7 +90,9 @@ class Dataset:
 
 
 def day_range(start: str | date, end: str | date | None = None) -> tuple[int, int]:
-    """[start 00:00 UTC, end + 1 day 00:00 UTC) in epoch ms; ISO datetimes are taken as given."""
+    """[start 00:00 UTC, end + 1 day 00:00 UTC) in epoch ms; ISO datetimes are taken as given.
+    Raises ValueError naming the value if it is no date / ISO time or lies outside
+    1970-01-01 .. 9999-12-29."""
     lo = _moment(start)
     hi = _moment(end if end is not None else start, end_of_day=True)
     return lo, hi
@@ -96,6 +100,16 @@ def day_range(start: str | date, end: str | date | None = None) -> tuple[int, in
 
 def _moment(value: str | date, end_of_day: bool = False) -> int:
     text = value.isoformat() if isinstance(value, date) else str(value)
+    try:
+        ms = _epoch_ms(text, end_of_day)
+    except OverflowError:
+        ms = -1
+    if not 0 <= ms <= LAST_MS:
+        raise ValueError(f"{text!r} is outside 1970-01-01 .. 9999-12-29")
+    return ms
+
+
+def _epoch_ms(text: str, end_of_day: bool) -> int:
     if len(text) == 10:
         day = datetime.fromisoformat(text).replace(tzinfo=UTC)
         return int((day + timedelta(days=1 if end_of_day else 0)).timestamp() * 1000)

@@ -337,15 +337,22 @@ def _within(field: str, value: float) -> None:
 
 
 def _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
+    fields = ("minimum_effect", "alpha", "power") + (("pnl_sd",) if pnl_sd is not None else ())
+    given = f"effect {effect:g}, alpha {alpha:g}, power {power:g}"
+    given += f", sd {pnl_sd:g}" if pnl_sd is not None else ""
     try:
         n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
     except SampleSizeError:
-        n = MAX_SAMPLE_SIZE + 1
+        raise DraftError(
+            fields,
+            f"leave the power calculation without a sample size up to {MAX_SAMPLE_SIZE} trades"
+            f" ({given}): raise the effect or alpha, or lower the power",
+        ) from None
     if n > MAX_SAMPLE_SIZE:
         raise DraftError(
-            ("minimum_effect", "alpha", "power"),
-            f"ask for more than {MAX_SAMPLE_SIZE} trades (effect {effect:g}, alpha {alpha:g},"
-            f" power {power:g}): raise the effect or alpha, or lower the power",
+            fields,
+            f"ask for more than {MAX_SAMPLE_SIZE} trades ({given}): raise the effect or alpha,"
+            " or lower the power",
         )
     return n
 

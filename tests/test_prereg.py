@@ -189,6 +189,7 @@ def test_prereg_check_reports_line_and_field_of_an_invalid_file(tmp_path):
 
 WIN_RATE = ["--metric", "win_rate", "--baseline", "0.5", "--effect", "0.05"]
 EV = ["--metric", "ev", "--baseline", "0", "--effect", "0.05", "--sd", "1"]
+NO_SAMPLE_SIZE = "leave the power calculation without a sample size up to 1000000 trades"
 
 
 def _with(args: list[str], **flags: str) -> list[str]:
@@ -215,8 +216,9 @@ def _with(args: list[str], **flags: str) -> list[str]:
         (_with(WIN_RATE, power="1.5"), "--power must be in [0.5, 0.99], got 1.5"),
         (_with(WIN_RATE, sd="1"), "--sd is only used with metric ev"),
         (_with(EV, sd="-1"), "--sd must be in (0, 10], got -1"),
-        (_with(WIN_RATE, alpha="1e-300"), "--effect/--alpha/--power ask for more than 1000000"),
-        (_with(WIN_RATE, effect="1e-9"), "--effect/--alpha/--power ask for more than 1000000"),
+        (_with(WIN_RATE, alpha="1e-300"), f"--effect/--alpha/--power {NO_SAMPLE_SIZE}"),
+        (_with(WIN_RATE, effect="1e-9"), f"--effect/--alpha/--power {NO_SAMPLE_SIZE}"),
+        (_with(EV, effect="1e-6"), "--effect/--alpha/--power/--sd ask for more than 1000000"),
     ],
 )
 def test_prereg_new_names_the_flag_and_its_range_and_writes_nothing(tmp_path, args, expected):

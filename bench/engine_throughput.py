@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from machine import machine  # noqa: E402
 
 from live.convert import convert_to_journal  # noqa: E402
-from live.journal.codec import read_journal  # noqa: E402
+from live.journal.reader import read_journal  # noqa: E402
 from live.journal.replay import build_engine  # noqa: E402
 from live.kernel.events import kind_of  # noqa: E402
 

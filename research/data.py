@@ -27,40 +27,17 @@ from live.journal.codec import parse_event
 from live.kernel.book import Book
 from live.kernel.domain import Outcome
 from live.kernel.events import Resolved, WindowListed
-from research import cache
+from research import cache, store
+from research.coverage import Gap, WindowInfo
+from research.filtering import WindowFilter
 from research.sources import CLOB_KINDS, RawRow, file_rows
 
-GAP_MS = 5_000  # FM1: five seconds without data is a gap (the runner's watchdog uses the same)
 RESOLVE_DELAY_MS = 60_000  # book-implied resolutions are stamped a minute after the close
 LATE_BOOK_MS = 60_000  # a book-implied resolution needs a quote in the last minute
 
+LAST_MS = 253_402_128_000_000  # 9999-12-30T00:00Z: ranges end a day before datetime does
+
 Item = tuple[int, str, Any]  # (ts, source, event)
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A stretch of more than GAP_MS without data on one feed (`oracle:BTC`, `clob:<slug>`)."""
-
-    feed: str
-    start_ms: int
-    end_ms: int
-    reason: str
-
-
-@dataclass(slots=True)
-class WindowInfo:
-    """One window of the range and what the loader decided about it."""
-
-    slug: str
-    asset: str
-    length_s: int
-    open_ts: int
-    close_ts: int
-    status: str = "used"  # used | tainted | excluded
-    reasons: list[str] = field(default_factory=list)
-    clob_rows: int = 0
-    resolution: str | None = None  # venue | book | None
-    winner: str | None = None
 
 
 @dataclass
@@ -113,7 +90,9 @@ class Dataset:
 
 
 def day_range(start: str | date, end: str | date | None = None) -> tuple[int, int]:
-    """[start 00:00 UTC, end + 1 day 00:00 UTC) in epoch ms; ISO datetimes are taken as given."""
+    """[start 00:00 UTC, end + 1 day 00:00 UTC) in epoch ms; ISO datetimes are taken as given.
+    Raises ValueError naming the value if it is no date / ISO time or lies outside
+    1970-01-01 .. 9999-12-29."""
     lo = _moment(start)
     hi = _moment(end if end is not None else start, end_of_day=True)
     return lo, hi
@@ -121,6 +100,16 @@ def day_range(start: str | date, end: str | date | None = None) -> tuple[int, in
 
 def _moment(value: str | date, end_of_day: bool = False) -> int:
     text = value.isoformat() if isinstance(value, date) else str(value)
+    try:
+        ms = _epoch_ms(text, end_of_day)
+    except OverflowError:
+        ms = -1
+    if not 0 <= ms <= LAST_MS:
+        raise ValueError(f"{text!r} is outside 1970-01-01 .. 9999-12-29")
+    return ms
+
+
+def _epoch_ms(text: str, end_of_day: bool) -> int:
     if len(text) == 10:
         day = datetime.fromisoformat(text).replace(tzinfo=UTC)
         return int((day + timedelta(days=1 if end_of_day else 0)).timestamp() * 1000)
@@ -165,8 +154,6 @@ def load_db(
     use_cache: bool = True,
 ) -> Dataset:
     """Load the range from `market_events` (cached as Parquet, keyed by the table's state)."""
-    from research import store
-
     lo, hi = day_range(start, end)
     rows = store.fetch_rows(conn, lo, hi, use_cache=use_cache)
     gaps = store.recorded_gaps(conn, lo, hi)
@@ -191,8 +178,6 @@ def build_dataset(
     recorded_gaps: Iterable[Gap] = (),
 ) -> Dataset:
     """Parse, select the range's windows, apply the window filter, flag gaps, add resolutions."""
-    from research.filtering import WindowFilter
-
     wanted = {a.upper() for a in assets} if assets else None
     parsed = [(ts, source, parse_event(payload)) for ts, _, source, payload in rows]
     windows = _select_windows(parsed, start_ms, end_ms, wanted)

@@ -1,4 +1,5 @@
-"""The window filter (FM14) and gap detection (FM1, FM13) behind research.data.
+"""The window filter (FM14) and gap detection (FM1, FM13) behind research.data;
+its Gap and WindowInfo types live in research.coverage.
 
 One pass over the time-ordered events keeps each selected window's listings and resolutions,
 its CLOB data only from `open_ts` until `close_ts`, the oracle ticks of the range and the wanted
@@ -14,7 +15,7 @@ from typing import Any
 from live.kernel.book import Book
 from live.kernel.domain import Window
 from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade, WindowListed
-from research.data import GAP_MS, Gap, WindowInfo
+from research.coverage import GAP_MS, Gap, WindowInfo
 
 SETTLE_TAIL_MS = 120_000  # oracle ticks kept after the range end (settlement of the last window)
 

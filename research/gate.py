@@ -25,6 +25,7 @@ from live.promotion import status as promotion
 from live.promotion.kill_criteria import SprtDecision, SprtKill, evaluate_kill, run_sprt
 from research import prereg as pr
 from research import stats
+from research.prereg_schema import Metric, Preregistration, Purpose, SignificanceRule
 
 WINDOWS_REQUIRED = 10
 EVIDENCE_MODES = {"paper": ("DRY_RUN", "BACKTEST"), "live": ("PAPER", "LIVE")}
@@ -67,7 +68,7 @@ class Context:
     strategy: str
     target: str
     path: Path | None
-    prereg: pr.Preregistration | None = None
+    prereg: Preregistration | None = None
     prereg_error: str = ""
     git: GitState = field(default_factory=lambda: GitState(False, "not checked"))
 
@@ -201,7 +202,10 @@ def check_prereg(ctx: Context) -> Check:
 
 def check_sample_size(ctx: Context) -> Check:
     p = ctx.prereg
-    computed = pr.computed_sample_size(p)
+    try:
+        computed = pr.computed_sample_size(p)
+    except pr.SampleSizeError as exc:
+        return Check("sample_size", False, f"declared {p.required_sample_size}, but {exc}")
     ok = computed == p.required_sample_size
     evidence = f"declared {p.required_sample_size}, power calculation gives {computed}"
     return Check("sample_size", ok, evidence)
@@ -221,7 +225,7 @@ def check_prior_promotion(ctx: Context) -> Check:
 
 def check_evidence(ctx: Context) -> Check:
     p = ctx.prereg
-    if ctx.target == "paper" or p.purpose is pr.Purpose.VERIFICATION:
+    if ctx.target == "paper" or p.purpose is Purpose.VERIFICATION:
         return Check("evidence", True, f"not required ({ctx.target}, purpose {p.purpose})")
     ids = p.evidence.backtest_run_ids
     found = {
@@ -284,16 +288,16 @@ def check_significance(ctx: Context) -> Check:
     p = ctx.prereg
     if ctx.target == "paper":
         return Check("significance", True, "not evaluated before paper")
-    if p.purpose is pr.Purpose.VERIFICATION:
+    if p.purpose is Purpose.VERIFICATION:
         return Check("significance", True, "purpose verification: no edge claimed, none tested")
     pnls = _trades(ctx)
-    if p.significance_rule is pr.SignificanceRule.SPRT:
+    if p.significance_rule is SignificanceRule.SPRT:
         return _sequential_significance(p, pnls)
     n, required = len(pnls), p.required_sample_size
     if n < required:
         return Check("significance", False, f"n < required: {n} trades, {required} required")
     sample = pnls[:required]  # exactly the pre-registered sample: no peeking, no extension
-    if p.metric is pr.Metric.WIN_RATE:
+    if p.metric is Metric.WIN_RATE:
         wins = sum(1 for x in sample if x > 0)
         p_value = stats.binomial_test(wins, required, p.baseline)
         what = f"exact binomial: {wins}/{required} wins vs p0={p.baseline}"
@@ -304,7 +308,7 @@ def check_significance(ctx: Context) -> Check:
     return Check("significance", ok, f"{what}, p={p_value:.4g}, alpha={p.alpha}")
 
 
-def _sequential_significance(p: pr.Preregistration, pnls: list[Decimal]) -> Check:
+def _sequential_significance(p: Preregistration, pnls: list[Decimal]) -> Check:
     kill = p.kill()
     assert isinstance(kill, SprtKill)  # the schema requires it for the sprt rule
     state = run_sprt(kill, pnls)

@@ -1,9 +1,7 @@
-"""Pre-registration files, `preregistrations/<strategy>.yaml` (DESIGN §9, spec Phase 3).
-
-Before deployment the author declares what would count as an edge and when to stop: hypotheses,
-metric, baseline, minimum effect, alpha, power, the required sample size, the kill criterion, risk,
-instruments, the expected P&L per 10 windows and the evidence. The schema is strict (unknown keys,
-out-of-range numbers and inconsistent fields are errors) and errors name the YAML line and field.
+"""Pre-registration files, `preregistrations/<strategy>.yaml` (DESIGN §9, spec Phase 3): read and
+validate them with errors naming the YAML line and field, draft a new one with its sample size
+computed, write one back as YAML, and the power calculation its `required_sample_size` must equal.
+The schema itself (fields, bounds, cross-field checks) is research.prereg_schema.
 """
 
 from __future__ import annotations
@@ -11,202 +9,30 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from live.promotion.kill_criteria import KillCriterion, criterion_from_prereg
 from research import stats
-
-STRATEGY_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # the same rule as the allowed_strategies control
-
-
-class Metric(StrEnum):
-    WIN_RATE = "win_rate"
-    EV = "ev"
-
-
-class Purpose(StrEnum):
-    EDGE = "edge"  # claims an edge: significance is tested before live scale-up
-    VERIFICATION = "verification"  # the canary: proves the pipeline, claims no edge
-
-
-class SampleSizeMethod(StrEnum):
-    EXACT_BINOMIAL = "exact_binomial"
-    NORMAL = "normal"
-    T_TEST = "t_test"
-
-
-class SignificanceRule(StrEnum):
-    FIXED_N = "fixed_n"  # test once, on exactly the first required_sample_size trades
-    SPRT = "sprt"  # Wald's SPRT of the kill criterion; crossing the upper bound is significance
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SprtCriterion(_Strict):
-    kind: Literal["sprt"]
-    alpha: float = Field(gt=0, le=0.2)
-    beta: float = Field(gt=0, le=0.5)
-
-
-class MaxDrawdownCriterion(_Strict):
-    kind: Literal["max_drawdown"]
-    max_drawdown_usd: Decimal = Field(gt=0, le=1000)
-
-
-class MaxConsecutiveLossesCriterion(_Strict):
-    kind: Literal["max_consecutive_losses"]
-    max_losses: int = Field(ge=1, le=1000)
-
-
-class MinWinRateAfterNCriterion(_Strict):
-    kind: Literal["min_win_rate_after_n"]
-    n: int = Field(ge=1, le=1_000_000)
-    min_win_rate: float = Field(gt=0, lt=1)
-
-
-KillCriterionSpec = Annotated[
-    SprtCriterion
-    | MaxDrawdownCriterion
-    | MaxConsecutiveLossesCriterion
-    | MinWinRateAfterNCriterion,
-    Field(discriminator="kind"),
-]
-
-
-class Risk(_Strict):
-    max_position_usd: Decimal = Field(gt=0, le=5)  # HARD_MAX_POSITION_USD
-    max_session_loss_usd: Decimal = Field(gt=0, le=1000)
-    stop_loss: float | None = Field(default=None, gt=0, lt=1)
-    take_profit: float | None = Field(default=None, gt=0, le=10)
-    max_entries_per_window: int = Field(default=1, ge=1, le=2)
-
-
-class Instrument(_Strict):
-    asset: Literal["BTC", "ETH", "SOL", "XRP"]
-    window: Literal["5m", "15m"]
-
-
-class PnlRange(_Strict):
-    low_usd: Decimal = Field(ge=-1000, le=1000)
-    high_usd: Decimal = Field(ge=-1000, le=1000)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> PnlRange:
-        if self.low_usd >= self.high_usd:
-            raise ValueError(f"low_usd ({self.low_usd}) must be below high_usd ({self.high_usd})")
-        return self
-
-
-class Evidence(_Strict):
-    backtest_run_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=100
-    )
-    data_from: date | None = None
-    data_to: date | None = None
-    report_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-
-    @model_validator(mode="after")
-    def _range(self) -> Evidence:
-        if (self.data_from is None) != (self.data_to is None):
-            raise ValueError("data_from and data_to are given together or not at all")
-        if self.data_from and self.data_to and self.data_from > self.data_to:
-            raise ValueError(f"data_from {self.data_from} is after data_to {self.data_to}")
-        return self
-
-
-class Preregistration(_Strict):
-    """One strategy's pre-registration, validated field by field and across fields."""
-
-    strategy: str = Field(pattern=STRATEGY_NAME, max_length=64)
-    aliases: list[Annotated[str, Field(pattern=STRATEGY_NAME, max_length=64)]] = Field(
-        default_factory=list, max_length=8
-    )
-    version: int = Field(ge=1, le=10_000)
-    purpose: Purpose
-    h0: str = Field(min_length=5, max_length=2000)
-    h1: str = Field(min_length=5, max_length=2000)
-    metric: Metric
-    baseline: float = Field(ge=-5, le=5)
-    minimum_effect: float = Field(gt=0, le=5)
-    pnl_sd: float | None = Field(default=None, gt=0, le=10)
-    alpha: float = Field(gt=0, le=0.2)
-    power: float = Field(ge=0.5, le=0.99)
-    sample_size_method: SampleSizeMethod
-    required_sample_size: int = Field(ge=1, le=1_000_000)
-    significance_rule: SignificanceRule
-    kill_criterion: KillCriterionSpec
-    risk: Risk
-    instruments: list[Instrument] = Field(min_length=1, max_length=8)
-    expected_pnl_per_10_windows: PnlRange
-    evidence: Evidence
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Preregistration:
-        for check in (_metric_fields, _rule_fields, _purpose_fields, _unique_instruments):
-            check(self)
-        return self
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The strategy's name and aliases, as positions and controls may spell it."""
-        return (self.strategy, *self.aliases)
-
-    def kill(self) -> KillCriterion:
-        """The declared kill criterion in the runner's terms (live.promotion.kill_criteria)."""
-        return criterion_from_prereg(self.model_dump(mode="json"))
-
-
-def _fail(field: str, message: str) -> None:
-    raise ValueError(f"{field}: {message}")
-
-
-def _metric_fields(p: Preregistration) -> None:
-    if p.metric is Metric.WIN_RATE:
-        if not 0 < p.baseline < 1:
-            _fail("baseline", f"a win rate must be in (0, 1), got {p.baseline}")
-        if p.baseline + p.minimum_effect >= 1:
-            _fail("minimum_effect", "baseline + minimum_effect must be below 1")
-        if p.pnl_sd is not None:
-            _fail("pnl_sd", "only used when metric is ev")
-        if p.sample_size_method is SampleSizeMethod.T_TEST:
-            _fail("sample_size_method", "t_test is for metric ev; use exact_binomial or normal")
-    else:
-        if p.pnl_sd is None:
-            _fail("pnl_sd", "required when metric is ev (per-trade P&L standard deviation, USD)")
-        if p.sample_size_method is SampleSizeMethod.EXACT_BINOMIAL:
-            _fail("sample_size_method", "exact_binomial is for metric win_rate")
-
-
-def _rule_fields(p: Preregistration) -> None:
-    if p.significance_rule is SignificanceRule.SPRT and p.kill_criterion.kind != "sprt":
-        _fail("kill_criterion", "significance_rule sprt needs kill_criterion kind sprt")
-
-
-def _purpose_fields(p: Preregistration) -> None:
-    if p.purpose is not Purpose.VERIFICATION:
-        return
-    if p.kill_criterion.kind == "sprt" or p.significance_rule is SignificanceRule.SPRT:
-        _fail("kill_criterion", "a verification strategy claims no edge: declare a loss bound")
-    if p.risk.max_position_usd > 1:
-        _fail("risk.max_position_usd", "a verification strategy trades at most 1 USD")
-
-
-def _unique_instruments(p: Preregistration) -> None:
-    seen = [(i.asset, i.window) for i in p.instruments]
-    if len(seen) != len(set(seen)):
-        _fail("instruments", "each instrument may appear once")
-
+from research.prereg_schema import (
+    STRATEGY_NAME,
+    Metric,
+    Preregistration,
+    SampleSizeMethod,
+    SignificanceRule,
+)
 
 # ---------------------------------------------------------------- sample size
+
+MAX_SAMPLE_SIZE = stats.MAX_N  # the schema's bound on required_sample_size
+
+
+class SampleSizeError(ValueError):
+    """The power calculation has no finite answer (e.g. alpha or the effect far too small)."""
 
 
 def required_sample_size(
@@ -218,21 +44,33 @@ def required_sample_size(
     power: float,
     pnl_sd: float | None = None,
 ) -> int:
-    """The power calculation a pre-registration's required_sample_size must equal."""
+    """The power calculation a pre-registration's required_sample_size must equal (trades);
+    raises SampleSizeError when it has no answer within MAX_SAMPLE_SIZE trades."""
+    if metric is not Metric.WIN_RATE and pnl_sd is None:
+        raise ValueError("metric ev needs pnl_sd")
+    try:
+        return _power_calculation(metric, method, baseline, effect, alpha, power, pnl_sd)
+    except (OverflowError, ValueError):  # an infinite n, or none found up to the bound
+        raise SampleSizeError(
+            f"no sample size up to {MAX_SAMPLE_SIZE} trades reaches power {power:g} at alpha "
+            f"{alpha:g} for a minimum effect of {effect:g}"
+        ) from None
+
+
+def _power_calculation(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
     if metric is Metric.WIN_RATE:
         p1 = baseline + effect
         if method is SampleSizeMethod.EXACT_BINOMIAL:
             return stats.win_rate_sample_size_exact(baseline, p1, alpha, power)
         return stats.win_rate_sample_size_normal(baseline, p1, alpha, power)
-    if pnl_sd is None:
-        raise ValueError("metric ev needs pnl_sd")
     if method is SampleSizeMethod.T_TEST:
         return stats.ev_sample_size(effect, pnl_sd, alpha, power)
     return stats.ev_sample_size_normal(effect, pnl_sd, alpha, power)
 
 
 def computed_sample_size(p: Preregistration) -> int:
-    """Recompute the required sample size from the file's own declarations."""
+    """Recompute the required sample size from the file's own declarations (SampleSizeError
+    when the power calculation has no answer)."""
     return required_sample_size(
         p.metric, p.sample_size_method, p.baseline, p.minimum_effect, p.alpha, p.power, p.pnl_sd
     )
@@ -243,6 +81,8 @@ def computed_sample_size(p: Preregistration) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One thing wrong with a file: its 1-based line, the field path, and what is wrong."""
+
     line: int
     field: str
     message: str
@@ -292,22 +132,43 @@ def _problems(root: yaml.Node, exc: ValidationError) -> Iterator[Problem]:
         yield Problem(line, field, message.removeprefix("Value error, "))
 
 
-def _duplicate_keys(node: yaml.Node) -> Iterator[Problem]:
+def _duplicate_keys(node: yaml.Node, visited: set[int] | None = None) -> Iterator[Problem]:
+    visited = set() if visited is None else visited
+    if id(node) in visited:  # an alias: already walked (and it may refer to itself)
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
-            if key.value in seen:
-                yield Problem(key.start_mark.line + 1, key.value, "duplicate key")
-            seen.add(key.value)
-            yield from _duplicate_keys(value)
+            if isinstance(key, yaml.ScalarNode):  # a complex key is refused when constructed
+                if key.value in seen:
+                    yield Problem(key.start_mark.line + 1, key.value, "duplicate key")
+                seen.add(key.value)
+            yield from _duplicate_keys(value, visited)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            yield from _duplicate_keys(item)
+            yield from _duplicate_keys(item, visited)
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with an impossible date (2024-13-45) refused at its line like any other
+    YAML error instead of escaping as a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node):  # noqa: D102 - see the class
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a date ({exc})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def parse(text: str, source: str = "<string>") -> Preregistration:
     """Validate pre-registration YAML text; raises PreregError naming line and field."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -323,6 +184,9 @@ def parse(text: str, source: str = "<string>") -> Preregistration:
             filter(None, (getattr(exc, "context", None), getattr(exc, "problem", None)))
         )
         raise PreregError(source, [Problem(line, "(yaml)", what or str(exc))]) from exc
+    except RecursionError:
+        problem = Problem(1, "(yaml)", "nested too deeply (or an alias refers to itself)")
+        raise PreregError(source, [problem]) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -336,14 +200,29 @@ def parse(text: str, source: str = "<string>") -> Preregistration:
 def load(path: Path) -> Preregistration:
     """Read and validate a pre-registration file; its `strategy` must match the file name."""
     path = Path(path)
-    prereg = parse(path.read_text(), str(path))
+    text = _read(path)
+    prereg = parse(text, str(path))
     if path.stem not in prereg.names:
-        line, _ = _walk(yaml.compose(path.read_text()), ("strategy",))
+        line, _ = _walk(yaml.compose(text), ("strategy",))
         problem = Problem(
             line, "strategy", f"{prereg.strategy!r} (or an alias) must match file {path.name}"
         )
         raise PreregError(str(path), [problem])
     return prereg
+
+
+def _read(path: Path) -> str:
+    """The file's text; PreregError (line 1, field `(file)`) if it cannot be read as UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PreregError(str(path), [Problem(1, "(file)", exc.strerror or str(exc))]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = Problem(line, "(file)", f"not UTF-8 text (byte {exc.start}: {exc.reason})")
+        raise PreregError(str(path), [problem]) from None
 
 
 # ---------------------------------------------------------------- drafting a new file
@@ -360,12 +239,14 @@ def draft(
     rule: SignificanceRule = SignificanceRule.FIXED_N,
 ) -> Preregistration:
     """A complete, valid pre-registration with the sample size computed; the author then edits
-    hypotheses, risk, instruments, expected P&L and evidence before committing it."""
+    hypotheses, risk, instruments, expected P&L and evidence before committing it. Raises
+    DraftError naming the argument's schema field and its allowed range."""
+    check_draft(strategy, metric, baseline, effect, alpha, power, pnl_sd)
     method = (
         SampleSizeMethod.EXACT_BINOMIAL if metric is Metric.WIN_RATE else SampleSizeMethod.T_TEST
     )
     unit = "win rate" if metric is Metric.WIN_RATE else "mean net P&L per trade (USD)"
-    n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
+    n = _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
     return Preregistration.model_validate(
         {
             "strategy": strategy,
@@ -389,6 +270,91 @@ def draft(
             "evidence": {"backtest_run_ids": []},
         }
     )
+
+
+class DraftError(ValueError):
+    """An argument of `draft` that no pre-registration allows. `fields` are the schema fields at
+    fault (strategy, baseline, minimum_effect, alpha, power, pnl_sd); `message` reads after
+    their names ("must be in (0, 0.2], got 0.5")."""
+
+    def __init__(self, fields: tuple[str, ...], message: str) -> None:
+        self.fields, self.message = fields, message
+        super().__init__(f"{'/'.join(fields)} {message}")
+
+
+def check_draft(
+    strategy: str,
+    metric: Metric,
+    baseline: float,
+    effect: float,
+    alpha: float,
+    power: float,
+    pnl_sd: float | None,
+) -> None:
+    """Check `draft`'s arguments against the schema's bounds and its rules per metric; raises
+    DraftError for the first that fails (NaN and infinities fail every range)."""
+    if len(strategy) > 64 or not re.fullmatch(STRATEGY_NAME, strategy):  # the schema's rule
+        raise DraftError(
+            ("strategy",),
+            f"must be 1-64 lower-case letters, digits, _ or - (starting with a letter or digit),"
+            f" got {strategy!r}",
+        )
+    if metric is Metric.WIN_RATE and not 0 < baseline < 1:
+        raise DraftError(
+            ("baseline",), f"must be a win rate in (0, 1) for metric win_rate, got {baseline}"
+        )
+    _within("baseline", baseline)
+    _within("minimum_effect", effect)
+    _within("alpha", alpha)
+    _within("power", power)
+    if metric is Metric.WIN_RATE and not baseline + effect < 1:
+        raise DraftError(
+            ("minimum_effect",),
+            f"must be below 1 - baseline = {1 - baseline:g} for metric win_rate, got {effect}",
+        )
+    if metric is Metric.WIN_RATE and pnl_sd is not None:
+        raise DraftError(("pnl_sd",), "is only used with metric ev")
+    if metric is Metric.EV and pnl_sd is None:
+        raise DraftError(("pnl_sd",), "is required for metric ev (per-trade P&L sd, USD)")
+    if pnl_sd is not None:
+        _within("pnl_sd", pnl_sd)
+
+
+def _within(field: str, value: float) -> None:
+    """DraftError unless `value` meets the schema's bounds (gt/ge/lt/le) on `field`."""
+    low, high, ok = "(-inf", "inf)", value == value  # NaN is in no range
+    for bound in Preregistration.model_fields[field].metadata:
+        if getattr(bound, "gt", None) is not None:
+            low, ok = f"({bound.gt:g}", ok and value > bound.gt
+        elif getattr(bound, "ge", None) is not None:
+            low, ok = f"[{bound.ge:g}", ok and value >= bound.ge
+        elif getattr(bound, "lt", None) is not None:
+            high, ok = f"{bound.lt:g})", ok and value < bound.lt
+        elif getattr(bound, "le", None) is not None:
+            high, ok = f"{bound.le:g}]", ok and value <= bound.le
+    if not ok:
+        raise DraftError((field,), f"must be in {low}, {high}, got {value:g}")
+
+
+def _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
+    fields = ("minimum_effect", "alpha", "power") + (("pnl_sd",) if pnl_sd is not None else ())
+    given = f"effect {effect:g}, alpha {alpha:g}, power {power:g}"
+    given += f", sd {pnl_sd:g}" if pnl_sd is not None else ""
+    try:
+        n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
+    except SampleSizeError:
+        raise DraftError(
+            fields,
+            f"leave the power calculation without a sample size up to {MAX_SAMPLE_SIZE} trades"
+            f" ({given}): raise the effect or alpha, or lower the power",
+        ) from None
+    if n > MAX_SAMPLE_SIZE:
+        raise DraftError(
+            fields,
+            f"ask for more than {MAX_SAMPLE_SIZE} trades ({given}): raise the effect or alpha,"
+            " or lower the power",
+        )
+    return n
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from live.journal.codec import read_journal
+from live.journal.reader import read_journal
 from live.journal.replay import build_engine
 from live.kernel.domain import Mode
 from live.store.sink import Sink

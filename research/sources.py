@@ -64,23 +64,56 @@ def file_rows(path: Path, fmt: str | None = None, *, asset: str = "BTC") -> list
     fee = DEFAULT_FEE_RATE if fmt == "top-of-book" else None
     events, _ = convert_events(fmt, path, asset=asset, fee_rate=fee)
     validate_events(events, path)
-    return [_row(e) for e in events if e["kind"] in MARKET_KINDS]
+    return [raw_row(e) for e in events if e["kind"] in MARKET_KINDS]
 
 
 def _journal_rows(path: Path) -> Iterator[RawRow]:
-    from live.journal.codec import parse_event
+    for _, payload in journal_payloads(path):
+        if payload["kind"] in MARKET_KINDS:
+            yield raw_row(payload)
+
+
+def journal_payloads(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`(line number, journal object)` of every line of a journal file (plain or .gz), each
+    validated by the journal's parser; blank and `#` lines skipped. Raises JournalError naming the
+    file and line (bad JSON, bad field, bytes that are not UTF-8, a damaged gzip stream)."""
+    from live.journal.codec import JournalError, parse_event
 
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as stream:
-        for lineno, text in enumerate(stream, start=1):
-            if not text.strip() or text.lstrip().startswith("#"):
-                continue
-            payload = json.loads(text)
-            parse_event(payload, lineno, str(path))  # raises JournalError naming the line
-            if payload["kind"] in MARKET_KINDS:
-                yield _row(payload)
+    lineno = 0
+    try:
+        with opener(path, "rt", encoding="utf-8") as stream:
+            for lineno, text in enumerate(stream, start=1):
+                if not text.strip() or text.lstrip().startswith("#"):
+                    continue
+                try:
+                    payload = json.loads(text)
+                except ValueError as exc:
+                    raise JournalError(f"not valid JSON ({exc})", lineno, "", str(path)) from None
+                except RecursionError:
+                    raise JournalError("nested too deeply", lineno, "", str(path)) from None
+                parse_event(payload, lineno, str(path))  # raises JournalError naming the line
+                yield lineno, payload
+    except UnicodeDecodeError as exc:
+        line = _undecodable_line(path, opener)
+        raise JournalError(f"not UTF-8 text ({exc.reason})", line, "", str(path)) from None
+    except (OSError, EOFError) as exc:  # unreadable, a directory, or a damaged gzip stream
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise JournalError(f"cannot read the file: {reason}", lineno + 1, "", str(path)) from None
 
 
-def _row(payload: dict[str, Any]) -> RawRow:
+def raw_row(payload: dict[str, Any]) -> RawRow:
+    """The raw row of one journal object: `(ts, recv_ts or None, source, payload)`."""
     recv = payload.get("recv_ts")
     return payload["ts"], recv if isinstance(recv, int) else None, source_of(payload), payload
+
+
+def _undecodable_line(path: Path, opener: Any) -> int:
+    """The first line of the file that is not UTF-8 (the text reader decodes ahead in chunks)."""
+    with opener(path, "rb") as stream:
+        for lineno, raw in enumerate(stream, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return 1

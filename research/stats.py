@@ -12,6 +12,7 @@ Sharpe ratios are per observation (not annualised); kurtosis is raw (3 for a nor
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -19,6 +20,7 @@ import numpy as np
 import psycopg
 from scipy import special, stats
 from statsmodels.stats.power import TTestPower
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from live.promotion.kill_criteria import (  # noqa: F401 - re-exported: one implementation for both sides
     SprtBounds,
@@ -102,9 +104,17 @@ def ev_sample_size(effect: float, sd: float, alpha: float, power: float) -> int:
     _check_levels(alpha, power)
     if effect <= 0 or sd <= 0:
         raise ValueError(f"need effect > 0 and sd > 0, got {effect=}, {sd=}")
-    n = TTestPower().solve_power(
-        effect_size=effect / sd, alpha=alpha, power=power, alternative="larger"
-    )
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # no root when 2 trades suffice
+        warnings.simplefilter("ignore", RuntimeWarning)  # an effect/sd so large it overflows
+        n = TTestPower().solve_power(
+            effect_size=effect / sd, alpha=alpha, power=power, alternative="larger"
+        )
+        at_two = ev_power(2, effect, sd, alpha) if not math.isfinite(float(n)) else None
+    if at_two is not None:
+        if at_two >= power:
+            return 2  # the smallest sample a t-test takes already has the power
+        raise ValueError(f"no sample size found for {effect=}, {sd=}, {alpha=}, {power=}")
     return max(2, math.ceil(float(n) - 1e-9))
 
 

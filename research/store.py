@@ -1,9 +1,10 @@
 """Recorded market data in PostgreSQL: import files into `market_events` (+ `windows`), export a
 range as a journal, list what is there, and read a range back (cached) for research.data.
 
-Import is idempotent: each row's dedup key is a hash of its source, ts and payload, and rows are
-inserted with ON CONFLICT DO NOTHING on (source, dedup_key) — the runner's recorder uses the same
-index — so importing a file twice adds nothing.
+Import is all or nothing (research.staging reads and checks every file first) and idempotent:
+each row's dedup key is a hash of its source, ts and payload, and rows are inserted with ON
+CONFLICT DO NOTHING on (source, dedup_key) — the runner's recorder uses the same index — so
+importing a file twice adds nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from research import cache
-from research.data import GAP_MS, Gap
-from research.sources import MARKET_KINDS, RawRow, file_rows
+from research.coverage import GAP_MS, Gap
+from research.sources import MARKET_KINDS, RawRow
+from research.staging import ImportRefused, StagedFile, stage_files
 
 COLUMNS = "ts, recv_ts, source, kind, asset, slug, token_id, payload, dedup_key"
 
@@ -44,15 +48,27 @@ def dedup_key(source: str, payload: dict[str, Any]) -> str:
     return hashlib.blake2b(f"{source}|{body}".encode(), digest_size=12).hexdigest()
 
 
-def import_file(conn: Any, path: Path, fmt: str | None = None) -> ImportSummary:
-    """Import one journal or public-format file; returns rows read and rows newly inserted."""
-    from research.sources import detect_format
+def import_files(conn: Any, paths: list[Path], fmt: str | None = None) -> list[ImportSummary]:
+    """Import journal or public-format files, all or nothing: every file is read and checked
+    first (research.staging), then all are written in one transaction. Raises ImportRefused,
+    JournalError or ConvertError naming the file and line; the database is then unchanged."""
+    return write_staged(conn, stage_files(paths, fmt))
 
-    fmt = fmt or detect_format(Path(path))
-    rows = file_rows(Path(path), fmt)
-    inserted = insert_rows(conn, rows)
-    upsert_windows(conn, rows)
-    return ImportSummary(Path(path), fmt, len(rows), inserted)
+
+def write_staged(conn: Any, staged: list[StagedFile]) -> list[ImportSummary]:
+    """Write staged files in one transaction; if the database still refuses a row, ImportRefused
+    names the file and nothing is written."""
+    summaries = []
+    with conn.transaction():
+        for one in staged:
+            try:
+                inserted = insert_rows(conn, one.rows)
+                upsert_windows(conn, one.rows)
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                reason = exc.diag.message_primary or str(exc)
+                raise ImportRefused(f"{one.path}: the database refused a row ({reason})") from None
+            summaries.append(ImportSummary(one.path, one.fmt, len(one.rows), inserted))
+    return summaries
 
 
 def insert_rows(conn: Any, rows: Iterable[RawRow]) -> int:
@@ -72,7 +88,9 @@ def insert_rows(conn: Any, rows: Iterable[RawRow]) -> int:
             f"INSERT INTO market_events ({COLUMNS}) SELECT {COLUMNS} FROM incoming ORDER BY ts "
             "ON CONFLICT (source, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING"
         )
-        return cur.rowcount
+        inserted = cur.rowcount
+        cur.execute("DROP TABLE incoming")  # several files in one transaction: one at a time
+        return inserted
 
 
 def upsert_windows(conn: Any, rows: Iterable[RawRow]) -> None:

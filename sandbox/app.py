@@ -19,9 +19,10 @@ from sandbox import views
 from sandbox.app_private import PrivateRoutes
 from sandbox.auth import AuthError, verify_l2
 from sandbox.clockwork import advance
-from sandbox.exchange import Exchange, VenueError
+from sandbox.exchange import Exchange
 from sandbox.faults import FaultKind
 from sandbox.gamma import event_json, market_json
+from sandbox.refusals import VenueError
 from sandbox.ws import Hub
 
 Handler = Callable[[Request], Awaitable[Response]]

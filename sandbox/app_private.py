@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from sandbox import views
 from sandbox.auth import derive_creds, verify_l1
-from sandbox.exchange import VenueError
 from sandbox.faults import FaultError, FaultKind, parse_fault
+from sandbox.refusals import VenueError
 from sandbox.wire import order_json, trade_json
 
 

@@ -1,5 +1,7 @@
-"""The exchange: order entry, matching against the maker and other users, cancels, and the
-per-key views (orders, trades, balances). Time advances in `sandbox.clockwork`."""
+"""The exchange: all venue state, and an order's way through it — entry (checked by
+`sandbox.order_entry`), matching against the maker and other users, execution, fills, trades
+and their events. Cancels and heartbeats are `sandbox.desk`; time advances in
+`sandbox.clockwork`."""
 
 from __future__ import annotations
 
@@ -8,55 +10,24 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from sandbox.auth import ApiCreds, order_signature_ok
+from sandbox.auth import ApiCreds
 from sandbox.config import SandboxConfig
 from sandbox.desk import OrderDesk
 from sandbox.faults import FaultBook, FaultKind
 from sandbox.ledger import ZERO, Ledger, taker_fee
 from sandbox.markets import Markets, WindowState
 from sandbox.matching import Fill, Offer, take
+from sandbox.order_entry import OrderEntry
 from sandbox.records import Order, OrderStatus, Trade
-from sandbox.windows import WindowStatus
+from sandbox.refusals import FAK_MSG, FOK_MSG, rejection
 from sandbox.wire import MAKER_BOT_ADDRESS, MAKER_BOT_OWNER, order_event, trade_event
 
-UNIT = Decimal(1_000_000)
-MIN_SIZE = Decimal(5)
-MIN_MARKETABLE_USD = Decimal(1)
-ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
-FOK_MSG = "order couldn't be fully filled. FOK orders are fully filled or killed."
-FAK_MSG = (
-    "no orders found to match with FAK order. "
-    "FAK orders are partially filled or killed if no match is found."
-)
-BALANCE_MSG = "not enough balance / allowance"
 Publisher = Callable[[str, str, str | None, dict], None]
 
 
-class VenueError(Exception):
-    """A request the venue refuses with an HTTP error and `{"error": message}`."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def rejection(message: str) -> dict:
-    return {
-        "success": False,
-        "errorMsg": message,
-        "orderID": "",
-        "status": "",
-        "makingAmount": "",
-        "takingAmount": "",
-        "tradeIDs": [],
-        "transactionsHashes": [],
-    }
-
-
-class Exchange(OrderDesk):
+class Exchange(OrderEntry, OrderDesk):
     """All venue state; every method runs on the server's event loop (no locking)."""
 
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.time) -> None:
@@ -87,152 +58,18 @@ class Exchange(OrderDesk):
     def post_order(self, creds: ApiCreds, body: object) -> dict:
         """Validate, match and (for GTC/GTD) rest one order; return the venue response."""
         self.counters["orders_posted"] += 1
-        order, state, budget = self._validate(creds, body)
+        order, state, budget = self.validate_order(creds, body)
         fault = self.faults.fire(FaultKind.REJECT_ORDERS, state.window.asset)
         if fault is not None:
             self.counters["orders_rejected"] += 1
             return rejection(fault.message or "")
-        self._check_balance(order, budget)
+        self.check_balance(order, budget)
         dropped = self.faults.fire(FaultKind.DROP_CONFIRMATIONS, state.window.asset)
         order.silent = dropped is not None
         if dropped is not None and dropped.hide_trades:
             self.hidden.add(order.id)  # until the faults are cleared
         fills = self._match(order, budget, state.window.asset)
         return self._execute(order, state, fills, budget)
-
-    def _validate(self, creds: ApiCreds, body: object) -> tuple[Order, WindowState, Decimal | None]:
-        if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
-            raise VenueError("Invalid order payload")
-        raw = body["order"]
-        order_type = body.get("orderType", "GTC")
-        if order_type not in ORDER_TYPES:
-            raise VenueError(f"invalid order type: {order_type}")
-        if body.get("owner") != creds.key:
-            raise VenueError("the order owner has to be the owner of the API KEY")
-        try:
-            maker, taker = int(raw["makerAmount"]), int(raw["takerAmount"])
-            side, token = raw["side"], str(raw["tokenId"])
-            expiration = int(raw.get("expiration", 0))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise VenueError("Invalid order payload") from exc
-        if side not in ("BUY", "SELL") or maker <= 0 or taker <= 0:
-            raise VenueError("invalid order: amounts must be positive")
-        hit = self.markets.lookup(token)
-        if hit is None:
-            self.counters["orders_unknown_token"] += 1  # e.g. a token id rotated away
-            raise VenueError("market not found")
-        state, outcome = hit
-        if state.status not in (WindowStatus.UPCOMING, WindowStatus.OPEN):
-            raise VenueError(
-                "the market is not yet ready to process new orders"
-                if state.status is None
-                else "market is closed"
-            )
-        if (
-            str(raw.get("maker", "")).lower() != creds.address.lower()
-            and int(raw.get("signatureType", 0)) == 0
-        ):
-            raise VenueError("the order signer address has to be the address of the API KEY")
-        dollars, shares = (maker, taker) if side == "BUY" else (taker, maker)
-        price = Decimal(dollars) / Decimal(shares)
-        order_id = (
-            "0x"
-            + hashlib.sha256(
-                str(raw.get("signature", "")).encode() + str(raw.get("salt")).encode()
-            ).hexdigest()
-        )
-        if order_id in self.orders:
-            raise VenueError("order already exists")
-        marketable = order_type in ("FOK", "FAK")
-        budget = Decimal(maker) / UNIT if marketable and side == "BUY" else None
-        size = Decimal(shares) / UNIT
-        self._check_price_and_size(order_id, price, size, state, marketable, side, budget)
-        if not order_signature_ok(raw, self.config.chain_id):
-            raise VenueError("invalid order signature")
-        if not marketable:
-            price = price.quantize(state.tick)
-        order = Order(
-            id=order_id,
-            owner=creds.key,
-            address=creds.address,
-            slug=state.window.slug,
-            condition_id=state.window.condition_id,
-            token=token,
-            outcome=outcome,
-            side=side,
-            price=price,
-            original_size=size,
-            order_type=order_type,
-            expiration=expiration,
-            created_at=int(self.venue_now()),
-        )
-        return order, state, budget
-
-    def _check_price_and_size(
-        self,
-        order_id: str,
-        price: Decimal,
-        size: Decimal,
-        state: WindowState,
-        marketable: bool,
-        side: str,
-        budget: Decimal | None,
-    ) -> None:
-        tick = state.tick
-        if not marketable:
-            try:
-                on_grid = (price / tick) == (price / tick).to_integral_value()
-            except InvalidOperation:
-                on_grid = False
-            if not on_grid:
-                raise VenueError(
-                    f"order {order_id} is invalid. Price ({price.normalize()}) "
-                    f"breaks minimum tick size rule: {tick}"
-                )
-            if not tick <= price <= 1 - tick:
-                raise VenueError(
-                    f"order {order_id} is invalid. Price ({price.normalize()}) "
-                    f"out of range: min {tick} - max {1 - tick}"
-                )
-            if size < MIN_SIZE:
-                raise VenueError(
-                    f"order {order_id} is invalid. Size ({size.normalize()}) "
-                    f"lower than the minimum: {MIN_SIZE}"
-                )
-            return
-        notional = budget if budget is not None else size * price
-        if notional < MIN_MARKETABLE_USD:
-            raise VenueError(
-                f"invalid amount for a marketable {side} order "
-                f"(${notional.normalize()}), min size: $1"
-            )
-
-    def _check_balance(self, order: Order, budget: Decimal | None) -> None:
-        acct = self.ledger.account(order.address)
-        if order.side == "BUY":
-            need = budget if budget is not None else order.original_size * order.price
-            need += need * self.config.fee_rate / 4
-            if need > acct.usdc - self.reserved_usdc(order.address):
-                raise VenueError(BALANCE_MSG)
-        else:
-            held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
-                order.address, order.token
-            )
-            if order.original_size > held:
-                raise VenueError(BALANCE_MSG)
-
-    def reserved_usdc(self, address: str) -> Decimal:
-        return sum((o.remaining * o.price for o in self._open_of(address) if o.side == "BUY"), ZERO)
-
-    def reserved_shares(self, address: str, token: str) -> Decimal:
-        return sum(
-            (o.remaining for o in self._open_of(address) if o.side == "SELL" and o.token == token),
-            ZERO,
-        )
-
-    def _open_of(self, address: str) -> list[Order]:
-        low = address.lower()
-        return [o for orders in self.resting.values() for o in orders if o.address.lower() == low]
 
     # ---- matching -------------------------------------------------------------------------
     def offers(self, token: str, side: str, exclude_owner: str | None = None) -> list[Offer]:

@@ -7,9 +7,10 @@ import base64
 from decimal import Decimal
 
 from sandbox.clockwork import book_message
-from sandbox.exchange import Exchange, VenueError
+from sandbox.exchange import Exchange
 from sandbox.gamma import iso
 from sandbox.markets import WindowState
+from sandbox.refusals import VenueError
 from sandbox.windows import WindowStatus
 from sandbox.wire import num
 

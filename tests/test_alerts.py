@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from live.alerts.alerter import AlertConfig, Alerter, AlertKind, Severity
+from live.alerts.alert import AlertKind, Severity
+from live.alerts.alerter import Alerter
+from live.alerts.config import AlertConfig
 
 TOKEN = "123456789:AAH-s3cr3t-bot-token-xyz"
 HOOK_TOKEN = "wEbHoOk-t0ken-abcdefghijklmnop"

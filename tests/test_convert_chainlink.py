@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from live.convert import chainlink, convert_to_journal
 from live.convert.common import ConvertError
-from live.journal.codec import read_journal
+from live.journal.reader import read_journal
 from live.kernel.events import OracleTick
 from updown.cli import app
 

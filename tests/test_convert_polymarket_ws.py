@@ -7,7 +7,7 @@ import json
 import pytest
 
 from live.convert import ConvertError, convert_to_journal, polymarket_ws
-from live.journal.codec import read_journal
+from live.journal.reader import read_journal
 
 MESSAGES = [
     "ws/" + n

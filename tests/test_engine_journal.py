@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from live.journal.codec import JournalError, parse_line, read_journal, to_json
+from live.journal.codec import JournalError, parse_line, to_json
+from live.journal.reader import read_journal
 from live.kernel.domain import Asset, Outcome, SettlementRule
 from live.kernel.events import BookDelta, BookSnapshot, OracleTick, WindowListed
 
@@ -119,6 +120,8 @@ def test_every_kind_round_trips_through_to_json() -> None:
         ({"ts": 1, "kind": "signal", "slug": "s", "side": "UP", "usd": "-1"}, "usd"),
         ({**WINDOW, "close_ts": 5}, "close_ts"),
         ({**WINDOW, "settlement_rule": "vwap"}, "settlement_rule"),
+        ({"ts": 10**20, "kind": "timer"}, "ts"),  # past year 9999: no datetime, no timestamptz
+        ({**WINDOW, "close_ts": 253_402_300_800_000}, "close_ts"),
     ],
 )
 def test_bad_line_names_line_number_and_field(obj: dict, field: str) -> None:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from live.promotion import status as promotion
 from research import gate, prereg
+from research.prereg_schema import Metric, Preregistration
 from updown.cli import app
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)  # after the file's commit date below
@@ -32,12 +33,12 @@ def _git(repo: Path, *args: str) -> str:
 def _momo_text(**changes: str) -> str:
     """Win rate 0.5 -> 0.8: 18 trades required (13 wins reject H0); kill after 4 losses in a
     row; 10 windows expected to make 0..10 USD; one backtest run as evidence."""
-    draft = prereg.draft("momo", prereg.Metric.WIN_RATE, 0.5, 0.3)
+    draft = prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.3)
     data = draft.model_dump(mode="python")
     data["kill_criterion"] = {"kind": "max_consecutive_losses", "max_losses": 4}
     data["expected_pnl_per_10_windows"] = {"low_usd": 0, "high_usd": 10}
     data["evidence"] = {"backtest_run_ids": ["bt-momo-1"]}
-    text = prereg.render(prereg.Preregistration.model_validate(data))
+    text = prereg.render(Preregistration.model_validate(data))
     for old, new in changes.items():
         text = text.replace(old, new, 1)
     return text

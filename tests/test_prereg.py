@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from live.promotion.kill_criteria import MaxDrawdownKill, SprtKill, load_kill_criterion
 from research import prereg
+from research.prereg_schema import Metric, Purpose
 from updown.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,7 +19,7 @@ SPRT_KILL = "kind: sprt\n  alpha: 0.05\n  beta: 0.2"
 
 def _text(**changes: str) -> str:
     """A valid win-rate pre-registration's YAML with some lines replaced."""
-    text = prereg.render(prereg.draft("momo", prereg.Metric.WIN_RATE, 0.5, 0.05))
+    text = prereg.render(prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05))
     for old, new in changes.items():
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -37,8 +38,8 @@ def _line_of(text: str, needle: str) -> int:
 
 def test_draft_renders_to_yaml_that_parses_back_identically():
     for draft in (
-        prereg.draft("momo", prereg.Metric.WIN_RATE, 0.5, 0.05),
-        prereg.draft("ev-one", prereg.Metric.EV, 0.0, 0.05, pnl_sd=1.0, rule="sprt"),
+        prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05),
+        prereg.draft("ev-one", Metric.EV, 0.0, 0.05, pnl_sd=1.0, rule="sprt"),
     ):
         assert prereg.parse(prereg.render(draft)) == draft
         assert prereg.computed_sample_size(draft) == draft.required_sample_size
@@ -48,13 +49,13 @@ def test_canary_preregistration_validates_and_declares_a_loss_bound():
     path = REPO / "preregistrations" / "canary.yaml"
     canary = prereg.load(path)
     assert canary.strategy == "always-trade-canary" and "canary" in canary.aliases
-    assert canary.purpose is prereg.Purpose.VERIFICATION
+    assert canary.purpose is Purpose.VERIFICATION
     assert prereg.computed_sample_size(canary) == canary.required_sample_size
     assert load_kill_criterion(path) == canary.kill() == MaxDrawdownKill(max_drawdown_usd=10)
 
 
 def test_sprt_kill_takes_its_hypotheses_from_the_file():
-    draft = prereg.draft("ev-one", prereg.Metric.EV, 0.0, 0.05, pnl_sd=1.0)
+    draft = prereg.draft("ev-one", Metric.EV, 0.0, 0.05, pnl_sd=1.0)
     assert draft.kill() == SprtKill("ev", 0.0, 0.05, 0.05, 0.2, 1.0)
 
 
@@ -182,3 +183,96 @@ def test_prereg_check_reports_line_and_field_of_an_invalid_file(tmp_path):
     result = runner.invoke(app, ["prereg", "check", str(path)])
     assert result.exit_code == 2
     assert f"momo.yaml:{_line_of(text, 'alpha: 0.5')}: alpha:" in result.output
+
+
+# ---------------------------------------------------------------- CLI: bad input, one line, exit 2
+
+WIN_RATE = ["--metric", "win_rate", "--baseline", "0.5", "--effect", "0.05"]
+EV = ["--metric", "ev", "--baseline", "0", "--effect", "0.05", "--sd", "1"]
+NO_SAMPLE_SIZE = "leave the power calculation without a sample size up to 1000000 trades"
+
+
+def _with(args: list[str], **flags: str) -> list[str]:
+    """`args` with some flags' values replaced (or added), e.g. _with(WIN_RATE, baseline="1.5")."""
+    out = list(args)
+    for name, value in flags.items():
+        flag = f"--{name}"
+        if flag in out:
+            out[out.index(flag) + 1] = value
+        else:
+            out += [flag, value]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (_with(WIN_RATE, baseline="1.5"), "--baseline must be a win rate in (0, 1)"),
+        (_with(WIN_RATE, baseline="nan"), "--baseline must be a win rate in (0, 1)"),
+        (_with(EV, baseline="9"), "--baseline must be in [-5, 5], got 9"),
+        (_with(WIN_RATE, effect="0.6"), "--effect must be below 1 - baseline = 0.5"),
+        (_with(WIN_RATE, effect="-0.1"), "--effect must be in (0, 5], got -0.1"),
+        (_with(WIN_RATE, alpha="0.5"), "--alpha must be in (0, 0.2], got 0.5"),
+        (_with(WIN_RATE, power="1.5"), "--power must be in [0.5, 0.99], got 1.5"),
+        (_with(WIN_RATE, sd="1"), "--sd is only used with metric ev"),
+        (_with(EV, sd="-1"), "--sd must be in (0, 10], got -1"),
+        (_with(WIN_RATE, alpha="1e-300"), f"--effect/--alpha/--power {NO_SAMPLE_SIZE}"),
+        (_with(WIN_RATE, effect="1e-9"), f"--effect/--alpha/--power {NO_SAMPLE_SIZE}"),
+        (_with(EV, effect="1e-6"), "--effect/--alpha/--power/--sd ask for more than 1000000"),
+    ],
+)
+def test_prereg_new_names_the_flag_and_its_range_and_writes_nothing(tmp_path, args, expected):
+    result = runner.invoke(app, ["prereg", "new", "momo", *args, "--dir", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), result.output
+    assert "p0" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_prereg_new_refuses_a_strategy_name_that_is_not_a_file_name(tmp_path):
+    result = runner.invoke(app, ["prereg", "new", "../Momo", *WIN_RATE, "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: STRATEGY must be 1-64 lower-case letters")
+    assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "Momo.yaml").exists()
+
+
+def test_prereg_new_into_a_dir_that_is_a_file_says_so(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = runner.invoke(app, ["prereg", "new", "momo", *WIN_RATE, "--dir", str(taken)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"error: --dir {taken}: cannot write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"alpha: 0.05\n": "alpha: 1.0e-300\n"}, "required_sample_size cannot be checked"),
+        ({"minimum_effect: 0.05": "minimum_effect: 1.0e-9"}, "required_sample_size cannot be"),
+        ({"data_from: null": "data_from: 2024-13-45"}, "'2024-13-45' is not a date"),
+        ({"strategy: momo": "strategy: " + "[" * 3000 + "]" * 3000}, "nested too deeply"),
+        ({"strategy: momo": "? [a, b]\n: 1\nstrategy: momo"}, "found unhashable key"),
+    ],
+)
+def test_prereg_check_refuses_malformed_files_without_a_traceback(tmp_path, change, expected):
+    path = tmp_path / "momo.yaml"
+    path.write_text(_text(**change))
+    result = runner.invoke(app, ["prereg", "check", str(path)])
+    assert result.exit_code == 2 and expected in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_prereg_check_names_the_line_of_bytes_that_are_not_utf8(tmp_path):
+    path = tmp_path / "momo.yaml"
+    path.write_bytes(_text().encode().replace(b"h0: ", b"h0: \xff"))
+    result = runner.invoke(app, ["prereg", "check", str(path)])
+    line = _line_of(_text(), "h0: ")
+    assert result.exit_code == 2
+    assert f"momo.yaml:{line}: (file): not UTF-8 text" in result.output
+
+
+def test_prereg_check_of_a_directory_says_it_is_not_a_file(tmp_path):
+    result = runner.invoke(app, ["prereg", "check", str(tmp_path)])
+    assert result.exit_code == 2 and "is not a file" in result.output

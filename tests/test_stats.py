@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import UTC, datetime
 
 import numpy as np
@@ -119,6 +120,16 @@ def test_ev_sample_size_matches_gpower_one_sample_t_test():
     # normal approximation ((1.6449 + 0.8416) / 0.5)^2 = 24.7 -> 25
     assert st.ev_sample_size_normal(0.5, 1.0, 0.05, 0.8) == 25
     assert st.ev_power(27, 0.5, 1.0, 0.05) >= 0.8 > st.ev_power(26, 0.5, 1.0, 0.05)
+
+
+def test_ev_sample_size_is_two_when_two_trades_already_have_the_power():
+    # effect/sd = 10: statsmodels' root finder has no root above 2 and returns NaN (it used to
+    # end in 'cannot convert float NaN to integer'); the smallest t-test sample is the answer.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and nothing is printed
+        assert st.ev_sample_size(5.0, 0.5, 0.05, 0.8) == 2
+        assert st.ev_sample_size(5.0, 1.0, 0.05, 0.8) == 3  # the solver's own answer, unchanged
+    assert st.ev_power(2, 5.0, 0.5, 0.05) >= 0.8 > st.ev_power(2, 5.0, 1.0, 0.05)
 
 
 def test_t_test_on_ev_matches_the_formula():

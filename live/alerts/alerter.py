@@ -12,162 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import httpx
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from live.alerts import channels as alert_channels
-from live.alerts.channels import Channel, Outcome, Redactor, RetryPolicy, deliver
+from live.alerts.alert import DEFAULT_SEVERITY, Alert, AlertKind, Severity, dedup_key
+from live.alerts.channels import Outcome, Redactor, RetryPolicy, deliver
+from live.alerts.config import AlertConfig
 
 log = logging.getLogger(__name__)
-
-
-class AlertKind(StrEnum):
-    """What an alert is about; stored in `alerts.kind`."""
-
-    BREAKER_TRIPPED = "breaker_tripped"
-    ASSERTION_FAILED = "assertion_failed"
-    DRAWDOWN = "drawdown"
-    POSITION_UNKNOWN = "position_unknown"
-    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
-    LOCK_LOST = "lock_lost"
-    FEED_STALE = "feed_stale"
-    KILL_CRITERION_HIT = "kill_criterion_hit"
-    KILL_SWITCH_USED = "kill_switch_used"
-    DB_POOL_HIGH = "db_pool_high"
-    QUERY_TIMEOUT = "query_timeout"
-    HEALTH_DOWN = "health_down"
-    DAILY_SUMMARY = "daily_summary"
-    ALERTS_DROPPED = "alerts_dropped"  # raised by the Alerter itself when its queue overflowed
-    EXIT_BLOCKED = "exit_blocked"  # an exit the venue would refuse (under $1): held instead
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
-    AlertKind.BREAKER_TRIPPED: Severity.CRITICAL,
-    AlertKind.ASSERTION_FAILED: Severity.CRITICAL,
-    AlertKind.DRAWDOWN: Severity.CRITICAL,
-    AlertKind.POSITION_UNKNOWN: Severity.CRITICAL,
-    AlertKind.RECONCILIATION_MISMATCH: Severity.CRITICAL,
-    AlertKind.LOCK_LOST: Severity.CRITICAL,
-    AlertKind.FEED_STALE: Severity.WARNING,
-    AlertKind.KILL_CRITERION_HIT: Severity.CRITICAL,
-    AlertKind.KILL_SWITCH_USED: Severity.WARNING,
-    AlertKind.DB_POOL_HIGH: Severity.WARNING,
-    AlertKind.QUERY_TIMEOUT: Severity.WARNING,
-    AlertKind.HEALTH_DOWN: Severity.CRITICAL,
-    AlertKind.DAILY_SUMMARY: Severity.INFO,
-    AlertKind.ALERTS_DROPPED: Severity.WARNING,
-    AlertKind.EXIT_BLOCKED: Severity.WARNING,
-}
-
-
-class AlertConfig(BaseModel):
-    """Channels and limits. Secrets come only from the environment (`from_env`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    discord_webhook_url: SecretStr | None = None
-    telegram_bot_token: SecretStr | None = None
-    telegram_chat_id: str | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    dedup_window_s: float = Field(300.0, ge=0, le=86_400)
-    queue_size: int = Field(1000, ge=1, le=100_000)
-    timeout_s: float = Field(5.0, gt=0, le=60)
-    max_attempts: int = Field(3, ge=1, le=10)
-    backoff_s: float = Field(0.5, ge=0, le=30)
-    backoff_max_s: float = Field(8.0, ge=0, le=300)
-
-    @model_validator(mode="after")
-    def _telegram_pair(self) -> AlertConfig:
-        if bool(self.telegram_bot_token) != bool(self.telegram_chat_id):
-            raise ValueError("Telegram needs both UPDOWN_TELEGRAM_BOT_TOKEN and _CHAT_ID")
-        return self
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AlertConfig:
-        """Read `UPDOWN_DISCORD_WEBHOOK_URL`, `UPDOWN_TELEGRAM_*` and `UPDOWN_ALERT_*`."""
-        env = os.environ if env is None else env
-        names = {
-            "discord_webhook_url": "UPDOWN_DISCORD_WEBHOOK_URL",
-            "telegram_bot_token": "UPDOWN_TELEGRAM_BOT_TOKEN",
-            "telegram_chat_id": "UPDOWN_TELEGRAM_CHAT_ID",
-            "telegram_api_url": "UPDOWN_TELEGRAM_API_URL",
-            "dedup_window_s": "UPDOWN_ALERT_DEDUP_S",
-            "queue_size": "UPDOWN_ALERT_QUEUE_SIZE",
-            "timeout_s": "UPDOWN_ALERT_TIMEOUT_S",
-            "max_attempts": "UPDOWN_ALERT_MAX_ATTEMPTS",
-        }
-        values = {k: env[v] for k, v in names.items() if env.get(v)}
-        return cls(**(values | overrides))
-
-    def channels(self) -> list[Channel]:
-        """The configured channels, Discord first."""
-        out = []
-        if self.discord_webhook_url:
-            out.append(alert_channels.discord(self.discord_webhook_url.get_secret_value()))
-        if self.telegram_bot_token and self.telegram_chat_id:
-            token = self.telegram_bot_token.get_secret_value()
-            out.append(alert_channels.telegram(self.telegram_api_url, token, self.telegram_chat_id))
-        return out
-
-    def secrets(self) -> list[str]:
-        """Every string that must never be logged or stored."""
-        out: list[str] = []
-        if self.discord_webhook_url:
-            url = self.discord_webhook_url.get_secret_value()
-            out += [url, url.rstrip("/").rsplit("/", 1)[-1]]
-        if self.telegram_bot_token:
-            out.append(self.telegram_bot_token.get_secret_value())
-        return [s for s in out if len(s) >= 6]
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One alert: what happened, where, and what the system did about it."""
-
-    kind: AlertKind
-    severity: Severity
-    where: str
-    what_happened: str
-    what_we_did: str
-    detail: Mapping[str, Any]
-    dedup_key: str
-    ts: float
-    suppressed_before: int = 0  # identical alerts suppressed in the window before this one
-
-    @property
-    def message(self) -> str:
-        lines = [
-            f"[{self.severity.upper()}] {self.kind}",
-            f"Where: {self.where}",
-            f"What happened: {self.what_happened}",
-            f"What we did: {self.what_we_did}",
-        ]
-        if self.suppressed_before:
-            lines.append(f"(+{self.suppressed_before} identical alerts suppressed before this)")
-        return "\n".join(lines)
-
-
-def dedup_key(kind: AlertKind, where: str, what_happened: str) -> str:
-    digest = hashlib.sha256(f"{kind}\x00{where}\x00{what_happened}".encode()).hexdigest()[:16]
-    return f"{kind}:{digest}"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from live.journal.codec import read_journal
+from live.journal.reader import read_journal
 from live.kernel import records
 from live.kernel.controls import ControlMode, Controls
 from live.kernel.domain import Fill, Mode, Order

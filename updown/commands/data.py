@@ -27,20 +27,21 @@ def import_cmd(
         "(default: from the file name).",
     ),  # fmt: skip
 ) -> None:
-    """Import journal files (and public formats, converted) into market_events; idempotent."""
+    """Import journal files (and public formats, converted) into market_events; idempotent and
+    all or nothing: every file is read and checked before any is written."""
     from live.convert import ConvertError
     from live.journal.codec import JournalError
     from research import store
+    from research.staging import stage_files
 
-    with _connect() as conn:
-        for path in files:
-            if not path.exists():
-                fail(f"{path}: no such file")
-            try:
-                s = store.import_file(conn, path, fmt)
-            except (ValueError, ConvertError, JournalError) as exc:
-                fail(str(exc))
-            typer.echo(f"{path.name}: {s.fmt}, {s.rows} rows, {s.inserted} new")
+    try:
+        staged = stage_files(files, fmt)  # every file read and checked before any is written
+        with _connect() as conn:
+            summaries = store.write_staged(conn, staged)
+    except (ValueError, ConvertError, JournalError) as exc:
+        fail(f"{exc} (nothing was imported)")
+    for s in summaries:
+        typer.echo(f"{s.path.name}: {s.fmt}, {s.rows} rows, {s.inserted} new")
 
 
 @data_app.command("export")
@@ -52,19 +53,46 @@ def export_cmd(
 ) -> None:
     """Write the range's market events as a journal file."""
     from research import store
-    from research.data import day_range
 
-    lo, hi = _range(day_range, start, end)
+    lo, hi = _range(start, end)
+    wanted = _assets(assets)
     with _connect() as conn:
-        n = store.export(conn, lo, hi, output, assets.split(",") if assets else None)
+        try:
+            n = store.export(conn, lo, hi, output, wanted)
+        except OSError as exc:
+            fail(f"-o {output}: cannot write it ({exc.strerror or exc})")
     typer.echo(f"wrote {n} events to {output}")
 
 
-def _range(day_range, start: str, end: str) -> tuple[int, int]:
+def _range(start: str, end: str) -> tuple[int, int]:
+    """[--from, --to] in epoch ms; one line naming the flag if either is bad or they cross."""
+    from research.data import day_range
+
     try:
-        return day_range(start, end)
+        lo = day_range(start)[0]
     except ValueError as exc:
-        fail(f"bad date: {exc}")
+        fail(f"--from {start!r}: {exc}")
+    try:
+        hi = day_range(end)[1]
+    except ValueError as exc:
+        fail(f"--to {end!r}: {exc}")
+    if hi <= lo:
+        fail(f"--to {end} is not after --from {start}")
+    return lo, hi
+
+
+def _assets(assets: str | None) -> list[str] | None:
+    """The --assets comma list, upper-cased; one line naming any that is no asset."""
+    from live.kernel.domain import Asset
+
+    if assets is None:
+        return None
+    names = [a.strip().upper() for a in assets.split(",")]
+    unknown = sorted({a for a in names if a not in Asset.__members__})
+    if unknown:
+        known = ", ".join(Asset.__members__)
+        fail(f"--assets: not an asset: {', '.join(map(repr, unknown))}; known: {known}")
+    return names
 
 
 @data_app.command("ls")

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
 
 from research import prereg
+from research.prereg_schema import Metric, SignificanceRule
 from updown.commands._common import fail
+
+# The flag (or argument) that sets each schema field `prereg.draft` may refuse.
+FLAGS = {
+    "strategy": "STRATEGY",
+    "baseline": "--baseline",
+    "minimum_effect": "--effect",
+    "alpha": "--alpha",
+    "power": "--power",
+    "pnl_sd": "--sd",
+}
 
 prereg_app = typer.Typer(
     help="Pre-registration files: what must be true to go live.", no_args_is_help=True
@@ -18,32 +30,39 @@ prereg_app = typer.Typer(
 @prereg_app.command("new")
 def new(
     strategy: str = typer.Argument(..., help="Strategy name (the file is <dir>/<strategy>.yaml)."),
-    metric: prereg.Metric = typer.Option(..., "--metric", help="win_rate or ev."),
+    metric: Metric = typer.Option(..., "--metric", help="win_rate or ev."),
     baseline: float = typer.Option(..., "--baseline", help="H0 value: win rate, or USD/trade."),
     effect: float = typer.Option(..., "--effect", help="Minimum effect worth detecting."),
     alpha: float = typer.Option(0.05, "--alpha", help="One-sided significance level."),
     power: float = typer.Option(0.8, "--power", help="Power at the minimum effect."),
     sd: float | None = typer.Option(None, "--sd", help="Per-trade P&L sd in USD (metric ev)."),
-    rule: prereg.SignificanceRule = typer.Option(
-        prereg.SignificanceRule.FIXED_N, "--rule", help="fixed_n or sprt."
+    rule: SignificanceRule = typer.Option(
+        SignificanceRule.FIXED_N, "--rule", help="fixed_n or sprt."
     ),
     directory: Path = typer.Option(Path("preregistrations"), "--dir", help="Where to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a pre-registration with the required sample size computed."""
-    path = directory / f"{strategy}.yaml"
-    if path.exists() and not force:
-        fail(f"{path} exists; pass --force to overwrite it")
-    if metric is prereg.Metric.EV and sd is None:
+    if metric is Metric.EV and sd is None:
         fail("--sd (per-trade P&L standard deviation in USD) is required for --metric ev")
     try:
         draft = prereg.draft(strategy, metric, baseline, effect, alpha, power, sd, rule)
+    except prereg.DraftError as exc:
+        fail(f"{'/'.join(FLAGS[f] for f in exc.fields)} {exc.message}")
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    except ValueError as exc:
-        fail(str(exc))
-    directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(prereg.render(draft))
+    path = directory / f"{strategy}.yaml"
+    if path.exists() and not force:
+        fail(f"{path} exists; pass --force to overwrite it")
+    staged = path.with_name(f".{path.name}.tmp")  # renamed into place: never a half file
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        staged.write_text(prereg.render(draft))
+        staged.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # nothing staged, or nowhere to stage it
+            staged.unlink(missing_ok=True)
+        fail(f"--dir {directory}: cannot write {path.name} ({exc.strerror or exc})")
     typer.echo(
         f"wrote {path}: required_sample_size={draft.required_sample_size} "
         f"({draft.sample_size_method}); edit hypotheses, risk, instruments, expected P&L "
@@ -57,12 +76,15 @@ def check(
 ) -> None:
     """Validate a pre-registration and recompute its required sample size."""
     if not file.is_file():
-        fail(f"{file} not found")
+        fail(f"{file} is not a file" if file.exists() else f"{file} not found")
     try:
         doc = prereg.load(file)
     except prereg.PreregError as exc:
         fail(f"{file} is invalid:\n{exc}")
-    computed = prereg.computed_sample_size(doc)
+    try:
+        computed = prereg.computed_sample_size(doc)
+    except prereg.SampleSizeError as exc:
+        fail(f"{file}: required_sample_size cannot be checked: {exc}")
     if computed != doc.required_sample_size:
         fail(
             f"{file}: required_sample_size is {doc.required_sample_size} but the power "

@@ -64,7 +64,7 @@ from live.kernel.order_book import OrderBook
 from live.kernel.positions import PositionBook
 from live.kernel.records import AssertionRecord, BalanceRecord
 from live.kernel.settlement import agreement, resolve_ours
-from live.kernel.state import MarketState, WindowState
+from live.kernel.state import CLOSE, OPEN, RESOLVE, MarketState, WindowState
 from live.kernel.strategy import Strategy
 from live.kernel.trading_state import Breaker, derive_state
 
@@ -245,6 +245,7 @@ class Engine:
         new = self.market.list_window(window)
         if not new:
             return
+        self._schedule(window.open_ts, "open", window.slug)
         self._schedule(window.close_ts, "close", window.slug)
         self._schedule(window.close_ts + 1000, "ours", window.slug)
         for strategy in self.config.strategies:
@@ -299,6 +300,8 @@ class Engine:
                 self.entries.evaluate(strategy, self.market.windows.get(slug), slug, None)
                 if strategy.timing.repeat:
                     self._repeat.setdefault(slug, []).append(strategy)
+            elif kind == "open":
+                self.market.windows[key].advance(OPEN)
             elif kind == "close":
                 self._on_close(key)
             elif kind == "ours":
@@ -314,7 +317,7 @@ class Engine:
         """Window closed: stop repeat strategies; positions still held go to settlement."""
         self._repeat.pop(slug, None)
         ws = self.market.windows[slug]
-        ws.status = "CLOSED"
+        ws.advance(CLOSE)
         for pos in list(self.positions.open_positions()):
             if pos.window_slug == slug and pos.state in (PositionState.MONITORING,):
                 self.positions.expire(pos.position_id, self.now)
@@ -406,7 +409,8 @@ class Engine:
                 self.trip("contradicting venue resolutions", {"slug": ev.slug})
             return
         self._compute_ours(ws)
-        ws.winner, ws.status = ev.winner, "RESOLVED"
+        ws.winner = ev.winner
+        ws.advance(RESOLVE)
         self.records.append(self.entries.settlement_record(ws, ev))
         if self.executor is not None:
             self.executor.on_resolved(ws.window, ev.winner)

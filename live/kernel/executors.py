@@ -18,6 +18,7 @@ from live.kernel.book import Book
 from live.kernel.domain import (
     DUST_SHARES,
     ZERO,
+    Mode,
     Order,
     OrderSide,
     OrderType,
@@ -239,3 +240,12 @@ class DryRunExecutor(SimVenue):
         if touch < order.worst_price:
             return []
         return [Match(touch, order.requested_shares or ZERO)]
+
+
+def simulated_venue(mode: Mode, cash: Decimal | None) -> SimExecutor | None:
+    """The in-process venue of a simulated mode with `cash` USD (None counts as 0): PAPER and
+    BACKTEST walk the book, DRY_RUN fills at the touch; LIVE has none (the runner's venue)."""
+    if mode is Mode.LIVE:
+        return None
+    start = cash if cash is not None else ZERO
+    return DryRunExecutor(start) if mode is Mode.DRY_RUN else PaperExecutor(start)

@@ -2,19 +2,16 @@
 
 `Engine.process(event)` applies one journal event: update market state → fire what is due (window
 open and close, our resolution, strategies whose entry time has come; order confirmation
-timeouts) → evaluate exits of positions on the touched token → ask repeat strategies → risk →
-commands. It returns the commands for the runner and appends records (live.kernel.records) to
-`engine.records` for the sink (`take_records()` drains them). Time is the events' `ts`; there is
-no clock, network or DB.
+timeouts) → exits of positions on the touched token → repeat strategies → risk → commands. It
+returns the commands for the runner and appends records (live.kernel.records) to `engine.records`
+(`take_records()` drains them). Time is the events' `ts`; there is no clock, network or DB.
 
-The engine routes events and owns the trading state; the work is done by its desks, each handed
-only the collaborators it uses: the entry desk (strategy → signal → risk → entry order), the exit
-desk (position → exit decision → exit order), the order desk (dispatch, and the venue's answers
-applied to orders, fills, cash and positions) and the settlement desk (close → our resolution →
-the venue's resolution → positions settled). Simulated modes execute orders in-process (the
-executor answers at once, same ts); in LIVE the runner executes `PlaceOrder` and feeds the
-venue's answers back as events. Both go through `OrderDesk.apply`, so the paths differ only in
-who answers.
+The engine routes events and owns the trading state; its desks do the work, each handed only what
+it uses: entry (strategy → signal → risk → entry order), exit (position → exit order), order
+(dispatch; the venue's answers applied to orders, fills, cash, positions) and settlement (close →
+our resolution → the venue's → positions settled). Simulated modes execute orders in-process (the
+executor answers at once, same ts); in LIVE the runner executes `PlaceOrder` and feeds the venue's
+answers back as events. Both go through `OrderDesk.apply`: the paths differ only in who answers.
 """
 
 from __future__ import annotations
@@ -337,8 +334,8 @@ class Engine:
         settled = self.settlement.settle(ws, ev)
         if settled.positions:
             self._on_position_closed()
-        if settled.agreement is Agreement.DISAGREE and ws.ours is not None:
-            detail = {"ours": str(ws.ours.resolution), "venue": str(ev.winner)}
+        if settled.agreement is Agreement.DISAGREE:
+            detail = {"ours": str(settled.ours), "venue": str(ev.winner)}
             name = "settlement_agrees_with_venue"
             self.records.append(
                 AssertionRecord(self.now, name, False, detail, self.mode, self.run_id, ev.slug)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from live.kernel.domain import ZERO, Agreement, Mode, PositionState
+from live.kernel.domain import ZERO, Agreement, Mode, PositionState, Resolution
 from live.kernel.events import Resolved
 from live.kernel.ledger import Ledger
 from live.kernel.positions import PositionBook
@@ -23,9 +23,11 @@ from live.kernel.state import CLOSE, RESOLVE, MarketState, WindowState
 
 
 class Settled(NamedTuple):
-    """What a resolution did: whether positions were settled, and ours vs the venue's."""
+    """What a resolution did: whether positions were settled, our resolution and its agreement
+    with the venue's."""
 
     positions: bool
+    ours: Resolution
     agreement: Agreement
 
 
@@ -61,7 +63,7 @@ class SettlementDesk:
     def settle(self, ws: WindowState, resolved: Resolved) -> Settled:
         """Apply the venue's first resolution of `ws`: the window RESOLVED, the settlement
         recorded, the simulated venue paid, the open positions on it settled and their payout
-        booked (balances recorded). `ws.ours` is set afterwards."""
+        booked (balances recorded)."""
         self.resolve_ours(ws)
         ours = ws.ours
         assert ours is not None
@@ -82,4 +84,4 @@ class SettlementDesk:
             settled = True
         if settled:
             self.ledger.on_settlement(payout, ts)
-        return Settled(settled, agreement(ours.resolution, winner))
+        return Settled(settled, ours.resolution, agreement(ours.resolution, winner))

@@ -4,7 +4,7 @@ At the close the window is CLOSED and positions still monitored expire (they are
 settlement); a second later our own resolution is computed from the oracle (settlement.py); when
 the venue's `resolved` arrives the window is RESOLVED, ours is recorded beside the venue's, the
 simulated venue pays its winning shares, and every open position on the window is settled into
-the ledger. Breaker trips and alerts stay with the engine, which reads `ws.ours` and the result.
+the ledger. Breaker trips and alerts stay with the engine, which reads the returned `Settled`.
 
 It works with what it is handed, never with the engine: the market state, the position book, the
 ledger and the records list.

@@ -1,8 +1,9 @@
 """Backtest fill models (FM15): `book` walks the recorded L2 book (live's PaperExecutor);
 `conservative` fills the whole order at 1 % worse than the mid, for data without usable depth.
 
-Both are in-process venues with the same ack / fill / cancel answers and ledger as PAPER, so
-everything after the fill is the live code path.
+Both are in-process venues built on the executors' public `SimVenue` (a fill model implements
+only `matches`): the same ack / fill / cancel answers and ledger as PAPER, so everything after
+the fill is the live code path.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from decimal import Decimal
 
 from live.kernel.book import Book
 from live.kernel.domain import Order, OrderSide, shares_down
-from live.kernel.executors import PaperExecutor, SimExecutor, _Match, _SimVenue
+from live.kernel.executors import Match, PaperExecutor, SimExecutor, SimVenue
 
 FILL_MODELS = ("book", "conservative")
 SLIPPAGE = Decimal("0.01")  # 1 % of the mid
 
 
-class ConservativeExecutor(_SimVenue):
+class ConservativeExecutor(SimVenue):
     """Fills a BUY at mid × 1.01 and a SELL at mid × 0.99 (rounded against us to 0.0001), all
     or nothing, within the order's worst price; no mid (a one-sided book) means no fill."""
 
-    def _matches(self, order: Order, book: Book) -> list[_Match]:
+    def matches(self, order: Order, book: Book) -> list[Match]:
         mid = book.mid
         if mid is None:
             return []
@@ -34,7 +35,7 @@ class ConservativeExecutor(_SimVenue):
         if not (0 < price < 1):
             return []
         shares = shares_down(order.requested_usd / price) if buy else order.requested_shares
-        return [] if not shares or shares <= 0 else [_Match(price, shares)]
+        return [] if not shares or shares <= 0 else [Match(price, shares)]
 
 
 def make_executor(model: str, cash: Decimal) -> SimExecutor:

@@ -30,7 +30,7 @@ class ControlMode(StrEnum):
 DEFAULTS: dict[str, str] = {
     "kill_switch": "off",
     "trading_mode": "PAPER",
-    "max_position_usd": "5",
+    "max_position_usd": str(HARD_MAX_POSITION_USD),  # the default is the hard cap itself
     "max_session_loss": "20",
     "allowed_instruments": "*",
     "allowed_strategies": "canary",
@@ -110,7 +110,7 @@ class Controls:
 
     kill_switch: KillSwitch = KillSwitch.OFF
     trading_mode: ControlMode = ControlMode.PAPER
-    max_position_usd: Decimal = Decimal("5")
+    max_position_usd: Decimal = HARD_MAX_POSITION_USD
     max_session_loss: Decimal = Decimal("20")
     allowed_instruments: frozenset[str] | None = None  # None means '*'
     allowed_strategies: frozenset[str] | None = frozenset({"canary"})

@@ -101,6 +101,16 @@ class PositionState(StrEnum):
     CLOSED = "CLOSED"
 
 
+class WindowStatus(StrEnum):
+    """A window's life in the engine (DESIGN §4): listed before its open, open (entries allowed
+    until the cutoff), closed (what is still held waits for settlement), resolved by the venue."""
+
+    UPCOMING = "UPCOMING"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    RESOLVED = "RESOLVED"
+
+
 class TradingState(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"

@@ -1,44 +1,33 @@
 """The deterministic kernel (DESIGN §1, §4): one code path for LIVE, PAPER, DRY_RUN and BACKTEST.
 
-`Engine.process(event)` applies one journal event: update market state → fire what is due (order
-confirmation timeouts, window close, our resolution, strategies whose entry time has come) →
-evaluate exits of positions on the touched token → ask repeat strategies → risk → commands. It
+`Engine.process(event)` applies one journal event: update market state → fire what is due (window
+open and close, our resolution, strategies whose entry time has come; order confirmation
+timeouts) → exits of positions on the touched token → repeat strategies → risk → commands. It
 returns the commands for the runner and appends records (live.kernel.records) to `engine.records`
-for the sink (`take_records()` drains them). Time is the events' `ts`; there is no clock, network or
-DB.
+(`take_records()` drains them). Time is the events' `ts`; there is no clock, network or DB.
 
-Simulated modes execute orders in-process (the executor answers with venue-result events applied
-at once, same ts); in LIVE the runner executes `PlaceOrder` and feeds the venue's answers back as
-events. Both go through `_apply_venue_result`, so the paths differ only in who answers.
+The engine routes events and owns the trading state; its desks do the work, each handed only what
+it uses: entry (strategy → signal → risk → entry order), exit (position → exit order), order
+(dispatch; the venue's answers applied to orders, fills, cash, positions) and settlement (close →
+our resolution → the venue's → positions settled). Simulated modes execute orders in-process (the
+executor answers at once, same ts); in LIVE the runner executes `PlaceOrder` and feeds the venue's
+answers back as events. Both go through `OrderDesk.apply`: the paths differ only in who answers.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from live.kernel import assertions
+from live.kernel.assertions import Evidence, run_all
 from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.commands import CancelOrder, Command, PlaceOrder
+from live.kernel.commands import CancelOrder, Command
 from live.kernel.controls import ControlMode, Controls, InvalidControl
-from live.kernel.domain import (
-    DUST_SHARES,
-    TERMINAL_ORDER_STATES,
-    ZERO,
-    Agreement,
-    Mode,
-    Order,
-    OrderPurpose,
-    OrderSide,
-    OrderState,
-    PositionState,
-    TradingState,
-)
-from live.kernel.entry_desk import EntryDesk
+from live.kernel.domain import Agreement, Mode, Order, TradingState
+from live.kernel.entry_desk import EntryDesk, Moment
 from live.kernel.events import (
     BalanceReport,
     BookDelta,
@@ -57,15 +46,18 @@ from live.kernel.events import (
     VenuePositions,
     WindowListed,
 )
-from live.kernel.executors import DryRunExecutor, PaperExecutor, SimExecutor, build_payload
+from live.kernel.executors import SimExecutor, simulated_venue
 from live.kernel.exit_desk import ExitDesk
 from live.kernel.fsm import InvalidTransition
+from live.kernel.ledger import Ledger
 from live.kernel.order_book import OrderBook
+from live.kernel.order_desk import OrderDesk
 from live.kernel.positions import PositionBook
-from live.kernel.records import AssertionRecord, BalanceRecord
-from live.kernel.settlement import agreement, resolve_ours
-from live.kernel.state import MarketState, WindowState
+from live.kernel.records import AssertionRecord
+from live.kernel.settlement_desk import SettlementDesk
+from live.kernel.state import OPEN, MarketState
 from live.kernel.strategy import Strategy
+from live.kernel.timers import CLOSE_WINDOW, OPEN_WINDOW, OUR_RESOLUTION, STRATEGY_DUE, Timers
 from live.kernel.trading_state import Breaker, derive_state
 
 
@@ -100,33 +92,61 @@ class Engine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        self.mode = config.mode
-        self.run_id = config.run_id
+        self.mode = mode = config.mode
+        self.run_id = run_id = config.run_id
         self.controls = config.controls or _default_controls(config.mode)
         self.records: list[Any] = []
         self.now = 0
-        self.market = MarketState()
-        self.orders = OrderBook(self.records)
-        self.positions = PositionBook(self.mode, self.run_id, self.records)
-        self.breaker = Breaker(self.mode, self.run_id)
+        self.market = market = MarketState()
+        self.orders = orders = OrderBook(mode, run_id, self.records)
+        self.positions = positions = PositionBook(mode, run_id, self.records)
+        self.breaker = Breaker(mode, run_id)
         self.trading_state = TradingState.ACTIVE
-        self.executor = config.executor or _default_executor(config)
-        self.cash = config.balance_usd  # our own ledger (expected balance)
-        self.initial_cash = config.balance_usd
-        self.venue_balance: tuple[int, Decimal] | None = None
-        self.venue_positions: tuple[int, dict[str, Decimal]] | None = None
-        # When our positions or cash last changed (a fill, a settlement): a venue snapshot taken
-        # before that describes another instant and is not compared (assertions 4 and 5).
-        self.book_changed_ts = 0
+        self.executor = config.executor or simulated_venue(mode, config.balance_usd)
+        self.ledger = Ledger(mode, run_id, self.records, config.balance_usd, self.executor)
         self._balances_opened = False
         self.max_tick_ms = 0
         self.stale_assets: set[str] = set()
         self._commands: list[Command] = []
-        self._timers: list[tuple[int, int, str, Any]] = []
-        self._timer_seq = 0
+        self.timers = Timers()
+        self._due = self.timers.heap  # the per-event "anything due?" check reads the heap
         self._repeat: dict[str, list[Strategy]] = {}
-        self.entries = EntryDesk(self)
-        self.exits = ExitDesk(self)
+        self.entries = EntryDesk(
+            mode=mode,
+            run_id=run_id,
+            market=market,
+            orders=orders,
+            positions=positions,
+            records=self.records,
+            dispatch=self.dispatch,
+            promoted=config.promoted,
+            signal_id_prefix=config.signal_id_prefix,
+        )
+        self.exits = ExitDesk(
+            market=market,
+            orders=orders,
+            positions=positions,
+            dispatch=self.dispatch,
+            emit=self.emit,
+            flattening=self._flattening,
+        )
+        self.order_desk = OrderDesk(
+            market=market,
+            orders=orders,
+            positions=positions,
+            ledger=self.ledger,
+            exits=self.exits,
+            emit=self.emit,
+            on_position_closed=self._on_position_closed,
+        )
+        self.settlement = SettlementDesk(
+            mode=mode,
+            run_id=run_id,
+            market=market,
+            positions=positions,
+            ledger=self.ledger,
+            records=self.records,
+        )
         self._handlers: dict[type, Callable[[Any], None]] = {
             BookSnapshot: self._on_book,
             BookDelta: self._on_book_delta,
@@ -136,13 +156,13 @@ class Engine:
             Resolved: self._on_resolved,
             ControlChange: self._on_control,
             SignalLine: self._on_signal_line,
-            OrderAck: self._apply_venue_result,
-            OrderReject: self._apply_venue_result,
-            OrderFill: self._apply_venue_result,
-            OrderCancel: self._apply_venue_result,
-            OrderUnknown: self._apply_venue_result,
+            OrderAck: self._on_venue_result,
+            OrderReject: self._on_venue_result,
+            OrderFill: self._on_venue_result,
+            OrderCancel: self._on_venue_result,
+            OrderUnknown: self._on_venue_result,
             BalanceReport: self._on_balance,
-            VenuePositions: self._on_venue_positions,
+            VenuePositions: self.ledger.on_venue_positions,
             Timer: _ignore,
         }
 
@@ -155,17 +175,27 @@ class Engine:
             self.now = event.ts
         if not self._balances_opened and self.executor is not None:
             self._balances_opened = True  # the simulated venue's opening balance (item 10)
-            self._record_balances(self.now)
+            self.ledger.record_balances(self.now)
         self._commands = []
         try:
             self._handlers[type(event)](event)
-            if self._timers and self._timers[0][0] <= self.now:
+            if self._due and self._due[0][0] <= self.now:
                 self._fire_timers()
             if self.orders.deadlines:
-                self._expire_unconfirmed()
+                self.order_desk.expire_unconfirmed(self.now)
         except InvalidTransition as exc:
             self.trip(f"invalid transition: {exc}", {"machine": exc.machine, "key": exc.key})
         return self._commands
+
+    def emit(self, command: Command) -> None:
+        """Add `command` to those the current event returns: the one way anything in the kernel
+        asks the runner to act (place, cancel, alert)."""
+        self._commands.append(command)
+
+    def dispatch(self, order: Order) -> Order:
+        """Send a NEW order now (the order desk: SUBMITTED, then executed in-process in simulated
+        modes or handed to the runner as a PlaceOrder command in LIVE); returns it SUBMITTED."""
+        return self.order_desk.dispatch(order, self.now)
 
     def take_records(self) -> list[Any]:
         """The records emitted since the last call, in order (for the persistence sink)."""
@@ -176,7 +206,7 @@ class Engine:
     def trip(self, reason: str, detail: dict[str, Any] | None = None) -> None:
         """Trip the circuit breaker: no new entries, exits continue."""
         self.records.append(self.breaker.trip(self.now, reason, detail))
-        self._commands.append(AlertCommand("breaker", "critical", reason))
+        self.emit(AlertCommand("breaker", "critical", reason))
         self._refresh_trading_state()
 
     def reset_breaker(self, ts: int, reason: str = "operator reset") -> None:
@@ -197,7 +227,7 @@ class Engine:
     def run_assertions(self, window_slug: str | None = None) -> bool:
         """Run the ten runtime assertions now, record every result; a failure trips the breaker."""
         ok = True
-        for result in assertions.run_all(self, window_slug):
+        for result in run_all(self._evidence(), window_slug):
             self.records.append(result)
             if not result.ok:
                 ok = False
@@ -205,13 +235,39 @@ class Engine:
         return ok
 
     @property
+    def cash(self) -> Decimal | None:
+        """Our own ledger's cash (the expected balance), USD; None in LIVE until it is known."""
+        return self.ledger.cash
+
+    @property
     def venue_cash(self) -> Decimal | None:
         """The venue's balance: the simulated venue's ledger, or the last `balance` report."""
-        if self.executor is not None:
-            return self.executor.cash
-        return None if self.venue_balance is None else self.venue_balance[1]
+        return self.ledger.venue_cash
 
-    # ------------------------------------------------------------------ market data
+    # ------------------------------------------------------------------ what the desks read
+
+    def _moment(self) -> Moment:
+        balance = self.ledger.venue_cash
+        return Moment(self.now, self.trading_state, self.controls, balance, self.stale_assets)
+
+    def _flattening(self) -> bool:
+        return self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY)
+
+    def _evidence(self) -> Evidence:
+        return Evidence(
+            now=self.now,
+            mode=self.mode,
+            run_id=self.run_id,
+            orders=self.orders,
+            positions=self.positions,
+            windows=self.market.windows,
+            approved=self.entries.approved,
+            controls=self.controls,
+            ledger=self.ledger,
+            max_tick_ms=self.max_tick_ms,
+        )
+
+    # ------------------------------------------------------------------ events
 
     def _on_book(self, ev: BookSnapshot) -> None:
         book = self.market.book(ev.token_id)
@@ -230,7 +286,7 @@ class Engine:
             if bid is not None:
                 for pid in list(held):
                     self.positions.mark(pid, Decimal(str(bid)), self.now)
-            self.exits.check(list(held))
+            self.exits.check(list(held), self.now)
         if self._repeat:
             slug = self.market.token_window.get(token_id)
             if slug in self._repeat:
@@ -241,28 +297,14 @@ class Engine:
         self.market.last_oracle[ev.asset] = ev.price
 
     def _on_window(self, ev: WindowListed) -> None:
-        window = ev.window
-        new = self.market.list_window(window)
-        if not new:
-            return
-        self._schedule(window.close_ts, "close", window.slug)
-        self._schedule(window.close_ts + 1000, "ours", window.slug)
-        for strategy in self.config.strategies:
-            timing = strategy.timing
-            if timing.on_signal_lines or not strategy.scope.covers(window):
-                continue
-            offset = timing.before_close_ms
-            if offset is not None:
-                # A window shorter than twice the offset (sandbox test windows) enters mid-way.
-                offset = min(offset, (window.close_ts - window.open_ts) // 2)
-            due = window.open_ts if offset is None else window.close_ts - offset
-            self._schedule(due, "strategy", (window.slug, strategy))
+        if self.market.list_window(ev.window):
+            self.timers.window_listed(ev.window, self.config.strategies)
 
     def _on_signal_line(self, ev: SignalLine) -> None:
         ws = self.market.windows.get(ev.slug)
         for strategy in self.config.strategies:
             if strategy.timing.on_signal_lines:
-                self.entries.evaluate(strategy, ws, ev.slug, ev)
+                self.entries.evaluate(strategy, ws, ev, self._moment())
 
     def _on_control(self, ev: ControlChange) -> None:
         try:
@@ -274,174 +316,62 @@ class Engine:
         self._refresh_trading_state()
 
     def _on_balance(self, ev: BalanceReport) -> None:
-        self.venue_balance = (ev.ts, ev.usd)
-        if self.cash is None and not any(True for _ in self.orders):
-            # LIVE learns its starting balance from the venue, before its first order; from
-            # then on our own ledger is the expected balance (checklist item 8, assertion 5).
-            self.cash = self.initial_cash = ev.usd
-            self.records.append(BalanceRecord(ev.ts, self.mode, self.run_id, "expected", ev.usd))
-        self.records.append(BalanceRecord(ev.ts, self.mode, self.run_id, "venue", ev.usd))
+        self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
 
-    def _on_venue_positions(self, ev: VenuePositions) -> None:
-        self.venue_positions = (ev.ts, dict(ev.positions))
-
-    # ------------------------------------------------------------------ timers
-
-    def _schedule(self, due: int, kind: str, key: Any) -> None:
-        self._timer_seq += 1
-        heapq.heappush(self._timers, (due, self._timer_seq, kind, key))
-
-    def _fire_timers(self) -> None:
-        while self._timers and self._timers[0][0] <= self.now:
-            _, _, kind, key = heapq.heappop(self._timers)
-            if kind == "strategy":
-                slug, strategy = key
-                self.entries.evaluate(strategy, self.market.windows.get(slug), slug, None)
-                if strategy.timing.repeat:
-                    self._repeat.setdefault(slug, []).append(strategy)
-            elif kind == "close":
-                self._on_close(key)
-            elif kind == "ours":
-                self._compute_ours(self.market.windows[key])
-
-    def _evaluate_repeat(self, slug: str) -> None:
-        ws = self.market.windows[slug]
-        for strategy in list(self._repeat[slug]):
-            if self.entries.evaluate(strategy, ws, slug, None):
-                self._repeat[slug].remove(strategy)
-
-    def _on_close(self, slug: str) -> None:
-        """Window closed: stop repeat strategies; positions still held go to settlement."""
-        self._repeat.pop(slug, None)
-        ws = self.market.windows[slug]
-        ws.status = "CLOSED"
-        for pos in list(self.positions.open_positions()):
-            if pos.window_slug == slug and pos.state in (PositionState.MONITORING,):
-                self.positions.expire(pos.position_id, self.now)
-
-    def _compute_ours(self, ws: WindowState) -> None:
-        if ws.ours is None:
-            ws.ours = resolve_ours(ws.window, self.market.tapes.get(ws.window.asset))
-
-    def _expire_unconfirmed(self) -> None:
-        if min(self.orders.deadlines.values()) > self.now:
-            return
-        for order in self.orders.expire_unconfirmed(self.now):
-            self._commands.append(
-                AlertCommand("order_unknown", "critical", f"order {order.client_order_id} UNKNOWN")
-            )
-
-    # ------------------------------------------------------------------ orders and fills
-
-    def dispatch(self, order: Order) -> Order:
-        """Send an order: payload and book snapshot stored, SUBMITTED, then executed in-process
-        (simulated modes) or handed to the runner as a PlaceOrder command (LIVE)."""
-        ws = self.market.windows[order.window_slug]
-        book = self.market.books.get(order.token_id)
-        payload = build_payload(order, ws.window)
-        snapshot = book.snapshot() if book is not None else None
-        order = self.orders.submit(replace(order, payload=payload, book_snapshot=snapshot))
-        self._commands.append(PlaceOrder(order, payload))
-        if self.executor is not None:
-            for result in self.executor.execute(order, book, ws.window, self.now):
-                self._apply_venue_result(result)
-        return order
-
-    def _apply_venue_result(self, ev: Any) -> None:
-        known = self.orders.get(ev.client_order_id)
-        if isinstance(ev, OrderUnknown) and known is not None and known.state is OrderState.UNKNOWN:
-            return  # our own deadline said so first (and alerted): nothing new, not a transition
-        order = self.orders.apply(ev)
-        if order is None:
-            return  # exact duplicate: idempotent
-        if isinstance(ev, OrderFill):
-            self.book_changed_ts = self.now
-            self._on_fill(order, ev)
-        if isinstance(ev, OrderUnknown) and order.state is OrderState.UNKNOWN:
-            # The venue adapter gave up before our own deadline: alert all the same.
-            message = f"order {order.client_order_id} UNKNOWN: {ev.reason}"
-            self._commands.append(AlertCommand("order_unknown", "critical", message))
-        if order.state in TERMINAL_ORDER_STATES:
-            self._on_order_final(order)
-
-    def _on_fill(self, order: Order, ev: OrderFill) -> None:
-        fill = self.entries.fill_record(ev)
-        self.records.append(fill)
-        value = ev.shares * ev.price
-        buy = order.side is OrderSide.BUY
-        if self.cash is not None:
-            self.cash += -value - ev.fee if buy else value - ev.fee
-        pid = order.position_id or ""
-        if order.purpose is OrderPurpose.ENTRY:
-            ws = self.market.windows[order.window_slug]
-            risk = self.entries.risk_of(order.client_order_id)
-            self.positions.on_entry_fill(pid, order, fill, ws.window, risk)
-        else:
-            self.positions.on_exit_fill(pid, fill)
-
-    def _on_order_final(self, order: Order) -> None:
-        pid = order.position_id
-        if pid is None or pid not in self.positions.positions:
-            return
-        if order.purpose is OrderPurpose.ENTRY:
-            self.positions.on_entry_done(pid, self.now)
-            self.exits.check([pid])
-        else:
-            if order.filled_shares < DUST_SHARES:  # refused or killed: no resend storm
-                self.exits.refused(pid)
-            pos = self.positions.on_exit_done(pid, self.now)
-            if pos.state is PositionState.CLOSED:
-                self._on_position_closed()
-
-    # ------------------------------------------------------------------ settlement and state
+    def _on_venue_result(self, ev: Any) -> None:
+        self.order_desk.apply(ev, self.now)
 
     def _on_resolved(self, ev: Resolved) -> None:
-        self.book_changed_ts = self.now
+        self.ledger.changed_at(self.now)
         ws = self.market.windows.get(ev.slug)
         if ws is None:
-            self._commands.append(AlertCommand("settlement", "warning", f"unknown {ev.slug}"))
+            self.emit(AlertCommand("settlement", "warning", f"unknown {ev.slug}"))
             return
         if ws.winner is not None:
             if ws.winner is not ev.winner:
                 self.trip("contradicting venue resolutions", {"slug": ev.slug})
             return
-        self._compute_ours(ws)
-        ws.winner, ws.status = ev.winner, "RESOLVED"
-        self.records.append(self.entries.settlement_record(ws, ev))
-        if self.executor is not None:
-            self.executor.on_resolved(ws.window, ev.winner)
-        settled = False
-        for pos in list(self.positions.open_positions()):
-            if pos.window_slug != ev.slug:
-                continue
-            if pos.state in (PositionState.ENTRY, PositionState.MONITORING):
-                pos = self.positions.expire(pos.position_id, ev.ts)
-            pos = self.positions.settle(pos.position_id, ev.winner, ev.ts)
-            if self.cash is not None:
-                self.cash += pos.shares if pos.outcome is ev.winner else ZERO
-            settled = True
-        if settled:
-            self._record_balances(ev.ts)
+        settled = self.settlement.settle(ws, ev)
+        if settled.positions:
             self._on_position_closed()
-        if agreement(ws.ours.resolution, ev.winner) is Agreement.DISAGREE:
-            detail = {"ours": str(ws.ours.resolution), "venue": str(ev.winner)}
+        if settled.agreement is Agreement.DISAGREE:
+            detail = {"ours": str(settled.ours), "venue": str(ev.winner)}
             name = "settlement_agrees_with_venue"
             self.records.append(
                 AssertionRecord(self.now, name, False, detail, self.mode, self.run_id, ev.slug)
             )
             self.trip(f"assertion failed: {name}", {"slug": ev.slug, **detail})
-        if settled:
+        if settled.positions:
             self.run_assertions(ev.slug)
 
-    def _record_balances(self, ts: int) -> None:
-        if self.cash is not None:
-            self.records.append(BalanceRecord(ts, self.mode, self.run_id, "expected", self.cash))
-        if self.executor is not None:
-            cash = self.executor.cash
-            self.records.append(BalanceRecord(ts, self.mode, self.run_id, "engine", cash))
+    # ------------------------------------------------------------------ timers
+
+    def _fire_timers(self) -> None:
+        windows = self.market.windows
+        for kind, key in self.timers.pop_due(self.now):
+            if kind == STRATEGY_DUE:
+                slug, strategy = key
+                self.entries.evaluate(strategy, windows.get(slug), None, self._moment())
+                if strategy.timing.repeat:
+                    self._repeat.setdefault(slug, []).append(strategy)
+            elif kind == OPEN_WINDOW:
+                windows[key].advance(OPEN)
+            elif kind == CLOSE_WINDOW:
+                self._repeat.pop(key, None)  # repeat strategies stop at the close
+                self.settlement.close(key, self.now)
+            elif kind == OUR_RESOLUTION:
+                self.settlement.resolve_ours(windows[key])
+
+    def _evaluate_repeat(self, slug: str) -> None:
+        ws = self.market.windows[slug]
+        for strategy in list(self._repeat[slug]):
+            if self.entries.evaluate(strategy, ws, None, self._moment()):
+                self._repeat[slug].remove(strategy)
+
+    # ------------------------------------------------------------------ trading state
 
     def _on_position_closed(self) -> None:
-        if self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY):
+        if self._flattening():
             self._refresh_trading_state()
 
     def _refresh_trading_state(self) -> None:
@@ -455,21 +385,10 @@ class Engine:
             return
         if self.trading_state is TradingState.EMERGENCY:
             for order in self.orders.working():
-                self._commands.append(
-                    CancelOrder(order.client_order_id, order.venue_order_id, "EMERGENCY")
-                )
-        if self.trading_state in (TradingState.FLATTENING, TradingState.EMERGENCY):
-            self.exits.check([p.position_id for p in self.positions.open_positions()])
+                self.emit(CancelOrder(order.client_order_id, order.venue_order_id, "EMERGENCY"))
+        if self._flattening():
+            self.exits.check([p.position_id for p in self.positions.open_positions()], self.now)
             self._refresh_trading_state()
-
-
-def _default_executor(config: EngineConfig) -> SimExecutor | None:
-    cash = config.balance_usd if config.balance_usd is not None else ZERO
-    if config.mode is Mode.LIVE:
-        return None
-    if config.mode is Mode.DRY_RUN:
-        return DryRunExecutor(cash)
-    return PaperExecutor(cash)
 
 
 def _ignore(event: Any) -> None:

@@ -1,84 +1,123 @@
-"""The entry path of the kernel: strategy → Signal → risk envelope → order, with every signal and
-verdict recorded (and its audit sentence). Also where ids are minted: the client order id exists
-before anything is sent (spec P0 item 3)."""
+"""The entry desk: strategy → Signal → risk envelope → entry order, with every signal and verdict
+recorded (and its audit sentence).
+
+It works with what it is handed, never with the engine: the market state (books, oracle, windows),
+the order book (it mints the order and position ids), the position book, the records list, a
+`dispatch` callable that sends an order, and at each evaluation a `Moment` — the engine's clock,
+trading state, controls, balance and stale feeds at that instant.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Set
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from live.kernel.audit import decision_sentence
+from live.kernel.controls import Controls
 from live.kernel.domain import (
     ZERO,
     Asset,
-    Fill,
+    Mode,
     Order,
     OrderPurpose,
     OrderSide,
-    OrderState,
     OrderType,
-    Outcome,
     RiskParams,
     Signal,
+    TradingState,
     Window,
 )
-from live.kernel.events import OrderFill, Resolved, SignalLine
-from live.kernel.records import DecisionRecord, SettlementRecord, SignalRecord
+from live.kernel.events import SignalLine
+from live.kernel.order_book import OrderBook
+from live.kernel.positions import PositionBook
+from live.kernel.records import DecisionRecord, SignalRecord
 from live.kernel.risk import RiskContext, evaluate
-from live.kernel.settlement import agreement
-from live.kernel.state import WindowState
+from live.kernel.state import MarketState, WindowState
 from live.kernel.strategy import Strategy, WindowView
 
-if TYPE_CHECKING:
-    from live.kernel.engine import Engine
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """The engine at the instant of an entry decision, as the risk envelope needs it: `now` (ms),
+    the trading state, the controls, the venue's balance in USD (None = not known) and the assets
+    whose feeds the runner's watchdog calls stale."""
+
+    now: int
+    trading_state: TradingState
+    controls: Controls
+    balance_usd: Decimal | None
+    stale_assets: Set[str]
 
 
 class EntryDesk:
-    """Turns due strategies into decisions and entry orders for one engine."""
+    """Turns due strategies into decisions and entry orders. `promoted(name)` is the promotion
+    gate (LIVE); `signal_id_prefix` keeps ids apart between engines sharing one database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._order_seq = 0
-        self._position_seq = 0
-        self._risk: dict[str, RiskParams] = {}
+    def __init__(
+        self,
+        *,
+        mode: Mode,
+        run_id: str,
+        market: MarketState,
+        orders: OrderBook,
+        positions: PositionBook,
+        records: list[Any],
+        dispatch: Callable[[Order], Order],
+        promoted: Callable[[str], bool],
+        signal_id_prefix: str = "",
+    ) -> None:
+        self.mode, self.run_id = mode, run_id
+        self.market, self.orders, self.positions = market, orders, positions
+        self.records = records
+        self.dispatch = dispatch
+        self.promoted = promoted
+        self.signal_id_prefix = signal_id_prefix
         self.signal_ids: set[str] = set()
         self.approved: dict[str, int] = {}  # signal id -> decision ts (assertion 1)
 
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(
-        self, strategy: Strategy, ws: WindowState | None, slug: str, line: SignalLine | None
+        self,
+        strategy: Strategy,
+        ws: WindowState | None,
+        line: SignalLine | None,
+        moment: Moment,
     ) -> bool:
-        """Ask `strategy` about the window; a signal goes through risk. True if it signalled."""
-        e = self.engine
+        """Ask `strategy` about the window (or the scripted `line`); a signal goes through risk
+        and, approved, becomes an entry order that is dispatched. True if it signalled."""
         if ws is None:
             orphan = None if line is None else _orphan_signal(strategy, line)
             if orphan is not None:  # a scripted signal for a window we never saw: denied
-                self._decide(strategy, orphan, None)
+                self._decide(strategy, orphan, None, moment)
             return False
-        up = e.market.books.get(ws.window.token_up)
-        down = e.market.books.get(ws.window.token_down)
-        oracle = e.market.last_oracle.get(ws.window.asset)
-        tape = e.market.tapes.get(ws.window.asset)
-        view = WindowView(e.now, ws.window, up, down, oracle, strategy, line, tape)
+        market, window = self.market, ws.window
+        up = market.books.get(window.token_up)
+        down = market.books.get(window.token_down)
+        oracle = market.last_oracle.get(window.asset)
+        tape = market.tapes.get(window.asset)
+        view = WindowView(moment.now, window, up, down, oracle, strategy, line, tape)
         signal = strategy.evaluate(view)
         if signal is None:
             return False
-        if e.config.signal_id_prefix:
-            signal = replace(signal, signal_id=e.config.signal_id_prefix + signal.signal_id)
-        self._decide(strategy, signal, ws)
+        if self.signal_id_prefix:
+            signal = replace(signal, signal_id=self.signal_id_prefix + signal.signal_id)
+        self._decide(strategy, signal, ws, moment)
         return True
 
-    def _decide(self, strategy: Strategy, signal: Signal, ws: WindowState | None) -> None:
-        e = self.engine
-        e.records.append(_signal_record(signal, e))
-        ctx = self.context(strategy, signal, ws)
+    def _decide(
+        self, strategy: Strategy, signal: Signal, ws: WindowState | None, moment: Moment
+    ) -> None:
+        now = moment.now
+        self.records.append(_signal_record(signal, self.mode, self.run_id))
+        ctx = self.context(strategy, signal, ws, moment)
         verdict = evaluate(signal, ctx)
         self.signal_ids.add(signal.signal_id)
         denial = verdict.denial
         inputs = {
-            "ts": e.now,
+            "ts": now,
             "strategy": strategy.name,
             "clob_price": ctx.best_ask,
             "reason": signal.inputs.get("reason"),
@@ -90,11 +129,11 @@ class EntryDesk:
         }
         code = None if denial is None else str(denial.code)
         detail = {} if denial is None else dict(denial.detail)
-        e.records.append(
+        self.records.append(
             DecisionRecord(
-                ts=e.now,
-                mode=e.mode,
-                run_id=e.run_id,
+                ts=now,
+                mode=self.mode,
+                run_id=self.run_id,
                 signal_id=signal.signal_id,
                 strategy=strategy.name,
                 window_slug=signal.window_slug,
@@ -106,13 +145,10 @@ class EntryDesk:
             )
         )
         if denial is None and ws is not None and verdict.worst_price is not None:
-            self._enter(signal, ws.window, verdict.worst_price)
+            self._enter(signal, ws.window, verdict.worst_price, now)
 
-    def _enter(self, signal: Signal, window: Window, worst: Decimal) -> None:
-        e = self.engine
-        current = e.positions.reusable(signal.strategy, window.slug, signal.side)
-        pid = current or self.next_position_id()
-        order = self.new_order(
+    def _enter(self, signal: Signal, window: Window, worst: Decimal, now: int) -> None:
+        order = self.orders.new_order(
             window=window,
             strategy=signal.strategy,
             outcome=signal.side,
@@ -120,60 +156,64 @@ class EntryDesk:
             purpose=OrderPurpose.ENTRY,
             order_type=OrderType.FAK,
             worst=worst,
-            position_id=pid,
+            position_id=self.positions.reusable(signal.strategy, window.slug, signal.side),
+            now=now,
             requested_usd=signal.usd,
             signal_id=signal.signal_id,
+            position_risk=signal.risk,
         )
-        self._risk[order.client_order_id] = signal.risk
-        self.approved[signal.signal_id] = e.now
-        e.dispatch(order)
+        self.approved[signal.signal_id] = now
+        self.dispatch(order)
 
     # ------------------------------------------------------------------ risk inputs
 
-    def context(self, strategy: Strategy, signal: Signal, ws: WindowState | None) -> RiskContext:
-        e = self.engine
+    def context(
+        self, strategy: Strategy, signal: Signal, ws: WindowState | None, moment: Moment
+    ) -> RiskContext:
+        """Everything the risk envelope looks at for `signal`, at `moment`."""
+        market, orders = self.market, self.orders
         window = None if ws is None else ws.window
         token = None if window is None else window.token_for(signal.side)
-        book = None if token is None else e.market.books.get(token)
+        book = None if token is None else market.books.get(token)
         exposure = self.exposures(signal)
-        balance = e.venue_cash
+        balance = moment.balance_usd
         return RiskContext(
-            now=e.now,
-            mode=e.mode,
+            now=moment.now,
+            mode=self.mode,
             strategy_aliases=strategy.aliases,
-            trading_state=e.trading_state,
-            controls=e.controls,
-            promoted=bool(e.config.promoted(strategy.name)),
+            trading_state=moment.trading_state,
+            controls=moment.controls,
+            promoted=bool(self.promoted(strategy.name)),
             window=window,
-            entry_orders_in_window=e.orders.entries_by_window.get(signal.window_slug, 0),
+            entry_orders_in_window=orders.entries_by_window.get(signal.window_slug, 0),
             position_exposure_usd=exposure["position"],
             session_loss_usd=self.session_loss(),
             deployed_usd=exposure["deployed"],
             instrument_exposure_usd=exposure["instrument"],
             balance_usd=None if balance is None else balance - exposure["pending"],
-            unknown_order_on_window=e.orders.unknown_on(signal.window_slug),
+            unknown_order_on_window=orders.unknown_on(signal.window_slug),
             token_id=token,
-            token_valid=bool(token) and e.market.token_window.get(token) == signal.window_slug,
+            token_valid=bool(token) and market.token_window.get(token) == signal.window_slug,
             best_ask=None if book is None else book.best_ask,
             signal_seen=signal.signal_id in self.signal_ids,
             entry_pending=exposure["entry_pending"] > 0,
-            feed_stale=signal.asset in e.stale_assets,
+            feed_stale=signal.asset in moment.stale_assets,
         )
 
     def exposures(self, signal: Signal) -> dict[str, Any]:
         """Open exposure (remaining cost of open positions + unfilled entry orders): in total, on
         the signal's asset, on its (strategy, window, side) position."""
-        e = self.engine
         out = {"position": ZERO, "deployed": ZERO, "instrument": ZERO, "pending": ZERO}
         out["entry_pending"] = 0
-        for pos in e.positions.open_positions():
-            amount = e.positions.exposure(pos)
+        positions = self.positions
+        for pos in positions.open_positions():
+            amount = positions.exposure(pos)
             self._add(out, signal, amount, pos.asset, pos.strategy, pos.window_slug, pos.outcome)
-        for order in e.orders.working():
+        for order in self.orders.working():
             if order.purpose is not OrderPurpose.ENTRY:
                 continue
             left = max((order.requested_usd or ZERO) - order.notional, ZERO)
-            asset = e.market.windows[order.window_slug].window.asset
+            asset = self.market.windows[order.window_slug].window.asset
             self._add(out, signal, left, asset, order.strategy, order.window_slug, order.outcome)
             out["pending"] += left
             if order.strategy == signal.strategy and order.window_slug == signal.window_slug:
@@ -189,109 +229,17 @@ class EntryDesk:
             out["position"] += amount
 
     def session_loss(self) -> Decimal:
-        realised = sum(
-            (p.pnl_net for p in self.engine.positions if p.pnl_net is not None), start=ZERO
-        )
+        """The realised net loss of this engine's positions so far, in USD (≥ 0)."""
+        realised = sum((p.pnl_net for p in self.positions if p.pnl_net is not None), start=ZERO)
         return max(-realised, ZERO)
 
-    # ------------------------------------------------------------------ ids and records
 
-    def next_position_id(self) -> str:
-        self._position_seq += 1
-        return f"{self.engine.run_id}-p{self._position_seq:06d}"
-
-    def new_order(
-        self,
-        *,
-        window: Window,
-        strategy: str,
-        outcome: Outcome,
-        side: OrderSide,
-        purpose: OrderPurpose,
-        order_type: OrderType,
-        worst: Decimal,
-        position_id: str,
-        requested_usd: Decimal | None = None,
-        requested_shares: Decimal | None = None,
-        signal_id: str | None = None,
-    ) -> Order:
-        """A NEW order with its client order id already assigned."""
-        e = self.engine
-        self._order_seq += 1
-        return Order(
-            client_order_id=f"{e.run_id}-o{self._order_seq:06d}",
-            venue_order_id=None,
-            mode=e.mode,
-            run_id=e.run_id,
-            strategy=strategy,
-            window_slug=window.slug,
-            signal_id=signal_id,
-            position_id=position_id,
-            token_id=window.token_for(outcome),
-            outcome=outcome,
-            side=side,
-            purpose=purpose,
-            order_type=order_type,
-            requested_usd=requested_usd,
-            requested_shares=requested_shares,
-            worst_price=worst,
-            filled_shares=ZERO,
-            avg_price=None,
-            fee=ZERO,
-            state=OrderState.NEW,
-            reason=None,
-            payload=None,
-            book_snapshot=None,
-            created_ts=e.now,
-            updated_ts=e.now,
-        )
-
-    def risk_of(self, client_order_id: str) -> RiskParams:
-        return self._risk.get(client_order_id, RiskParams())
-
-    def fill_record(self, ev: OrderFill) -> Fill:
-        e = self.engine
-        return Fill(
-            fill_id=ev.fill_id,
-            client_order_id=ev.client_order_id,
-            mode=e.mode,
-            run_id=e.run_id,
-            ts=ev.ts,
-            price=ev.price,
-            shares=ev.shares,
-            fee=ev.fee,
-            status=ev.status,
-            intended_price=ev.intended_price,
-            book_ratio=ev.book_ratio,
-            impact_flag=ev.impact_flag,
-        )
-
-    def settlement_record(self, ws: WindowState, ev: Resolved) -> SettlementRecord:
-        e = self.engine
-        ours = ws.ours
-        assert ours is not None
-        return SettlementRecord(
-            window_slug=ws.window.slug,
-            mode=e.mode,
-            run_id=e.run_id,
-            ours=str(ours.resolution),
-            venue=str(ev.winner),
-            agreement=str(agreement(ours.resolution, ev.winner)),
-            rule=str(ws.window.settlement_rule),
-            strike=ws.window.strike,
-            settlement_price=ours.price,
-            ts=ev.ts,
-            confirmed_ts=ev.ts,
-            detail={k: str(v) for k, v in ours.detail.items()},
-        )
-
-
-def _signal_record(signal: Signal, e: Engine) -> SignalRecord:
+def _signal_record(signal: Signal, mode: Mode, run_id: str) -> SignalRecord:
     return SignalRecord(
         signal_id=signal.signal_id,
         ts=signal.ts,
-        mode=e.mode,
-        run_id=e.run_id,
+        mode=mode,
+        run_id=run_id,
         strategy=signal.strategy,
         window_slug=signal.window_slug,
         asset=str(signal.asset),

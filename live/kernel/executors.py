@@ -18,6 +18,7 @@ from live.kernel.book import Book
 from live.kernel.domain import (
     DUST_SHARES,
     ZERO,
+    Mode,
     Order,
     OrderSide,
     OrderType,
@@ -64,13 +65,23 @@ class SimExecutor(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Match:
+class Match:
+    """One execution a fill model grants an order: `shares` at `price` (a probability in (0, 1))."""
+
     price: Decimal
     shares: Decimal
 
 
-class _SimVenue:
-    """The simulated venue's ledger and the shared ack / fill / cancel sequence."""
+class SimVenue:
+    """The simulated venue's ledger and the shared ack / fill / cancel sequence.
+
+    The public extension point for fill models (PAPER, DRY_RUN, research's backtest models):
+    subclass it and implement `matches(order, book) -> list[Match]`, the executions the order
+    gets against `book` within its worst price. Everything else is shared, so every model answers
+    like the venue: the $1 marketable minimum (buys and sells), FAK remainder cancelled, FOK all or
+    nothing, the taker fee per match, the impact flag, and the ledger (`cash`, holdings) that the
+    balance and position assertions compare with ours.
+    """
 
     def __init__(self, cash: Decimal) -> None:
         self.cash = cash
@@ -84,10 +95,15 @@ class _SimVenue:
         self.cash += self.holdings.pop(window.token_for(winner), ZERO)
         self.holdings.pop(window.token_for(_other(winner)), None)
 
-    def _matches(self, order: Order, book: Book) -> list[_Match]:  # pragma: no cover
+    def matches(self, order: Order, book: Book) -> list[Match]:  # pragma: no cover
+        """The executions `order` gets against `book`, best price first, none beyond the order's
+        worst price or size; [] when nothing matches (the order is then rejected like a FAK
+        the venue could not match). Implemented by each fill model."""
         raise NotImplementedError
 
     def execute(self, order: Order, book: Book | None, window: Window, ts: int) -> list[Any]:
+        """The venue's answers to `order` at `ts`: a reject, or an ack, its fills and (FAK short)
+        a cancel of the remainder; the ledger is updated for each fill."""
         cid = order.client_order_id
         if order.side is OrderSide.BUY and (order.requested_usd or ZERO) < MIN_MARKETABLE_USD:
             return [OrderReject(ts, cid, f"marketable BUY below ${MIN_MARKETABLE_USD}")]
@@ -95,7 +111,7 @@ class _SimVenue:
         if order.side is OrderSide.SELL and notional < MIN_MARKETABLE_USD:
             # The venue's rule applies to sells too (shares × worst price); parity with LIVE.
             return [OrderReject(ts, cid, f"marketable SELL below ${MIN_MARKETABLE_USD}")]
-        matches = self._matches(order, book) if book is not None else []
+        matches = self.matches(order, book) if book is not None else []
         wanted = _wanted_shares(order, book)
         got = sum((m.shares for m in matches), ZERO)
         short = _is_short(order, matches, got)
@@ -129,7 +145,7 @@ class _SimVenue:
             events.append(OrderCancel(ts, cid, "FAK remainder cancelled"))
         return events
 
-    def _book_fill(self, order: Order, m: _Match, fee: Decimal) -> None:
+    def _book_fill(self, order: Order, m: Match, fee: Decimal) -> None:
         value = m.shares * m.price
         held = self.holdings.get(order.token_id, ZERO)
         if order.side is OrderSide.BUY:
@@ -162,7 +178,7 @@ def _wanted_shares(order: Order, book: Book | None) -> Decimal:
     return (order.requested_usd or ZERO) / touch
 
 
-def _is_short(order: Order, matches: list[_Match], got: Decimal) -> bool:
+def _is_short(order: Order, matches: list[Match], got: Decimal) -> bool:
     """Whether more than dust of the order is left unfilled."""
     if order.side is OrderSide.SELL:
         return (order.requested_shares or ZERO) - got >= DUST_SHARES
@@ -171,7 +187,7 @@ def _is_short(order: Order, matches: list[_Match], got: Decimal) -> bool:
     return left_usd / order.worst_price >= DUST_SHARES
 
 
-class PaperExecutor(_SimVenue):
+class PaperExecutor(SimVenue):
     """Walks the L2 book (VWAP across levels) up to the worst price. Liquidity it takes stays
     taken until the token's next book update (tracked by the book's version)."""
 
@@ -179,7 +195,7 @@ class PaperExecutor(_SimVenue):
         super().__init__(cash)
         self._consumed: dict[str, tuple[int, dict[float, float]]] = {}
 
-    def _matches(self, order: Order, book: Book) -> list[_Match]:
+    def matches(self, order: Order, book: Book) -> list[Match]:
         version, taken = self._consumed.get(order.token_id, (-1, {}))
         if version != book.version:
             taken = {}
@@ -188,7 +204,7 @@ class PaperExecutor(_SimVenue):
         worst = float(order.worst_price)
         budget_usd = order.requested_usd or ZERO
         budget_shares = order.requested_shares or ZERO
-        matches: list[_Match] = []
+        matches: list[Match] = []
         for price_f, size_f in book.levels("ask" if buy else "bid"):
             if (buy and price_f > worst) or (not buy and price_f < worst):
                 break
@@ -200,7 +216,7 @@ class PaperExecutor(_SimVenue):
             shares = shares_down(min(Decimal(repr(available)), cap))
             if shares <= 0:
                 break
-            matches.append(_Match(price, shares))
+            matches.append(Match(price, shares))
             taken[price_f] = taken.get(price_f, 0.0) + float(shares)
             if buy:
                 budget_usd -= shares * price
@@ -209,18 +225,27 @@ class PaperExecutor(_SimVenue):
         return matches
 
 
-class DryRunExecutor(_SimVenue):
+class DryRunExecutor(SimVenue):
     """Simulates the whole order at the touch (best ask / best bid) if within the worst price;
     the exact payload and a book snapshot are stored on the order by the engine."""
 
-    def _matches(self, order: Order, book: Book) -> list[_Match]:
+    def matches(self, order: Order, book: Book) -> list[Match]:
         touch = _touch(order, book)
         if touch is None:
             return []
         if order.side is OrderSide.BUY:
             if touch > order.worst_price:
                 return []
-            return [_Match(touch, shares_down((order.requested_usd or ZERO) / touch))]
+            return [Match(touch, shares_down((order.requested_usd or ZERO) / touch))]
         if touch < order.worst_price:
             return []
-        return [_Match(touch, order.requested_shares or ZERO)]
+        return [Match(touch, order.requested_shares or ZERO)]
+
+
+def simulated_venue(mode: Mode, cash: Decimal | None) -> SimExecutor | None:
+    """The in-process venue of a simulated mode with `cash` USD (None counts as 0): PAPER and
+    BACKTEST walk the book, DRY_RUN fills at the touch; LIVE has none (the runner's venue)."""
+    if mode is Mode.LIVE:
+        return None
+    start = cash if cash is not None else ZERO
+    return DryRunExecutor(start) if mode is Mode.DRY_RUN else PaperExecutor(start)

@@ -1,4 +1,4 @@
-"""Orders: the state machine (DESIGN §4) and the book of our orders.
+"""Orders: the state machine (DESIGN §4), the book of our orders, and where their ids are minted.
 
 NEW → SUBMITTED → ACKED → PARTIALLY_FILLED → FILLED, or REJECTED / CANCELLED / UNKNOWN. The client
 order id exists before anything is sent; the venue id is required from ACKED on. Fills count the
@@ -6,6 +6,10 @@ filled amount, never the requested one; a residual under 0.01 share is filled. A
 not final 5 s after submission becomes UNKNOWN and blocks re-entry on its window until the venue's
 answer (ack, fill, reject, cancel) arrives. An exact duplicate event is ignored; anything the
 table does not allow raises InvalidTransition.
+
+The book mints every id a new order needs (client order ids, and position ids for entries that
+open a position) and builds the fill records of the venue's executions, so one order's paperwork
+lives in one place whichever desk asked for the order.
 """
 
 from __future__ import annotations
@@ -18,10 +22,16 @@ from live.kernel.domain import (
     DUST_SHARES,
     TERMINAL_ORDER_STATES,
     ZERO,
+    Fill,
+    Mode,
     Order,
     OrderPurpose,
     OrderSide,
     OrderState,
+    OrderType,
+    Outcome,
+    RiskParams,
+    Window,
 )
 from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, OrderUnknown
 from live.kernel.fsm import InvalidTransition, transition
@@ -73,9 +83,11 @@ def remaining_shares(order: Order, price: Decimal) -> Decimal:
 
 class OrderBook:
     """Our orders, indexed for the risk envelope and the assertions. Every change goes through
-    `_move`, which applies the table and records the transition."""
+    `_move`, which applies the table and records the transition. Ids are `{run_id}-o000001`
+    (orders) and `{run_id}-p000001` (positions), counted per engine."""
 
-    def __init__(self, records: list[object] | None = None) -> None:
+    def __init__(self, mode: Mode, run_id: str, records: list[object]) -> None:
+        self.mode, self.run_id = mode, run_id
         self.orders: dict[str, Order] = {}
         self.entries_by_window: dict[str, int] = {}
         self.unknown_by_window: dict[str, set[str]] = {}
@@ -83,13 +95,104 @@ class OrderBook:
         self._working: dict[str, None] = {}  # client ids not final, in submission order
         self._fill_ids: set[str] = set()
         self._last: dict[str, VenueResult] = {}
-        self.records: list[object] = [] if records is None else records
+        self._order_seq = 0
+        self._position_seq = 0
+        self._position_risk: dict[str, RiskParams] = {}  # entry client id -> its position's exits
+        self.records = records
 
     def __iter__(self) -> Iterator[Order]:
         return iter(self.orders.values())
 
     def get(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)
+
+    # ------------------------------------------------------------------ ids and paperwork
+
+    def next_position_id(self) -> str:
+        """A new position id, `{run_id}-p000001` onwards."""
+        self._position_seq += 1
+        return f"{self.run_id}-p{self._position_seq:06d}"
+
+    def new_order(
+        self,
+        *,
+        window: Window,
+        strategy: str,
+        outcome: Outcome,
+        side: OrderSide,
+        purpose: OrderPurpose,
+        order_type: OrderType,
+        worst: Decimal,
+        position_id: str | None,
+        now: int,
+        requested_usd: Decimal | None = None,
+        requested_shares: Decimal | None = None,
+        signal_id: str | None = None,
+        position_risk: RiskParams | None = None,
+    ) -> Order:
+        """A NEW order created at `now`, its client order id already assigned (spec P0 item 3:
+        the id exists before anything is sent). `position_id` None (an entry that does not add to
+        an open position) mints a new position id. `position_risk` (entries) is the exit
+        parameters the position will carry; `position_risk(client_order_id)` gives it back at the
+        first fill. Not yet in the book: `submit` registers it."""
+        if position_id is None:
+            position_id = self.next_position_id()
+        self._order_seq += 1
+        order = Order(
+            client_order_id=f"{self.run_id}-o{self._order_seq:06d}",
+            venue_order_id=None,
+            mode=self.mode,
+            run_id=self.run_id,
+            strategy=strategy,
+            window_slug=window.slug,
+            signal_id=signal_id,
+            position_id=position_id,
+            token_id=window.token_for(outcome),
+            outcome=outcome,
+            side=side,
+            purpose=purpose,
+            order_type=order_type,
+            requested_usd=requested_usd,
+            requested_shares=requested_shares,
+            worst_price=worst,
+            filled_shares=ZERO,
+            avg_price=None,
+            fee=ZERO,
+            state=OrderState.NEW,
+            reason=None,
+            payload=None,
+            book_snapshot=None,
+            created_ts=now,
+            updated_ts=now,
+        )
+        if position_risk is not None:
+            self._position_risk[order.client_order_id] = position_risk
+        return order
+
+    def position_risk(self, client_order_id: str) -> RiskParams:
+        """The exit parameters an entry order's position carries (none set: no exits)."""
+        return self._position_risk.get(client_order_id, RiskParams())
+
+    def record_fill(self, event: OrderFill) -> Fill:
+        """The fill record of a venue execution (appended to the records) for the positions."""
+        fill = Fill(
+            fill_id=event.fill_id,
+            client_order_id=event.client_order_id,
+            mode=self.mode,
+            run_id=self.run_id,
+            ts=event.ts,
+            price=event.price,
+            shares=event.shares,
+            fee=event.fee,
+            status=event.status,
+            intended_price=event.intended_price,
+            book_ratio=event.book_ratio,
+            impact_flag=event.impact_flag,
+        )
+        self.records.append(fill)
+        return fill
+
+    # ------------------------------------------------------------------ the machine
 
     def _move(self, order: Order, event: str, ts: int, **changes: object) -> Order:
         new_state = transition(TRANSITIONS, "order", order.client_order_id, order.state, event)

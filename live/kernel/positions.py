@@ -88,7 +88,10 @@ class PositionBook:
         self.mode, self.run_id, self.records = mode, run_id, records
         self.positions: dict[str, Position] = {}
         self.tracks: dict[str, Track] = {}
-        self.by_token: dict[str, set[str]] = {}  # open positions per held token
+        # Open positions per held token, in opening order (a dict as an ordered set: a set's
+        # order follows string hashing, which changes between processes, and exits of two
+        # positions triggered by one book change must be sent in the same order on every replay).
+        self.by_token: dict[str, dict[str, None]] = {}
         self._current: dict[tuple[str, str, Outcome], str] = {}
 
     def __iter__(self) -> Iterator[Position]:
@@ -109,7 +112,7 @@ class PositionBook:
         updated = replace(pos, state=new_state, updated_ts=ts, **changes)
         self.positions[pos.position_id] = updated
         if new_state is P.CLOSED:
-            self.by_token.get(updated.token_id, set()).discard(pos.position_id)
+            self.by_token.get(updated.token_id, {}).pop(pos.position_id, None)
         self.records.append(
             PositionEventRecord(
                 position_id=pos.position_id,
@@ -236,7 +239,7 @@ class PositionBook:
         )
         self.positions[position_id] = pos
         self.tracks[position_id] = Track(close_ts=window.close_ts)
-        self.by_token.setdefault(order.token_id, set()).add(position_id)
+        self.by_token.setdefault(order.token_id, {})[position_id] = None
         self._current[(order.strategy, order.window_slug, order.outcome)] = position_id
         self.records.append(
             PositionEventRecord(position_id, ts, None, str(P.ENTRY), reason="first fill")

@@ -8,7 +8,8 @@ Rules (per window, DESIGN §3; ties go Up: Up if settlement price ≥ strike):
   (the value in force); the TWAP is the mean of the bucket prices (buckets before the first tick
   and with no earlier tick are left out).
 Without that coverage, or without a strike, our resolution is UNCERTAIN — never a guess from a
-neighbouring tick. Ours is only a cross-check: the final resolution is the venue's `resolved`.
+neighbouring tick. Ours is only a cross-check: the final resolution is the venue's `resolved`;
+`settlement_record` stores the two side by side with their agreement.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from live.kernel.domain import Agreement, Outcome, Resolution, SettlementRule, Window
+from live.kernel.domain import Agreement, Mode, Outcome, Resolution, SettlementRule, Window
+from live.kernel.records import SettlementRecord
 
 TWAP_BUCKETS = 60
 TWAP_MIN_COVERED = 55
@@ -111,3 +113,24 @@ def agreement(ours: Resolution, venue: Outcome) -> Agreement:
     if ours is Resolution.UNCERTAIN:
         return Agreement.UNCERTAIN
     return Agreement.AGREE if str(ours) == str(venue) else Agreement.DISAGREE
+
+
+def settlement_record(
+    window: Window, ours: OurResolution, winner: Outcome, ts: int, mode: Mode, run_id: str
+) -> SettlementRecord:
+    """The `settlements` row of `window`: our resolution (and the price it came from), the venue's
+    winner at `ts`, and whether they agree."""
+    return SettlementRecord(
+        window_slug=window.slug,
+        mode=mode,
+        run_id=run_id,
+        ours=str(ours.resolution),
+        venue=str(winner),
+        agreement=str(agreement(ours.resolution, winner)),
+        rule=str(window.settlement_rule),
+        strike=window.strike,
+        settlement_price=ours.price,
+        ts=ts,
+        confirmed_ts=ts,
+        detail={k: str(v) for k, v in ours.detail.items()},
+    )

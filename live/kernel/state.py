@@ -1,4 +1,12 @@
-"""Market state the kernel keeps: windows, books per token, oracle tapes per asset."""
+"""Market state the kernel keeps: windows (and their lifecycle), books per token, oracle tapes per
+asset.
+
+A window's status moves UPCOMING → OPEN → CLOSED → RESOLVED by the table below, and only through
+`WindowState.advance`. The engine's timers open and close it; the venue's `resolved` resolves it.
+That resolution is applied by its event's handler, before the timers due at the same instant
+fire, so it can overtake our close (or, for a window listed late, even our open) timer: a step
+that arrives after a later state was reached leaves the status where it is.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from live.kernel.book import Book
-from live.kernel.domain import Asset, Outcome, Window
+from live.kernel.domain import Asset, Outcome, Window, WindowStatus
+from live.kernel.fsm import transition
 from live.kernel.settlement import OracleTape, OurResolution
+
+W = WindowStatus
+OPEN, CLOSE, RESOLVE = "open", "close", "resolve"
+
+TRANSITIONS: dict[tuple[WindowStatus, str], WindowStatus] = {
+    (W.UPCOMING, OPEN): W.OPEN,
+    (W.OPEN, CLOSE): W.CLOSED,
+    (W.CLOSED, RESOLVE): W.RESOLVED,
+    # The venue's resolution overtook our timers (see above): late steps change nothing.
+    (W.UPCOMING, RESOLVE): W.RESOLVED,
+    (W.OPEN, RESOLVE): W.RESOLVED,
+    (W.RESOLVED, OPEN): W.RESOLVED,
+    (W.RESOLVED, CLOSE): W.RESOLVED,
+}
 
 
 @dataclass(slots=True)
@@ -15,9 +38,15 @@ class WindowState:
     """A window and what the engine learnt about it (status, our and the venue's resolution)."""
 
     window: Window
-    status: str = "UPCOMING"
+    status: WindowStatus = WindowStatus.UPCOMING
     ours: OurResolution | None = None
     winner: Outcome | None = None
+
+    def advance(self, step: str) -> WindowStatus:
+        """Move the status by `step` (OPEN, CLOSE or RESOLVE) through TRANSITIONS; a step the
+        table does not allow raises InvalidTransition (the engine trips its breaker)."""
+        self.status = transition(TRANSITIONS, "window", self.window.slug, self.status, step)
+        return self.status
 
 
 class MarketState:

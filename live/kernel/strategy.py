@@ -45,6 +45,14 @@ class EntryTiming:
     repeat: bool = False
     on_signal_lines: bool = False
 
+    def first_due(self, window: Window) -> int:
+        """When `evaluate` is first called for `window`, epoch ms: close − the offset (clamped to
+        half the window), or the open when there is no offset."""
+        offset = self.before_close_ms
+        if offset is None:
+            return window.open_ts
+        return window.close_ts - min(offset, (window.close_ts - window.open_ts) // 2)
+
 
 class LookAheadError(RuntimeError):
     """A strategy asked for data later than `now` (FM12), or tried to change its view."""

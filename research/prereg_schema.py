@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from live.kernel.limits import HARD_MAX_POSITION_USD
 from live.promotion.kill_criteria import KillCriterion, criterion_from_prereg
 
 STRATEGY_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # the same rule as the allowed_strategies control
@@ -82,7 +83,7 @@ KillCriterionSpec = Annotated[
 
 
 class Risk(_Strict):
-    max_position_usd: Decimal = Field(gt=0, le=5)  # HARD_MAX_POSITION_USD
+    max_position_usd: Decimal = Field(gt=0, le=HARD_MAX_POSITION_USD)
     max_session_loss_usd: Decimal = Field(gt=0, le=1000)
     stop_loss: float | None = Field(default=None, gt=0, lt=1)
     take_profit: float | None = Field(default=None, gt=0, le=10)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from live.kernel.domain import Outcome, RiskParams, Signal
+from live.kernel.limits import MIN_MARKETABLE_USD
 from live.kernel.strategy import EntryTiming, Strategy, WindowView
-
-MIN_MARKETABLE_USD = Decimal("1")
 
 
 def favoured_side(view: WindowView) -> tuple[Outcome, float] | None:

@@ -13,10 +13,13 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from live.kernel.domain import Window
+from live.kernel.domain import Window, WindowStatus
 from live.kernel.events import Resolved, WindowListed
 from live.venues.discovery import Listing, NotTradable
 from live.venues.port import Venue
+
+# The windows table records the kernel's window lifecycle (live.kernel.domain.WindowStatus).
+_STATUS = {s.name.lower(): str(s) for s in WindowStatus}
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,9 @@ class WindowTracker:
                     w.fee_rate,
                     str(w.settlement_rule),
                     w.strike,
-                    "OPEN" if w.open_ts <= self._now_ms() else "UPCOMING",
+                    str(
+                        WindowStatus.OPEN if w.open_ts <= self._now_ms() else WindowStatus.UPCOMING
+                    ),
                 ),
             )
 
@@ -144,15 +149,15 @@ class WindowTracker:
         now = _dt(self._now_ms())
         with self._pool.connection() as conn:
             conn.execute(
-                """UPDATE windows SET status = CASE WHEN close_ts <= %s THEN 'CLOSED'
-                       ELSE 'OPEN' END
-                   WHERE status IN ('UPCOMING', 'OPEN') AND open_ts <= %s""",
-                (now, now),
+                """UPDATE windows SET status = CASE WHEN close_ts <= %(now)s THEN %(closed)s
+                       ELSE %(open)s END
+                   WHERE status IN (%(upcoming)s, %(open)s) AND open_ts <= %(now)s""",
+                {"now": now, **_STATUS},
             )
 
     def _mark_resolved(self, slug: str, winner: str) -> None:
         with self._pool.connection() as conn:
             conn.execute(
-                "UPDATE windows SET status = 'RESOLVED', winner = %s WHERE slug = %s",
-                (winner, slug),
+                "UPDATE windows SET status = %s, winner = %s WHERE slug = %s",
+                (str(WindowStatus.RESOLVED), winner, slug),
             )

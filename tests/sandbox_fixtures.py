@@ -96,6 +96,9 @@ class SandboxHandle:
         )
 
 
+# A marketable BUY's worst price: an SDK market order priced from the book it just read is killed
+# when the maker ladder moves before the post (~3% of FAKs); at 0.99 it crosses any ask below it.
+WORST_BUY = "0.99"
 KILL_MESSAGES = {
     "FAK": "FAK orders are partially filled or killed",
     "FOK": "FOK orders are fully filled or killed",
@@ -144,4 +147,4 @@ def sandbox() -> Iterator[SandboxHandle]:
     server.stop()
 
 
-__all__ = ["SandboxHandle", "market_buy", "sandbox", "wait_for"]
+__all__ = ["WORST_BUY", "SandboxHandle", "market_buy", "sandbox", "wait_for"]

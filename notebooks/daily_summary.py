@@ -41,10 +41,12 @@ print("\n".join(reports.summary_lines(summary)))
 
 # %% [markdown]
 # ## Trades and P&L per strategy
-# Trades are positions opened in the day; P&L is over positions closed in the day.
+# Trades are positions opened in the day; P&L is over positions closed in the day. Money is in
+# dollars to the cent by the one rule of `live.reports.money` (fees and net rounded, gross =
+# net + fees), so gross − fees = net in every row.
 
 # %%
-strategies = pd.DataFrame([{f: getattr(s, f) for f in s.__slots__} for s in summary.strategies])
+strategies = pd.DataFrame(reports.shown_strategies(summary))
 strategies
 
 # %%

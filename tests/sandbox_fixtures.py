@@ -17,6 +17,7 @@ from sandbox.server import SandboxServer
 
 WINDOW_SECONDS = 10
 SETTLE_DELAY = 1.0
+PAGE_SIZE = 2  # small, so a handful of trades spans several pages
 
 
 class SandboxHandle:
@@ -95,6 +96,29 @@ class SandboxHandle:
         )
 
 
+# A marketable BUY's worst price: an SDK market order priced from the book it just read is killed
+# when the maker ladder moves before the post (~3% of FAKs); at 0.99 it crosses any ask below it.
+WORST_BUY = "0.99"
+KILL_MESSAGES = {
+    "FAK": "FAK orders are partially filled or killed",
+    "FOK": "FOK orders are fully filled or killed",
+}
+
+
+def market_buy(client, token_id: str, amount: str, order_type: str = "FAK", attempts: int = 10):
+    """A marketable BUY that trades: the SDK prices it from the book it just read, and the
+    sandbox's maker ladder moves every second, so the venue may kill it (no fill, no balance
+    change). Only that refusal is re-sent, at most `attempts` times; any other answer fails."""
+    for _ in range(attempts):
+        result = client.place_market_order(
+            token_id=token_id, side="BUY", amount=amount, order_type=order_type
+        )
+        if result.ok:
+            return result
+        assert KILL_MESSAGES[order_type] in result.message, result.message
+    raise AssertionError(f"{order_type} BUY of ${amount} killed {attempts} times in a row")
+
+
 def wait_for(probe: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,7 +138,7 @@ def sandbox() -> Iterator[SandboxHandle]:
         window_seconds=(WINDOW_SECONDS,),
         settle_delay=SETTLE_DELAY,
         trade_step_seconds=0.2,
-        page_size=2,
+        page_size=PAGE_SIZE,
     )
     server = SandboxServer(config).start()
     handle = SandboxHandle(server)
@@ -123,4 +147,4 @@ def sandbox() -> Iterator[SandboxHandle]:
     server.stop()
 
 
-__all__ = ["SandboxHandle", "sandbox", "wait_for"]
+__all__ = ["WORST_BUY", "SandboxHandle", "market_buy", "sandbox", "wait_for"]

@@ -33,31 +33,36 @@ def fee(shares: Decimal, price: Decimal) -> Decimal:
     return (shares * FEE_RATE * price * (1 - price)).quantize(MICRO)
 
 
-def canary_trade(conn, slug, asset, close, side, price, winner) -> Decimal:
-    """Signal → order → fill → position → settlement for one window; returns the net P&L."""
-    t = close - timedelta(seconds=60)
+def canary_trade(
+    conn, slug, asset, close, side, price, winner, *, mode="PAPER", run_id=RUN_ID,
+    entry: datetime | None = None, fill_after=timedelta(milliseconds=300),
+    closed: datetime | None = None,
+) -> Decimal:  # fmt: skip
+    """Signal → order → fill → position → settlement for one window; returns the net P&L.
+    Defaults: entry 60 s before the close, the fill 0.3 s later, settled 20 s after the close."""
+    t = close - timedelta(seconds=60) if entry is None else entry
+    closed = close + timedelta(seconds=20) if closed is None else closed
     sid, coid, pid = f"s-{slug}", f"c-{slug}", f"p-{slug}"
-    insert(conn, "signals", signal_id=sid, ts=t, mode="PAPER", run_id=RUN_ID,
+    insert(conn, "signals", signal_id=sid, ts=t, mode=mode, run_id=run_id,
            strategy="always-trade-canary", window_slug=slug, asset=asset, side=side,
            usd=Decimal(1), max_price=price + Decimal("0.01"), confidence=Decimal("0.55"),
            inputs={"clob": str(price)})  # fmt: skip
     shares = (Decimal(1) / price).quantize(Decimal("0.01"), ROUND_DOWN)
     token = f"{slug}-{side.lower()}"
-    insert(conn, "orders", client_order_id=coid, venue_order_id=f"0x{coid}", mode="PAPER",
-           run_id=RUN_ID, strategy="always-trade-canary", window_slug=slug, signal_id=sid,
+    f_ts = t + fill_after
+    insert(conn, "orders", client_order_id=coid, venue_order_id=f"0x{coid}", mode=mode,
+           run_id=run_id, strategy="always-trade-canary", window_slug=slug, signal_id=sid,
            position_id=pid, token_id=token, outcome=side, side="BUY", purpose="ENTRY",
            order_type="FAK", requested_usd=Decimal(1), worst_price=price + Decimal("0.01"),
            filled_shares=shares, avg_price=price, fee=fee(shares, price), state="FILLED",
            payload={"tokenID": token, "size": str(shares)}, created_ts=t,
-           updated_ts=t + timedelta(milliseconds=400))  # fmt: skip
-    f_ts = t + timedelta(milliseconds=300)
-    insert(conn, "fills", fill_id=f"t-{coid}", client_order_id=coid, mode="PAPER", run_id=RUN_ID,
+           updated_ts=f_ts + timedelta(milliseconds=100))  # fmt: skip
+    insert(conn, "fills", fill_id=f"t-{coid}", client_order_id=coid, mode=mode, run_id=run_id,
            ts=f_ts, price=price, shares=shares, fee=fee(shares, price))  # fmt: skip
     cost, fees = shares * price, fee(shares, price)
     won = winner == side
     proceeds = shares if won else Decimal(0)
-    closed = close + timedelta(seconds=20)
-    insert(conn, "positions", position_id=pid, mode="PAPER", run_id=RUN_ID,
+    insert(conn, "positions", position_id=pid, mode=mode, run_id=run_id,
            strategy="always-trade-canary", window_slug=slug, asset=asset, outcome=side,
            token_id=token, state="CLOSED", shares=shares, entry_price=price, cost=cost, fees=fees,
            mark_price=Decimal(1 if won else 0), exit_price=Decimal(1 if won else 0),
@@ -73,7 +78,8 @@ def canary_trade(conn, slug, asset, close, side, price, winner) -> Decimal:
         ("EXPIRY", "SETTLEMENT", {}),
         ("SETTLEMENT", "CLOSED", {"actual_price": Decimal(1 if won else 0)}),
     ]):  # fmt: skip
-        ts = f_ts + timedelta(seconds=i * 15) if to != "CLOSED" else closed
+        step = min(timedelta(seconds=15), (closed - f_ts) / 6)
+        ts = f_ts + step * i if to != "CLOSED" else closed
         insert(conn, "position_events", position_id=pid, ts=ts, from_state=frm, to_state=to,
                **extra)  # fmt: skip
     return proceeds - cost - fees

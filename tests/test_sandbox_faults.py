@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox_fixtures import *  # noqa: F403
+from sandbox_fixtures import WORST_BUY
 
 
 def _trades_of(client, order_id: str) -> list:
@@ -30,7 +31,11 @@ def test_hidden_confirmation_fills_but_rest_shows_nothing_until_cleared(sandbox)
     sandbox.inject("drop_confirmations", asset="BTC", count=1, hide_trades=True)
     try:
         result = client.place_market_order(
-            token_id=window["token_up"], side="BUY", amount="2", order_type="FAK"
+            token_id=window["token_up"],
+            side="BUY",
+            amount="2",
+            order_type="FAK",
+            max_price=WORST_BUY,
         )
         assert result.ok and result.order_id and result.trade_ids  # the post's answer says so
         row = _order_row(sandbox, result.order_id)
@@ -51,7 +56,11 @@ def test_processed_http_error_does_the_work_and_loses_only_the_answer(sandbox):
     try:
         with pytest.raises(Exception, match="503"):
             client.place_market_order(
-                token_id=window["token_down"], side="BUY", amount="2", order_type="FAK"
+                token_id=window["token_down"],
+                side="BUY",
+                amount="2",
+                order_type="FAK",
+                max_price=WORST_BUY,
             )
     finally:
         sandbox.clear_faults()
@@ -67,7 +76,11 @@ def test_faults_clear_by_kind_and_partial_fill_is_scoped_to_its_asset(sandbox):
     sandbox.inject("reject_orders", asset="SOL", count=1)
     try:
         fak = client.place_market_order(
-            token_id=window["token_up"], side="BUY", amount="4", order_type="FAK"
+            token_id=window["token_up"],
+            side="BUY",
+            amount="4",
+            order_type="FAK",
+            max_price=WORST_BUY,
         )
         assert fak.ok and fak.making_amount > Decimal("2.01")  # BTC: not halved
         response = sandbox.http.delete("/_sandbox/faults", params={"kind": "partial_fill"})

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from sandbox_fixtures import *  # noqa: F403
+from sandbox_fixtures import WORST_BUY
 
 
 async def _next(handle, predicate, timeout: float):
@@ -30,9 +31,14 @@ def test_market_book_user_lifecycle_and_prices_stream(sandbox):
         assert book.payload.bids and book.payload.asks
         user = await client.subscribe(UserSpec())
         await asyncio.sleep(0.2)
-        await client.place_market_order(
-            token_id=window["token_up"], side="BUY", amount="2", order_type="FAK"
+        placed = await client.place_market_order(
+            token_id=window["token_up"],
+            side="BUY",
+            amount="2",
+            order_type="FAK",
+            max_price=WORST_BUY,
         )
+        assert placed.ok, placed
         statuses = []
 
         async def collect():
@@ -113,7 +119,11 @@ def test_drop_confirmations_accepts_order_but_sends_no_user_events(sandbox):
         await asyncio.sleep(0.2)
         sandbox.inject("drop_confirmations", count=1)
         result = await client.place_market_order(
-            token_id=window["token_up"], side="BUY", amount="2", order_type="FAK"
+            token_id=window["token_up"],
+            side="BUY",
+            amount="2",
+            order_type="FAK",
+            max_price=WORST_BUY,
         )
         assert result.ok
         try:

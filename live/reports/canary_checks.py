@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from live.reports import canary_data
+from live.reports import canary_balances, canary_data
 from live.reports.canary_data import RunData, WindowData
 
 TOL = Decimal("0.000001")  # USDC and price precision
@@ -232,12 +232,10 @@ def item8_balance(run: RunData, w: WindowData) -> ItemResult:
         if pos["closed_ts"] is None:
             problems.append(f"position {pos['position_id']} not closed")
             continue
-        # The first venue report after the settlement against what our ledger expected at
-        # that same instant (another window may settle between our close and the report).
-        venue = run.balance_at_or_after("venue", pos["closed_ts"])
-        expected = None if venue is None else run.balance_at_or_before("expected", venue["ts"])
-        if expected is not None and expected["ts"] < pos["closed_ts"]:
-            expected = None  # the ledger never recorded this settlement
+        # The first venue report after the settlement that is comparable with our ledger, against
+        # what the ledger expected at that same instant (canary_balances: reports stamped near
+        # another window's cash, or with the ledger moved since its last row, are stepped past).
+        venue, expected = canary_balances.settled_balances(run, pos["closed_ts"])
         evidence += [b for b in (venue, expected) if b is not None]
         if venue is None or expected is None:
             problems.append(f"no venue/expected balance after {pos['closed_ts']}")
@@ -276,16 +274,33 @@ def item10_pnl_vs_balance(run: RunData, w: WindowData) -> ItemResult:
     pids = {p["position_id"] for p in closed}
     placed = [o["created_ts"] for o in w.entry_orders if o.get("position_id") in pids]
     start = min([f["ts"] for p in closed for f in run.fills_of_position(p["position_id"])] + placed)
-    before = run.balance_before("venue", start)
-    after = run.balance_at_or_after("venue", max(p["closed_ts"] for p in closed))
+    # Between balances that each describe one instant (canary_balances): the change may then
+    # span other windows' cash, checked combined against the ledger change of all of them.
+    before = canary_balances.balance_before(run, "venue", start)
+    after = canary_balances.balance_at_or_after(run, "venue", max(p["closed_ts"] for p in closed))
     if before is None or after is None:
         problems.append("no venue balance before the entry and after the settlement")
         return _result(10, w, problems, [b for b in (before, after) if b])
-    expected = run.cash_between(before["ts"], after["ts"])
-    actual = after["usd"] - before["usd"]
-    if not _close(actual, expected, run.tolerance):
-        problems.append(f"balance changed {actual}, our ledger says {expected}")
-    return _result(10, w, problems, [before, after, {"ledger_change": expected}])
+    span = _span(run, before, after)
+    if not _close(span["balance_change"], span["ledger_change"], run.tolerance):
+        problems.append(
+            f"balance changed {span['balance_change']}, our ledger says {span['ledger_change']}"
+            + (f" ({span['span']})" if len(span["windows"]) > 1 else "")
+        )
+    return _result(10, w, problems, [before, after, span])
+
+
+def _span(run: RunData, before: dict, after: dict) -> dict[str, Any]:
+    """Item 10's evidence: the balance and the ledger change between two balance rows, and every
+    window whose cash moved in between."""
+    start, end = before["ts"], after["ts"]
+    windows = canary_balances.windows_between(run, start, end)
+    return {
+        "span": f"{start} to {end}: {len(windows)} windows' cash, checked combined",
+        "windows": windows,
+        "balance_change": after["usd"] - before["usd"],
+        "ledger_change": run.cash_between(start, end),
+    }
 
 
 def item11_assertions(run: RunData, w: WindowData) -> ItemResult:

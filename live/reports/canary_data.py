@@ -1,6 +1,6 @@
-"""The rows the canary checklist (live.reports.canary_checks) judges, read once per report: the last N
-window periods a canary strategy signalled in, one mode (and optionally one run), with their
-signals, orders, fills, positions, position events, settlements, balances and assertions."""
+"""The rows the canary checklist (live.reports.canary_checks) judges, read once per report: the
+last N window periods a canary strategy signalled in, one mode (and optionally one run), with
+their signals, orders, fills, positions, position events, settlements, balances and assertions."""
 
 from __future__ import annotations
 
@@ -108,23 +108,20 @@ class RunData:
         simulated = self.mode in ("PAPER", "DRY_RUN") and source == "venue"
         return row["source"] == source or (simulated and row["source"] == "engine")
 
-    def balance_at_or_after(self, source: str, ts: datetime) -> dict | None:
-        """The first balance of `source` at or after `ts`; of several rows stamped at that same
-        instant (two windows settling together: one `expected` row per settlement), the last —
-        the intermediate rows describe a state the venue, which settles both at once, never had."""
-        first = next((b for b in self.balances if self._is(b, source) and b["ts"] >= ts), None)
-        if first is None:
-            return None
-        same = [b for b in self.balances if self._is(b, source) and b["ts"] == first["ts"]]
-        return same[-1]
+    def balances_of(self, source: str) -> list[dict]:
+        """The rows of `source` in stamp order, only the last of several stamped at one instant
+        (two windows settling together write one row per settlement: the earlier ones describe
+        a state the venue, which settles both at once, never had)."""
+        rows = [b for b in self.balances if self._is(b, source)]
+        return [
+            b
+            for b, nxt in zip(rows, [*rows[1:], None], strict=True)
+            if not nxt or nxt["ts"] != b["ts"]
+        ]
 
     def balance_at_or_before(self, source: str, ts: datetime) -> dict | None:
         """The latest balance of `source` stamped at or before `ts` (the last of a tie)."""
-        rows = [b for b in self.balances if self._is(b, source) and b["ts"] <= ts]
-        return rows[-1] if rows else None
-
-    def balance_before(self, source: str, ts: datetime) -> dict | None:
-        rows = [b for b in self.balances if self._is(b, source) and b["ts"] < ts]
+        rows = [b for b in self.balances_of(source) if b["ts"] <= ts]
         return rows[-1] if rows else None
 
     def fills_of_position(self, position_id: str) -> list[dict]:
@@ -151,25 +148,34 @@ class RunData:
         fills = self.fills_of_position(position["position_id"])
         return sum((fill_cash(f) for f in fills), Decimal(0)) + self.payout(position)
 
+    def cash_events(self) -> list[CashEvent]:
+        """Every movement of our cash in range, in time order: each fill (with its fee) at its
+        stamp and each settled position's payout (zero for a loser) at its closed_ts."""
+        events = [
+            CashEvent(f["ts"], "fill", f["window_slug"], fill_cash(f))
+            for f in self.fills
+            if f["status"] != "FAILED"
+        ]
+        events += [
+            CashEvent(p["closed_ts"], "settlement", p["window_slug"], self.payout(p))
+            for p in self.positions
+            if p["closed_ts"] is not None
+        ]
+        return sorted(events, key=lambda e: e.ts)
+
     def cash_between(self, start: datetime, end: datetime) -> Decimal:
         """Our ledger's balance change over (start, end]: every fill and payout in it."""
-        fills = sum(
-            (
-                fill_cash(f)
-                for f in self.fills
-                if start < f["ts"] <= end and f["status"] != "FAILED"
-            ),
-            Decimal(0),
-        )
-        payouts = sum(
-            (
-                self.payout(p)
-                for p in self.positions
-                if p["closed_ts"] is not None and start < p["closed_ts"] <= end
-            ),
-            Decimal(0),
-        )
-        return fills + payouts
+        return sum((e.usd for e in self.cash_events() if start < e.ts <= end), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class CashEvent:
+    """One movement of our cash: a fill or a settlement payout, in USD (negative: paid)."""
+
+    ts: datetime
+    kind: str  # "fill" | "settlement"
+    window_slug: str
+    usd: Decimal
 
 
 def fill_cash(fill: dict) -> Decimal:

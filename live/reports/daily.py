@@ -11,6 +11,8 @@ out (replays carry historical timestamps). Definitions:
   overwrites started_at), so runners should use a fresh instance id per process start.
 - feed gaps: gaps overlapping the day, their seconds clipped to it (an open gap runs to the end).
 - settlement agreement: agree / (agree + disagree) over settlements recorded in the day.
+`DailySummary` holds exact money; the lines and `shown_strategies` round it by the one rule of
+`live.reports.money` (fees and net to the cent, gross = net + fees).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import psycopg
+
+from live.reports import money
 
 RUNNER_MODES = ("LIVE", "PAPER", "DRY_RUN")
 
@@ -225,21 +229,35 @@ def _pct(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{100 * ratio:.2f} %"
 
 
-def _usd(value: Decimal) -> str:
-    return f"{'+' if value >= 0 else '-'}${abs(value):.2f}"
+def _pnl(fees: Decimal, net: Decimal) -> str:
+    """`gross +$x, fees $y, net +$z` by the one money rule (gross − fees = net to the cent)."""
+    shown = money.pnl(fees=fees, net=net)
+    return (
+        f"gross {money.usd(shown.gross, signed=True)}, fees {money.usd(shown.fees)}, "
+        f"net {money.usd(shown.net, signed=True)}"
+    )
+
+
+def shown_strategies(s: DailySummary) -> list[dict]:
+    """The per-strategy rows as the report shows them: counts, and money by the one rule."""
+    rows = []
+    for st in s.strategies:
+        row = {f: getattr(st, f) for f in st.__slots__}
+        shown = money.pnl(fees=st.fees, net=st.pnl_net)
+        rows.append(row | {"pnl_gross": shown.gross, "fees": shown.fees, "pnl_net": shown.net})
+    return rows
 
 
 def summary_lines(s: DailySummary) -> list[str]:
     """The summary as short lines: the daily_summary alert's body and the report's headline."""
     lines = [
         f"Trades: {s.total('trades')} opened, {s.total('closed')} closed "
-        f"({s.total('wins')} won); P&L gross {_usd(s.total('pnl_gross'))}, "
-        f"net {_usd(s.total('pnl_net'))}"
+        f"({s.total('wins')} won); P&L {_pnl(s.total('fees'), s.total('pnl_net'))}"
     ]
     for st in s.strategies:
         lines.append(
             f"  {st.mode} {st.strategy}: {st.trades} trades, {st.closed} closed, "
-            f"gross {_usd(st.pnl_gross)}, net {_usd(st.pnl_net)}"
+            f"{_pnl(st.fees, st.pnl_net)}"
         )
     failed = {n: c - p for n, (c, p) in s.assertions.items() if c > p}
     lines.append(

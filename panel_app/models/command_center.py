@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 import param
 
+from live.reports import money
+from panel_app.models.money import USDC_DP, shown
 from panel_app.models.state import CockpitState, Snapshot
 
 STRATEGY_STATES = ("active", "paused", "disabled_kill_criterion", "not_promoted")
@@ -30,7 +33,7 @@ POSITION_COLUMNS = [
 ]
 
 
-USDC_DP = 6  # money at the venue's unit (1e-6 USDC); views format for display
+PNL_STATEMENT = ("gross", "fees", "net")
 
 
 def _num(value) -> float:
@@ -85,7 +88,7 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
             "side": p["outcome"],
             "entry": entry,
             "mark": mark,
-            "pnl": round((mark - entry) * _num(p["shares"]), 4),
+            "pnl": round((mark - entry) * _num(p["shares"]), USDC_DP),
             "mode": p["mode"],
             "state": p["state"],
             "lifecycle": path_of.get(p["position_id"], ""),
@@ -100,7 +103,7 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
     """Gross and net P&L per mode: realised (closed) plus unrealised at the mark (open)."""
     positions = snap.frame("positions")
     if positions.empty:
-        return pd.DataFrame(columns=["mode", "gross", "net", "open", "closed"])
+        return pd.DataFrame(columns=["mode", "gross", "fees", "net", "open", "closed"])
     out = []
     for mode, group in positions.groupby("mode"):
         closed = group[group["state"] == "CLOSED"]
@@ -114,6 +117,7 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
             {
                 "mode": mode,
                 "gross": round(gross, USDC_DP),
+                "fees": round(sum(_num(v) for v in group["fees"]), USDC_DP),
                 "net": round(net, USDC_DP),
                 "open": len(live),
                 "closed": len(closed),
@@ -245,9 +249,26 @@ class CommandCenterModel(param.Parameterized):
         )
 
     def session_total(self) -> tuple[float, float]:
-        """Session (gross, net) across every non-BACKTEST mode."""
+        """Session (gross, net) across every non-BACKTEST mode, exact (1e-6 USDC)."""
         pnl = self.pnl
         if pnl.empty:
             return 0.0, 0.0
         real = pnl[pnl["mode"] != "BACKTEST"]
         return round(float(real["gross"].sum()), USDC_DP), round(float(real["net"].sum()), USDC_DP)
+
+    def session_shown(self) -> money.Pnl:
+        """The session's gross − fees = net as shown (non-BACKTEST modes; the one money rule)."""
+        pnl = self.pnl
+        real = pnl if pnl.empty else pnl[pnl["mode"] != "BACKTEST"]
+        return money.pnl(
+            fees=sum((money.exact(v) for v in real.get("fees", [])), Decimal(0)),
+            net=sum((money.exact(v) for v in real.get("net", [])), Decimal(0)),
+        )
+
+    def pnl_shown(self) -> pd.DataFrame:
+        """P&L by mode as shown: gross, fees, net to the cent by the one money rule."""
+        return shown(self.pnl, statement=PNL_STATEMENT)
+
+    def positions_shown(self) -> pd.DataFrame:
+        """Open positions as shown: the unrealised P&L to the cent."""
+        return shown(self.positions, amounts=("pnl",))

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import param
 
+from panel_app.models.money import USDC_DP, shown
 from panel_app.models.state import CockpitState, Snapshot
 
 # The spec's ten runtime assertions (Phase 1), by the names the engine records them under.
@@ -79,7 +80,7 @@ def drawdown(snap: Snapshot) -> pd.DataFrame:
 
 def per_strategy(snap: Snapshot) -> pd.DataFrame:
     positions = snap.frame("positions")
-    cols = ["strategy", "mode", "trades", "open", "wins", "gross", "net"]
+    cols = ["strategy", "mode", "trades", "open", "wins", "gross", "fees", "net"]
     if positions.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -92,8 +93,9 @@ def per_strategy(snap: Snapshot) -> pd.DataFrame:
                 "trades": len(g),
                 "open": len(g) - len(closed),
                 "wins": int(sum(_f(v) > 0 for v in closed["pnl_net"])),
-                "gross": round(sum(_f(v) for v in closed["pnl_gross"]), 4),
-                "net": round(sum(_f(v) for v in closed["pnl_net"]), 4),
+                "gross": round(sum(_f(v) for v in closed["pnl_gross"]), USDC_DP),
+                "fees": round(sum(_f(v) for v in closed["fees"]), USDC_DP),
+                "net": round(sum(_f(v) for v in closed["pnl_net"]), USDC_DP),
             }
         )
     return pd.DataFrame(rows, columns=cols)
@@ -188,6 +190,10 @@ class RiskModel(param.Parameterized):
         if getattr(self, "_seen_events", None) != seen:
             self._seen_events = seen
             self.refresh()
+
+    def per_strategy_shown(self) -> pd.DataFrame:
+        """Per-strategy realised P&L as shown: gross, fees, net to the cent (the one rule)."""
+        return shown(self.per_strategy, statement=("gross", "fees", "net"))
 
     def max_drawdown(self) -> float:
         return 0.0 if self.drawdown.empty else float(self.drawdown["drawdown"].min())

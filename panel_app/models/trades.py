@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import param
 
+from live.reports import money
+from panel_app.models.money import shown
 from panel_app.models.state import CockpitState, Snapshot
 
 ALL = "All"
@@ -41,6 +44,7 @@ COLUMNS = [
     "settlement",
     "venue_order_id",
 ]
+STATEMENT = ("pnl_gross", "fees", "pnl_net")  # money columns, shown by live.reports.money's rule
 
 
 def _f(value) -> float | None:
@@ -116,7 +120,8 @@ def _trade_rows(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 class TradeHistoryModel(param.Parameterized):
-    """Per-session filters over the shared trade rows; `filtered` is exactly what the CSV holds."""
+    """Per-session filters over the shared trade rows (exact money); `shown` is what the table
+    shows and the CSV holds: the filtered rows with money rounded by the one rule."""
 
     cockpit = param.ClassSelector(class_=CockpitState)
     strategy = param.Selector(default=ALL, objects=[ALL])
@@ -159,20 +164,26 @@ class TradeHistoryModel(param.Parameterized):
             mask &= opened < _utc(self.date_to) + pd.Timedelta(days=1)
         return t[mask]
 
+    def shown(self) -> pd.DataFrame:
+        """The filtered rows with fees, gross and net as shown (cents; gross − fees = net)."""
+        return shown(self.filtered(), statement=STATEMENT)
+
     def to_csv(self) -> str:
-        return self.filtered().to_csv(index=False)
+        return self.shown().to_csv(index=False)
 
     def settlement_summary(self) -> dict[str, int]:
         """How many filtered trades' settlements agree / disagree / are uncertain or pending."""
         counts = self.filtered()["settlement"].replace("", "n/a").value_counts()
         return {k: int(v) for k, v in counts.items()}
 
-    def gross_net(self) -> tuple[float, float, float]:
+    def gross_net(self) -> money.Pnl:
+        """Gross − fees = net over the filtered trades that have a P&L (closed), as shown: fees
+        and net rounded from their exact sums, gross = net + fees."""
         f = self.filtered()
-        return (
-            round(float(f["pnl_gross"].fillna(0).sum()), 4),
-            round(float(f["fees"].fillna(0).sum()), 4),
-            round(float(f["pnl_net"].fillna(0).sum()), 4),
+        closed = f[f["pnl_net"].notna()]
+        return money.pnl(
+            fees=sum((money.exact(v) or 0 for v in closed["fees"]), Decimal(0)),
+            net=sum((money.exact(v) for v in closed["pnl_net"]), Decimal(0)),
         )
 
     def slippage(self) -> pd.Series:

@@ -25,7 +25,7 @@ def header_html(model: CommandCenterModel) -> str:
         if agree is None
         else (" ✓ = expected" if agree else f" ✗ expected {money(bal.get('expected'))}")
     )
-    gross, net = model.session_total()
+    gross, _, net = model.session_shown()
     return (
         f'<span class="ud-badge ud-venue-{esc(b.get("venue"))}" id="ud-venue">'
         f"{esc(b.get('venue'))}</span>"
@@ -77,8 +77,8 @@ class CommandCenter(Viewer):
         set_html(self._header, header_html(self.model))
         if events:
             set_html(self._strategies, strategies_html(self.model))
-            sync_table(self._pnl, self.model.pnl)
-            sync_table(self._positions, self.model.positions)
+            sync_table(self._pnl, self.model.pnl_shown())
+            sync_table(self._positions, self.model.positions_shown())
             # Newest first: new rows land at the top, which Tabulator's stream (append) cannot
             # do, so the (≤ 200-row) feed is replaced when it changes.
             if not self._activity.value.equals(self.model.activity):

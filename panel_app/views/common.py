@@ -7,6 +7,8 @@ import html
 import pandas as pd
 import panel as pn
 
+from live.reports.money import usd
+
 CSS = """
 .ud-chip {display:inline-block; padding:2px 8px; margin:2px 4px 2px 0; border-radius:10px;
           font: 12px/1.6 monospace; color:#fff;}
@@ -48,10 +50,9 @@ def chip(text: str, status: str, title: str = "", cls: str = "") -> str:
     return f'<span class="ud-chip {colour} {cls}" title="{esc(title)}">{esc(text)}</span>'
 
 
-def money(value: float | None, signed: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{'+' if signed and value >= 0 else '-' if value < 0 else ''}${abs(value):,.2f}"
+def money(value, signed: bool = False) -> str:
+    """A money figure as text, by the one rule (live.reports.money.usd): `+$1.23`, `—`."""
+    return usd(value, signed=signed)
 
 
 def set_html(pane: pn.pane.HTML, text: str) -> None:

@@ -6,6 +6,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from panel_app.models.instrument import InstrumentModel
+from panel_app.models.money import shown
 from panel_app.views.common import chip, esc, set_html, sync_table, table
 
 
@@ -64,9 +65,9 @@ class InstrumentView(Viewer):
     def update(self, *, events: bool) -> None:
         self.model.refresh()  # cheap, and time-left / spot / book move every second
         set_html(self._window, window_html(self.model))
-        sync_table(self._positions, self.model.positions)
+        sync_table(self._positions, shown(self.model.positions, amounts=("pnl_gross",)))
         sync_table(self._signals, self.model.signals)
-        sync_table(self._history, self.model.history)
+        sync_table(self._history, shown(self.model.history, amounts=("net",)))
         sync_table(self._completeness, self.model.completeness)
 
     def __panel__(self):

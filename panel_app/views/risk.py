@@ -8,7 +8,7 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from panel_app.models.risk import RiskModel
-from panel_app.views.common import chip, esc, keyed, set_html, sync_table, table
+from panel_app.views.common import chip, esc, keyed, money, set_html, sync_table, table
 
 
 def assertions_html(model: RiskModel) -> str:
@@ -96,11 +96,9 @@ class RiskView(Viewer):
             "equity": list(dd["equity"]),
             "drawdown": list(dd["drawdown"]),
         }
-        set_html(
-            self._max_dd,
-            f'<span class="ud-max-drawdown">max drawdown: ${self.model.max_drawdown():,.2f}</span>',
-        )
-        sync_table(self._strategy, self.model.per_strategy)
+        worst = money(self.model.max_drawdown())
+        set_html(self._max_dd, f'<span class="ud-max-drawdown">max drawdown: {worst}</span>')
+        sync_table(self._strategy, self.model.per_strategy_shown())
         sync_table(self._triggers, self.model.triggers)
         sync_table(self._controls, keyed(self.model.controls, "key"))
         set_html(self._assertions, assertions_html(self.model))

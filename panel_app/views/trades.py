@@ -39,6 +39,19 @@ def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def summary_html(model: TradeHistoryModel, count: int) -> str:
+    """Above the table: the trade count, gross − fees = net (closed trades, as shown) and the
+    settlement-verification tally."""
+    gross, fees, net = model.gross_net()
+    verdicts = " · ".join(f"{esc(k)}: {v}" for k, v in model.settlement_summary().items())
+    return (
+        f'<span class="ud-trade-count">{count} trades</span> · '
+        f'<span class="ud-gross-net">gross {money(gross, True)} − fees {money(fees)} = net '
+        f'{money(net, True)}</span><br><span class="ud-settlement-summary">settlement '
+        f"verification (ours vs venue): {verdicts or '—'}</span>"
+    )
+
+
 class TradeHistory(Viewer):
     def __init__(self, model: TradeHistoryModel, **params) -> None:
         super().__init__(**params)
@@ -87,20 +100,10 @@ class TradeHistory(Viewer):
             self.render()
 
     def render(self) -> None:
-        rows = self.model.filtered()
+        rows = self.model.shown()
         if not self._table.value.equals(rows):
             self._table.value = rows
-        gross, fees, net = self.model.gross_net()
-        verdicts = " · ".join(f"{esc(k)}: {v}" for k, v in self.model.settlement_summary().items())
-        set_html(
-            self._count,
-            (
-                f'<span class="ud-trade-count">{len(rows)} trades</span> · '
-                f'<span class="ud-gross-net">gross {money(gross, True)} − fees {money(fees)} = net '
-                f'{money(net, True)}</span><br><span class="ud-settlement-summary">settlement '
-                f"verification (ours vs venue): {verdicts or '—'}</span>"
-            ),
-        )
+        set_html(self._count, summary_html(self.model, len(rows)))
         slip = self.model.slippage()
         counts, edges = np.histogram(slip, bins=10) if len(slip) else ([], np.array([]))
         self._source.data = {

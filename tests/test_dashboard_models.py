@@ -11,6 +11,9 @@ failed assertion, the current window of a live instrument and an asset with no c
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 import psycopg
 import pytest
 from dashboard_seed import seeded_database
@@ -132,8 +135,17 @@ def test_strategy_states_use_the_runner_report(cockpit):
     }
 
 
+def _read_at(cockpit: CockpitState, seconds_after_write: float) -> CockpitState:
+    """The cockpit as read `seconds_after_write` after the runner wrote its stored health copy
+    (the poll of a module fixture happens whenever the first test needs it, so its own instant
+    would make the ages depend on how busy the machine was)."""
+    written = cockpit.snapshot.frame("instances").iloc[0]["last_seen"]
+    at = written.to_pydatetime() + timedelta(seconds=seconds_after_write)
+    return CockpitState(snapshot=dataclasses.replace(cockpit.snapshot, taken_at=at))
+
+
 def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(cockpit):
-    model = HealthBarModel(cockpit=cockpit)
+    model = HealthBarModel(cockpit=_read_at(cockpit, 0.0))
     model.refresh()
     assert model.lock_held and "seed-runner-1" in model.lock_holder
     feeds = dict(zip(model.feeds["feed"], model.feeds["status"], strict=True))
@@ -144,6 +156,19 @@ def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(cockpit):
         (model.completeness["feed"] == "clob") & model.completeness["window"].str.startswith("eth-")
     ]
     assert eth3["complete_pct"].min() < 100  # the seeded 10 s gap shows up
+
+
+def test_a_stored_health_copy_ages_with_the_time_since_it_was_written(cockpit):
+    fresh, aged = (
+        HealthBarModel(cockpit=_read_at(cockpit, 0.0)),
+        HealthBarModel(cockpit=_read_at(cockpit, 3.0)),
+    )
+    fresh.refresh()
+    aged.refresh()
+    age = dict(zip(aged.feeds["feed"], aged.feeds["age_s"], strict=True))
+    status = dict(zip(aged.feeds["feed"], aged.feeds["status"], strict=True))
+    assert dict(zip(fresh.feeds["feed"], fresh.feeds["age_s"], strict=True))["clob"] == 0.4
+    assert age["clob"] == 3.4 and status["clob"] == "yellow" and status["oracle"] == "red"
 
 
 def test_health_bar_on_the_real_run_after_the_runner_stopped(real, real_cockpit):

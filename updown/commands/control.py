@@ -10,7 +10,11 @@ from updown.commands._common import fail, operator_name
 
 control_app = typer.Typer(help="Runtime controls and the kill switch.", no_args_is_help=True)
 
-BY_OPTION = typer.Option(None, "--by", help="Name recorded in the audit trail.")
+BY_OPTION = typer.Option(
+    None, "--by", metavar="NAME", help="Who acts, for the audit trail (default: the OS user)."
+)
+KEY = typer.Argument(..., metavar="KEY", help=f"The control: {', '.join(DEFAULTS)}.")
+VALUE = typer.Argument(..., metavar="VALUE", help="Its new value (see README: runtime controls).")
 
 
 def _set(key: str, value: str, by: str | None) -> None:
@@ -36,7 +40,7 @@ def show() -> None:
 
 
 @control_app.command("set", context_settings={"ignore_unknown_options": True})
-def set_cmd(key: str, value: str, by: str | None = BY_OPTION) -> None:
+def set_cmd(key: str = KEY, value: str = VALUE, by: str | None = BY_OPTION) -> None:
     """Set KEY to VALUE (validated; audited; announced to running runners)."""
     _set(key, value, by)
 

@@ -99,8 +99,14 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Console-script entry point. Usage errors exit 2 (typer/click convention)."""
+    """Console-script entry point. Usage errors exit 2 (typer/click convention). The kill switch
+    verbs take a shorter path (updown.commands.control.kill_switch_fast)."""
+    from updown.commands.control import kill_switch_fast
+
     try:
+        code = kill_switch_fast(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
         app()
     except KeyboardInterrupt:
         sys.exit(130)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from dataclasses import dataclass
 from difflib import get_close_matches
 from importlib import metadata
@@ -85,7 +86,8 @@ def load_command(entry: CommandEntry) -> _click.Command:
 
 
 def _guarded(command: _click.Command, entry: CommandEntry) -> _click.Command:
-    """Wrap `command.invoke` so an extra's module missing at run time exits 2 in one line."""
+    """Wrap `command.invoke` so an extra's module missing at run time exits 2 in one line, and
+    an unreachable or unmigrated database exits 1 in one line (not a traceback)."""
     invoke = command.invoke
 
     def guarded_invoke(ctx: _click.Context) -> Any:
@@ -93,6 +95,12 @@ def _guarded(command: _click.Command, entry: CommandEntry) -> _click.Command:
             return invoke(ctx)
         except ModuleNotFoundError as exc:
             _exit_missing_extra(entry.name, exc)
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(1) from None
 
     command.invoke = guarded_invoke  # type: ignore[method-assign]
     return command
@@ -111,6 +119,20 @@ def _exit_missing_extra(command: str, exc: ModuleNotFoundError) -> None:
         err=True,
     )
     raise typer.Exit(2)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for a database that cannot be used (unreachable, refused, not migrated); None
+    for anything else, which is a bug and keeps its traceback."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return None
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.errors.UndefinedTable):
+        return f"the database has no updown schema ({first_line}): run `updown db migrate`"
+    if isinstance(exc, psycopg.OperationalError):
+        return f"cannot use the database: {first_line}"
+    return None
 
 
 _EXTRA = re.compile(r"""^([A-Za-z0-9][A-Za-z0-9._-]*).*;\s*extra\s*==\s*["']([^"']+)["']""")

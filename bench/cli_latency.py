@@ -7,8 +7,8 @@
 2. The kill switch: a sandbox and a PAPER runner started with the CLI; then, 20 times,
    `updown control pause` as a subprocess, timed from just before it starts until the runner's
    /health reports PAUSED (polled every 5 ms), then `updown control resume` until ACTIVE.
-   Split: the command's own run (start-up, DB write, NOTIFY, exit) and what the runner still
-   needed after it exited (often nothing: the runner is PAUSED before the command exits).
+   Split at the commit (the command prints `kill_switch: off -> pause` right after it): the
+   command's start-up, connection and write, then NOTIFY -> runner -> /health (5 ms polls).
    Target: p99 <= 0.5 s.
 
 Database: UPDOWN_DATABASE_URL, else the embedded server; a scratch database is created and
@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -82,26 +83,28 @@ def startup(name: str, args: list[str], env: dict[str, str], runs: int) -> None:
 
 
 def flip(env: dict[str, str], command: str, health: str, wanted: str) -> tuple[float, float]:
-    """`updown control COMMAND` until /health shows `wanted`: (total s, command's own run s)."""
+    """`updown control COMMAND` until /health shows `wanted`: (total s, s until the command
+    printed its `kill_switch: old -> new` line, which it does right after the commit)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "updown"), "control", command], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    exited = None
-    while True:
-        if exited is None and proc.poll() is not None:
-            exited = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise RuntimeError(f"control {command} exited {proc.returncode}")
-        if (get_json(health) or {}).get("trading_state") == wanted:
-            total = time.perf_counter() - t0
-            break
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    written: list[float] = []
+    reader = threading.Thread(target=lambda: written.append(_line_time(proc, t0)), daemon=True)
+    reader.start()
+    while (get_json(health) or {}).get("trading_state") != wanted:
         if time.perf_counter() - t0 > 30:
             raise RuntimeError(f"the runner never reported {wanted}")
         time.sleep(0.005)
-    proc.wait(timeout=30)
-    if exited is None:
-        exited = time.perf_counter() - t0
-    return total, exited
+    total = time.perf_counter() - t0
+    if proc.wait(timeout=30) != 0:
+        raise RuntimeError(f"control {command} exited {proc.returncode}: {proc.stderr.read()}")
+    reader.join(timeout=30)
+    return total, written[0]
+
+
+def _line_time(proc: subprocess.Popen, t0: float) -> float:
+    proc.stdout.readline()
+    return time.perf_counter() - t0
 
 
 def kill_switch(env: dict[str, str], tries: int, runs: int) -> None:
@@ -116,9 +119,10 @@ def kill_switch(env: dict[str, str], tries: int, runs: int) -> None:
             pauses.append(flip(env, "pause", health, "PAUSED"))
             resumes.append(flip(env, "resume", health, "ACTIVE"))
     report("kill switch `updown control pause` -> PAUSED on /health", [t for t, _ in pauses])
-    report("  the command itself, start to exit", [c for _, c in pauses], target=False)
-    after = [max(0.0, t - c) for t, c in pauses]
-    report("  the runner after the command exited (0: PAUSED before)", after, target=False)
+    report("  start -> committed (the command's start-up, connect, write)",
+           [w for _, w in pauses], target=False)  # fmt: skip
+    report("  committed -> PAUSED on /health (NOTIFY, runner, poll)",
+           [max(0.0, t - w) for t, w in pauses], target=False)  # fmt: skip
     report("`updown control resume` -> ACTIVE on /health", [t for t, _ in resumes])
 
 

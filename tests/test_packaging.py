@@ -120,6 +120,24 @@ def test_the_core_install_runs_the_core_commands(core_bin, db_url, tmp_path):
 
 @core
 @pytest.mark.slow
+def test_the_core_install_converts_and_replays_a_real_day(core_bin, shared_data, tmp_path):
+    day = "2026-06-08"
+    env = core_env("postgresql://nobody@127.0.0.1:1/none")  # never reached
+    with operator(core_bin, env, tmp_path) as op:
+        sources = (
+            ("chainlink", f"chainlink_btcusd_{day}.csv.gz", "oracle.jsonl.gz"),
+            ("gamma-markets", f"gamma_btc_5m_markets_{day}.jsonl.gz", "windows.jsonl"),
+        )
+        for fmt, name, out in sources:
+            done = op.run("convert", fmt, str(shared_data / name), "-o", out)
+            assert done.returncode == 0, done.stderr
+        replayed = op.run("replay", "oracle.jsonl.gz", "windows.jsonl", timeout=300)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.splitlines()[-1] == "settlements: agree=280 disagree=0 uncertain=12"
+
+
+@core
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, extra",
     [

@@ -66,3 +66,30 @@ def test_the_screen_runs_from_the_cli_and_logs_its_cells(shared_data, db_url, tm
     assert result.exit_code == 0, result.output
     assert "2 trials logged under screen-" in result.output
     assert trial_count(db_url) == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "screen", "--from", "2026-06-08"],
+        ["sweep", "grid", "canary", "--from", "2026-06-08", "--param", "before_close_s=30"],
+        ["backtest", "canary", "--from", "2026-06-08"],
+    ],
+)
+def test_a_range_without_windows_is_one_line_not_a_traceback(args, db_url, tmp_path):
+    env = {"UPDOWN_DATABASE_URL": db_url, "UPDOWN_HOME": str(tmp_path / "home")}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: no market windows in the database from 2026-06-08")
+    assert trial_count(db_url) == 0
+
+
+def test_an_empty_data_file_is_one_line(db_url, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    env = {"UPDOWN_DATABASE_URL": db_url, "UPDOWN_HOME": str(tmp_path / "home")}
+    for args in (["backtest", "canary", "--data", str(empty), "--no-db"],
+                 ["sweep", "screen", "--from", "2026-06-08", "--data", str(empty)]):  # fmt: skip
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: no market windows in --data {empty}")

@@ -44,6 +44,14 @@ def day_range_of(start: str, end: str | None) -> tuple[int, int]:
     return lo, hi
 
 
+def no_windows(start: str | None, end: str | None, data: list | None) -> NoReturn:
+    """Exit 2: the range (or the --data files) holds no market window to work on."""
+    where = f"--data {' '.join(map(str, data))}" if data else "the database"
+    span = f" from {start} to {end or start}" if start else ""
+    hint = "" if data else " (import some with `updown data import`, or pass --data FILE)"
+    fail(f"no market windows in {where}{span}{hint}")
+
+
 def operator_name() -> str:
     """Who is acting, for audit rows (the OS user unless --by says otherwise)."""
     try:

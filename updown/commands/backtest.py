@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from updown.commands._common import FILL_MODEL_HELP, FillModel, day_range_of, fail
+from updown.commands._common import FILL_MODEL_HELP, FillModel, day_range_of, fail, no_windows
 
 
 def backtest_cmd(
@@ -80,12 +80,19 @@ def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets:
     from research.data import load_db, load_files
 
     wanted = assets.split(",") if assets else None
+    for path in data:
+        if not path.is_file():
+            fail(f"--data {path}: no such file")
     try:
         if data:
-            return load_files(data, start, end or start, assets=wanted)
-        return load_db(conn, start, end or start, assets=wanted)
+            dataset = load_files(data, start, end or start, assets=wanted)
+        else:
+            dataset = load_db(conn, start, end or start, assets=wanted)
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    if not dataset.windows:
+        no_windows(start, end, data)
+    return dataset
 
 
 def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:

@@ -101,6 +101,8 @@ def run(
     try:
         lengths = tuple(int(x) for x in _split(window_seconds))
     except ValueError:
+        lengths = ()
+    if not lengths:
         fail(f"--window-seconds {window_seconds!r}: must be a comma list of whole seconds")
     config = build_config(
         mode=mode.value,
@@ -147,6 +149,7 @@ async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:
     from live.alerts.alerter import Alerter
     from live.runner.runner import HealthUnavailable, Runner
     from live.store.db import database_url
+    from live.venues.errors import VenueError
     from live.venues.polymarket import PolymarketVenue
 
     url = database_url()
@@ -161,6 +164,9 @@ async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:
     except HealthUnavailable as exc:
         typer.echo(f"error: {exc}; refusing to trade", err=True)
         return 3
+    except VenueError as exc:  # e.g. the venue does not answer at start: nothing was traded
+        typer.echo(f"error: venue {config.venue}: {exc}", err=True)
+        return 1
     finally:
         await alerter.stop()
 

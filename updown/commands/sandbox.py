@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import typer
 
@@ -34,6 +34,7 @@ def sandbox_cmd(
     from sandbox.config import ConfigError, SandboxConfig, parse_assets, parse_lengths
     from sandbox.server import SandboxServer
 
+    balance = _usdc(start_balance)
     try:
         config = SandboxConfig(
             host=host,
@@ -43,7 +44,7 @@ def sandbox_cmd(
             window_seconds=parse_lengths(window_seconds),
             settle_delay=settle_delay,
             settlement_rule=SettlementRule(settlement_rule),
-            start_balance=Decimal(start_balance),
+            start_balance=balance,
         )
         server = SandboxServer(config)
     except (ConfigError, ValueError, ArithmeticError) as exc:
@@ -54,6 +55,17 @@ def sandbox_cmd(
         typer.echo(f"{name:10s} {url}")
     typer.echo(f"{'state':10s} {server.base_url}/_sandbox/state")
     server.run()
+
+
+def _usdc(text: str) -> Decimal:
+    """--start-balance as a finite, non-negative Decimal; exits 2 naming the flag otherwise."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        fail(f"--start-balance {text!r}: not a number")
+    if not amount.is_finite() or amount < 0:
+        fail(f"--start-balance {text!r}: must be a finite amount >= 0")
+    return amount
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import typer
 
-from updown.commands._common import FILL_MODEL_HELP, FillModel, day_range_of, fail
+from updown.commands._common import (
+    FILL_MODEL_HELP,
+    FillModel,
+    day_range_of,
+    fail,
+    no_windows,
+)
 
 sweep_app = typer.Typer(help="Parameter sweeps: a fast screen and event-driven grids on Dask.",
                         no_args_is_help=True)  # fmt: skip
@@ -86,6 +92,8 @@ def screen_cmd(
 
     with db.connect() as conn:
         dataset = build_dataset(_rows(conn, data, lo, hi), lo, hi)
+        if not dataset.windows:
+            no_windows(start, end, data)
         frame = screen(dataset, offsets_s, prices)
         sweep_id = log_screen(conn, strategy, frame, lo, hi)
     typer.echo("SCREEN (window-level approximation, not the event-driven truth):")
@@ -126,6 +134,8 @@ def grid_cmd(
 
     with db.connect() as conn:
         rows = _rows(conn, data, lo, hi)
+        if not any(row[3].get("kind") == "window" for row in rows):
+            no_windows(start, end, data)
         sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
                                    workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
     for params, metrics in cells:

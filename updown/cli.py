@@ -12,7 +12,7 @@ import typer
 from updown.lazy import CommandEntry, LazyGroup
 
 COMMANDS: tuple[CommandEntry, ...] = (
-    # operating: the core install runs these
+    # the main job (research + dashboard extras), then the operator's commands (core install)
     CommandEntry(
         "demo", "demo", "The main job: database, sandbox, live runner, dashboard.",
         ("updown demo", "updown demo --duration 600 --no-dashboard"),
@@ -43,7 +43,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("db", "db", "The PostgreSQL store: migrations and connection."),
     CommandEntry("replay", "replay", "Replay journal files through the engine."),
     CommandEntry("convert", "convert", "Convert a public data file into a journal."),
-    # research and reporting: the research / dashboard extras
+    # research and reporting: the research extra (dashboard: the dashboard extra)
     CommandEntry("data", "data", "Recorded market data: import, export, list."),
     CommandEntry(
         "backtest", "backtest", "Backtest a strategy over recorded data (live engine).",

@@ -5,6 +5,7 @@ its value as a word; the main commands show examples; every command module is in
 from __future__ import annotations
 
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -20,28 +21,34 @@ from updown.cli import COMMANDS, app
 HEAVY = ("pandas", "numpy", "scipy", "statsmodels", "polymarket", "panel", "pyarrow", "dask")
 PROBE = """
 import json, sys
-from typer.testing import CliRunner
-from updown.cli import app
-result = CliRunner().invoke(app, sys.argv[1:], env={"UPDOWN_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+sys.argv = ["updown", *sys.argv[1:]]
+from updown.cli import main
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.stdin.read())))
 commands = sorted(m for m in sys.modules if m.startswith("updown.commands."))
-print(json.dumps({"code": result.exit_code, "heavy": heavy, "commands": commands}))
+print(json.dumps({"code": code, "heavy": heavy, "commands": commands}))
 """
 
 
 def loaded_by(*args: str) -> dict:
-    """Run `updown ARGS` in a fresh interpreter; which heavy packages and command modules it
-    imported (and its exit code)."""
+    """Run `updown ARGS` in a fresh interpreter as the console script does (updown.cli.main);
+    which heavy packages and command modules it imported, and its exit code."""
+    env = {**os.environ, "UPDOWN_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        input=json.dumps(HEAVY), capture_output=True, text=True, timeout=60, check=True,
+        [sys.executable, "-c", PROBE, *args], input=json.dumps(HEAVY), env=env,
+        capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_top_level_help_imports_no_command_module():
-    seen = loaded_by("--help")
-    assert seen == {"code": 0, "heavy": [], "commands": []}
+@pytest.mark.parametrize("args", [["--help"], [], ["nosuch"], ["contrl", "pause"]])
+def test_top_level_help_imports_no_command_module(args):
+    seen = loaded_by(*args)
+    assert seen["heavy"] == [] and seen["commands"] == []
 
 
 @pytest.mark.parametrize(
@@ -50,6 +57,9 @@ def test_top_level_help_imports_no_command_module():
         (["control", "--help"], "control"),
         (["control", "pause", "--help"], "control"),
         (["status", "--url", "http://127.0.0.1:1/health"], "status"),
+        (["status", "--url=http://127.0.0.1:1/health"], "status"),
+        (["control", "show"], "control"),
+        (["control", "pause"], "control"),
         (["db", "url"], "db"),
         (["run", "--help"], "run"),
         (["sandbox", "--help"], "sandbox"),

@@ -63,6 +63,7 @@ def test_each_verb_writes_audits_and_prints_like_the_typer_command(verb, value, 
 
 
 def test_the_short_path_imports_no_pydantic_and_the_rest_goes_through_typer(db_url):
+    """Which forms take updown.fast_paths (pydantic never imported) and which typer."""
     env = {**os.environ, "UPDOWN_DATABASE_URL": db_url}
 
     def probe(*args: str) -> str:
@@ -70,11 +71,36 @@ def test_the_short_path_imports_no_pydantic_and_the_rest_goes_through_typer(db_u
                               text=True, timeout=60)  # fmt: skip
         return done.stderr.strip().splitlines()[-1]
 
-    assert probe("control", "pause") == "exit 0 False"
-    assert probe("control", "resume", "--by", "carol") == "exit 0 False"
-    assert probe("control", "pause", "--help") == "exit 0 True"  # typer: the help text
-    assert probe("control", "pause", "--by") == "exit 2 True"  # typer: "requires an argument"
-    assert probe("control", "pause", "--by", "--help") == "exit 0 True"
+    short = [
+        ("control", "pause"),
+        ("control", "resume", "--by", "carol"),
+        ("control", "show"),
+        ("control", "set", "max_position_usd", "2.5", "--by", "dave"),
+        ("control", "set", "max_position_usd", "50"),  # refused (exit 2), by the same function
+    ]
+    assert [probe(*args) for args in short] == [
+        "exit 0 False",
+        "exit 0 False",
+        "exit 0 False",
+        "exit 0 False",
+        "exit 2 False",
+    ]
+    through_typer = [
+        ("control", "pause", "--help"),  # the help text
+        ("control", "pause", "--by"),  # "requires an argument"
+        ("control", "pause", "--by", "--help"),
+        ("control", "pause", "--by=erin"),
+        ("control", "show", "--by", "x"),  # no such option
+        ("control", "set", "max_session_loss", "-5"),  # a value that looks like an option
+    ]
+    assert [probe(*args) for args in through_typer] == [
+        "exit 0 True",
+        "exit 2 True",
+        "exit 0 True",
+        "exit 0 True",
+        "exit 2 True",
+        "exit 2 True",
+    ]
 
 
 def test_an_unreachable_database_is_one_line_exit_1():

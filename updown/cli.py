@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from updown import fast_paths
 from updown.lazy import CommandEntry, LazyGroup
 
 COMMANDS: tuple[CommandEntry, ...] = (
@@ -99,12 +100,10 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Console-script entry point. Usage errors exit 2 (typer/click convention). The kill switch
-    verbs take a shorter path (updown.commands.control.kill_switch_fast)."""
-    from updown.commands.control import kill_switch_fast
-
+    """Console-script entry point. Usage errors exit 2 (typer/click convention). The operator's
+    urgent commands in their plain forms take a shorter path (updown/fast_paths.py)."""
     try:
-        code = kill_switch_fast(sys.argv[1:])
+        code = fast_paths.run(sys.argv[1:])
         if code is not None:
             sys.exit(code)
         app()

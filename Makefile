@@ -24,6 +24,7 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/deptry .
 
 # The parallel suite first, then the latency-sensitive tests on their own (see pyproject markers).
 test: lint

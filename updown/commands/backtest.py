@@ -9,22 +9,40 @@ from pathlib import Path
 
 import typer
 
-from updown.commands._common import fail
+from updown.commands._common import FILL_MODEL_HELP, FillModel, day_range_of, fail, no_windows
 
 
 def backtest_cmd(
     strategy: str = typer.Argument(None, help="Strategy name or alias (not with --signal-replay)."),
-    start: str = typer.Option(None, "--from", help="First day (YYYY-MM-DD) or ISO time."),
-    end: str = typer.Option(None, "--to", help="Last day, inclusive (default: --from)."),
-    assets: str = typer.Option(None, help="Comma list of assets (default: all)."),
-    fill_model: str = typer.Option("book", help="book (walk the L2 book) | conservative (1 %)."),
-    latency_ms: list[str] = typer.Option([], help="source=ms offsets, e.g. chainlink=250,clob=80."),
-    param: list[str] = typer.Option([], help="Strategy parameter k=v (repeatable)."),
-    out: Path = typer.Option(None, help="Write summary.json, trades.csv, equity.png here."),
-    data: list[Path] = typer.Option([], help="Read these files instead of the DB."),
+    start: str = typer.Option(
+        None, "--from", metavar="DAY", help="First day (YYYY-MM-DD) or ISO time."
+    ),
+    end: str = typer.Option(
+        None, "--to", metavar="DAY", help="Last day, inclusive (default: --from)."
+    ),
+    assets: str = typer.Option(None, metavar="ASSETS", help="Comma list of assets (default: all)."),
+    fill_model: FillModel = typer.Option(
+        FillModel.BOOK, metavar="[book|conservative]", help=FILL_MODEL_HELP
+    ),
+    latency_ms: list[str] = typer.Option(
+        [],
+        metavar="SOURCE=MS",
+        help="Delay a feed's events by MS milliseconds, e.g. chainlink=250,clob=80 (repeatable).",
+    ),
+    param: list[str] = typer.Option(
+        [], metavar="KEY=VALUE", help="Strategy parameter, e.g. before_close_s=60 (repeatable)."
+    ),
+    out: Path = typer.Option(
+        None, metavar="DIR", help="Write summary.json, trades.csv, equity.png here."
+    ),
+    data: list[Path] = typer.Option(
+        [], metavar="FILE", help="Read these files instead of the DB (repeatable)."
+    ),
     use_db: bool = typer.Option(True, "--db/--no-db", help="Store the run's records in the DB."),
     check_lookahead: bool = typer.Option(False, help="Prove no decision used future data."),
-    signal_replay: str = typer.Option(None, metavar="SESSION", help="Parity of a session."),
+    signal_replay: str = typer.Option(
+        None, metavar="SESSION", help="Signal-replay parity of a recorded runner session (run id)."
+    ),
 ) -> None:
     """Backtest STRATEGY over recorded data through the live engine (mode BACKTEST)."""
     if signal_replay:
@@ -34,6 +52,8 @@ def backtest_cmd(
         fail("STRATEGY is required (or --signal-replay SESSION)")
     if not start and not data:
         fail("--from is required (or --data FILE...)")
+    if start:
+        day_range_of(start, end)  # a malformed --from/--to exits 2 naming the flag
     from research.backtest import parse_assignments, parse_latency
 
     try:
@@ -44,9 +64,10 @@ def backtest_cmd(
     with contextlib.ExitStack() as stack:
         conn = _conn(stack) if (use_db or not data) else None
         dataset = _dataset(conn, data, start, end, assets)
-        _run(strategy, dataset, fill_model, latency, params, conn if use_db else None, out)
+        model = fill_model.value
+        _run(strategy, dataset, model, latency, params, conn if use_db else None, out)
         if check_lookahead:
-            _lookahead(strategy, dataset, fill_model, latency, params)
+            _lookahead(strategy, dataset, model, latency, params)
 
 
 def _conn(stack: contextlib.ExitStack):
@@ -59,12 +80,19 @@ def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets:
     from research.data import load_db, load_files
 
     wanted = assets.split(",") if assets else None
+    for path in data:
+        if not path.is_file():
+            fail(f"--data {path}: no such file")
     try:
         if data:
-            return load_files(data, start, end or start, assets=wanted)
-        return load_db(conn, start, end or start, assets=wanted)
+            dataset = load_files(data, start, end or start, assets=wanted)
+        else:
+            dataset = load_db(conn, start, end or start, assets=wanted)
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    if not dataset.windows:
+        no_windows(start, end, data)
+    return dataset
 
 
 def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:

@@ -1,4 +1,6 @@
-"""`updown control show | set | pause | flatten | emergency | resume`."""
+"""`updown control show | set | pause | flatten | emergency | resume`. The plain forms of these
+are also run by updown.fast_paths, without typer's argument machinery, through the same
+functions (`show`, `write_control`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,20 @@ import typer
 from live.kernel.controls import DEFAULTS, InvalidControl, validate
 from live.store import controls, db
 from updown.commands._common import fail, operator_name
+from updown.fast_paths import KILL_SWITCH
 
 control_app = typer.Typer(help="Runtime controls and the kill switch.", no_args_is_help=True)
 
-BY_OPTION = typer.Option(None, "--by", help="Name recorded in the audit trail.")
+BY_OPTION = typer.Option(
+    None, "--by", metavar="NAME", help="Who acts, for the audit trail (default: the OS user)."
+)
+KEY = typer.Argument(..., metavar="KEY", help=f"The control: {', '.join(DEFAULTS)}.")
+VALUE = typer.Argument(..., metavar="VALUE", help="Its new value (see README: runtime controls).")
 
 
-def _set(key: str, value: str, by: str | None) -> None:
+def write_control(key: str, value: str, by: str | None) -> None:
+    """Validate, write and audit one control (NOTIFY tells running runners), then print
+    `key: old -> new`. Bad input exits 2 before the database is touched."""
     try:
         validate(key, value)  # before touching the database: bad input writes nothing
     except InvalidControl as exc:
@@ -36,33 +45,33 @@ def show() -> None:
 
 
 @control_app.command("set", context_settings={"ignore_unknown_options": True})
-def set_cmd(key: str, value: str, by: str | None = BY_OPTION) -> None:
+def set_cmd(key: str = KEY, value: str = VALUE, by: str | None = BY_OPTION) -> None:
     """Set KEY to VALUE (validated; audited; announced to running runners)."""
-    _set(key, value, by)
+    write_control(key, value, by)
 
 
 @control_app.command("pause")
 def pause(by: str | None = BY_OPTION) -> None:
     """Stop new entries; open positions stay monitored and stop-losses keep working."""
-    _set("kill_switch", "pause", by)
+    write_control("kill_switch", KILL_SWITCH["pause"], by)
 
 
 @control_app.command("flatten")
 def flatten(by: str | None = BY_OPTION) -> None:
     """Exit every position at market, then pause."""
-    _set("kill_switch", "flatten", by)
+    write_control("kill_switch", KILL_SWITCH["flatten"], by)
 
 
 @control_app.command("emergency")
 def emergency(by: str | None = BY_OPTION) -> None:
     """Cancel every pending order, exit everything, then pause."""
-    _set("kill_switch", "emergency", by)
+    write_control("kill_switch", KILL_SWITCH["emergency"], by)
 
 
 @control_app.command("resume")
 def resume(by: str | None = BY_OPTION) -> None:
     """Set kill_switch=off: entries allowed again."""
-    _set("kill_switch", "off", by)
+    write_control("kill_switch", KILL_SWITCH["resume"], by)
 
 
 def register(app: typer.Typer) -> None:

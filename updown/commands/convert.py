@@ -21,11 +21,15 @@ class Format(StrEnum):
 def convert_cmd(
     fmt: Format = typer.Argument(..., metavar="FORMAT", help="Input format."),
     source: Path = typer.Argument(..., metavar="INPUT", help="Input file (or directory)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Journal to write (.gz: gzipped)."),
-    asset: str = typer.Option("BTC", help="Asset of files that do not name it."),
-    tz: str = typer.Option("UTC", help="Timezone of naive timestamps (top-of-book)."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", metavar="FILE", help="Journal to write (.gz: gzipped)."
+    ),
+    asset: str = typer.Option("BTC", metavar="ASSET", help="Asset of files that do not name it."),
+    tz: str = typer.Option(
+        "UTC", metavar="ZONE", help="IANA timezone of naive timestamps (top-of-book)."
+    ),
     fee_rate: str = typer.Option(
-        None, help="Taker fee rate for markets whose data does not state it."
+        None, metavar="RATE", help="Taker fee rate for markets whose data does not state it."
     ),
 ) -> None:
     """Convert a public data file into a journal (JSON lines); nothing is written on bad input."""

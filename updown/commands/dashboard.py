@@ -6,8 +6,10 @@ import typer
 
 from live.store import db
 
-PORT = typer.Option(5006, "--port", help="TCP port to listen on.")
-ADDRESS = typer.Option("127.0.0.1", "--address", help="Interface to bind (localhost by default).")
+PORT = typer.Option(5006, "--port", metavar="PORT", help="TCP port to listen on.")
+ADDRESS = typer.Option(
+    "127.0.0.1", "--address", metavar="HOST", help="Interface to bind (localhost by default)."
+)
 
 
 def dashboard(port: int = PORT, address: str = ADDRESS) -> None:

@@ -8,12 +8,28 @@ from updown.commands._common import fail
 
 
 def demo(
-    duration: float | None = typer.Option(None, "--duration", help="stop after S seconds"),
-    sandbox_port: int = typer.Option(8701, "--sandbox-port"),
-    health_port: int = typer.Option(8711, "--health-port"),
-    dashboard_port: int = typer.Option(5006, "--dashboard-port"),
-    window_seconds: str = typer.Option("60,300", "--window-seconds"),
-    no_dashboard: bool = typer.Option(False, "--no-dashboard", help="skip the dashboard"),
+    duration: float | None = typer.Option(
+        None,
+        "--duration",
+        metavar="SECONDS",
+        help="Stop after this many seconds (default: Ctrl-C).",
+    ),
+    sandbox_port: int = typer.Option(
+        8701, "--sandbox-port", metavar="PORT", help="Port of the sandbox exchange."
+    ),
+    health_port: int = typer.Option(
+        8711, "--health-port", metavar="PORT", help="Port of the runner's /health."
+    ),
+    dashboard_port: int = typer.Option(
+        5006, "--dashboard-port", metavar="PORT", help="Port of the dashboard."
+    ),
+    window_seconds: str = typer.Option(
+        "60,300",
+        "--window-seconds",
+        metavar="SECONDS",
+        help="Comma list of the sandbox's window lengths, in seconds.",
+    ),
+    no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Do not start the dashboard."),
 ) -> None:
     """Embedded PostgreSQL, the sandbox, the live runner (canary LIVE on the sandbox with PAPER
     and DRY_RUN copies) and the dashboard; prints every URL. Ctrl-C stops all of it."""

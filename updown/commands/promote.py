@@ -41,9 +41,16 @@ def _print_status(repo: Path) -> None:
 
 def promote(
     strategy: str | None = typer.Argument(None, help="Strategy name or alias."),
-    to: Target | None = typer.Option(None, "--to", help="paper or live."),
+    to: Target | None = typer.Option(
+        None, "--to", metavar="[paper|live]", help="The rung to promote to."
+    ),
     status: bool = typer.Option(False, "--status", help="List promotions and their validity."),
-    repo: Path = typer.Option(Path("."), "--repo", help="Repository root holding the file."),
+    repo: Path = typer.Option(
+        Path("."),
+        "--repo",
+        metavar="DIR",
+        help="Repository root holding preregistrations/<strategy>.yaml.",
+    ),
 ) -> None:
     """Check the evidence against the pre-registration; record a promotion if every check
     passes (exit 0), else exit 1. With --status, list promotions and whether each is valid."""

@@ -28,14 +28,22 @@ class ReplayMode(StrEnum):
 def replay_cmd(
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="Journal files (.gz ok)."),
     strategies: str = typer.Option(
-        DEFAULT_STRATEGIES, help="Comma list of strategy names or aliases ('*' = all)."
+        DEFAULT_STRATEGIES,
+        metavar="NAMES",
+        help="Comma list of strategy names or aliases ('*' = all).",
     ),
-    mode: ReplayMode = typer.Option(ReplayMode.BACKTEST, help="Engine mode."),
-    balance: str = typer.Option("100", help="Starting balance in USD."),
-    out: Path = typer.Option(None, help="Write the record lines here instead of stdout."),
+    mode: ReplayMode = typer.Option(
+        ReplayMode.BACKTEST, metavar="[PAPER|DRY_RUN|BACKTEST]", help="Engine mode."
+    ),
+    balance: str = typer.Option("100", metavar="USD", help="Starting balance in USD."),
+    out: Path = typer.Option(
+        None, metavar="FILE", help="Write the record lines here instead of stdout."
+    ),
     skip_invalid: bool = typer.Option(False, help="Count and skip invalid journal lines."),
     use_db: bool = typer.Option(False, "--db/--no-db", help="Also write the records to the DB."),
-    run_id: str = typer.Option(None, help="Run id (default: 'replay', or a fresh one with --db)."),
+    run_id: str = typer.Option(
+        None, metavar="ID", help="Run id (default: 'replay', or a fresh one with --db)."
+    ),
 ) -> None:
     """Replay journal files through the engine; prints decisions, orders, fills, position
     transitions and settlements, then `settlements: agree=N disagree=N uncertain=N`."""

@@ -68,8 +68,10 @@ def _pin_database() -> str:
 
 @report_app.command("daily")
 def daily_cmd(
-    day: str = typer.Option(None, "--date", help="UTC day YYYY-MM-DD (default: yesterday)."),
-    out_dir: Path = typer.Option(REPO / "reports", help="Where the report is written."),
+    day: str = typer.Option(
+        None, "--date", metavar="DAY", help="UTC day YYYY-MM-DD (default: yesterday)."
+    ),
+    out_dir: Path = typer.Option(REPO / "reports", metavar="DIR", help="Where it is written."),
     alert: bool = typer.Option(True, help="Also send the summary as a daily_summary alert."),
 ) -> None:
     """The daily summary: trades, P&L per strategy, assertions, breaker, uptime, gaps,
@@ -101,11 +103,17 @@ def daily_cmd(
 
 @report_app.command("canary")
 def canary_cmd(
-    windows: int = typer.Option(2, min=1, max=1000, help="Window periods to verify (1b: 20)."),
-    mode: str = typer.Option(None, help="LIVE, PAPER or DRY_RUN (default: latest canary's)."),
-    run_id: str = typer.Option(None, help="Only this runner session."),
-    settle_grace_s: float = typer.Option(0, min=0, help="Skip windows closed more recently."),
-    out_dir: Path = typer.Option(REPO / "reports", help="Where the report is written."),
+    windows: int = typer.Option(
+        2, min=1, max=1000, metavar="N", help="Window periods to verify (1b: 20)."
+    ),
+    mode: str = typer.Option(
+        None, metavar="[LIVE|PAPER|DRY_RUN]", help="Engine mode (default: latest canary's)."
+    ),
+    run_id: str = typer.Option(None, metavar="ID", help="Only this runner session."),
+    settle_grace_s: float = typer.Option(
+        0, min=0, metavar="SECONDS", help="Skip windows closed more recently."
+    ),
+    out_dir: Path = typer.Option(REPO / "reports", metavar="DIR", help="Where it is written."),
 ) -> None:
     """The canary verification report: the 10-item checklist (plus runtime assertions) per
     window with evidence. Exits 1 if any item fails or no window was found."""

@@ -1,24 +1,33 @@
-"""`updown run` (the shared live runner) and `updown status` (its health)."""
+"""`updown run`: the shared live runner."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
-from pydantic import ValidationError
 
-from live.runner.config import RunMode, RunnerConfig
-from live.runner.lock import new_instance_id
-from live.store.db import database_url
-from live.venues.config import VenueConfig
-from live.venues.errors import CredentialError
 from updown.commands._common import fail
 
+if TYPE_CHECKING:
+    from live.runner.config import RunnerConfig
+    from live.venues.config import VenueConfig
+
 ASSETS = "BTC,ETH,SOL,XRP"
+
+
+class Mode(StrEnum):
+    LIVE = "live"
+    PAPER = "paper"
+    DRY_RUN = "dry-run"
+
+
+class Venue(StrEnum):
+    SANDBOX = "sandbox"
+    POLYMARKET = "polymarket"
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -27,6 +36,10 @@ def _split(text: str) -> tuple[str, ...]:
 
 def build_config(**options) -> RunnerConfig:
     """The validated runner config; any bad value exits 2 with the field named."""
+    from pydantic import ValidationError
+
+    from live.runner.config import RunnerConfig
+
     try:
         return RunnerConfig(**options)
     except ValidationError as exc:
@@ -37,26 +50,63 @@ def build_config(**options) -> RunnerConfig:
 
 
 def run(
-    mode: RunMode = typer.Option(..., "--mode", help="live, paper or dry-run"),
-    venue: str = typer.Option(..., "--venue", help="sandbox or polymarket"),
-    sandbox_url: str | None = typer.Option(None, "--sandbox-url"),
-    strategies: str = typer.Option("canary", "--strategies", help="comma list"),
-    assets: str = typer.Option(ASSETS, "--assets", help="comma list"),
-    window_seconds: str = typer.Option("300,900", "--window-seconds", help="window lengths"),
-    duration: float | None = typer.Option(None, "--duration", help="seconds, then stop"),
-    health_port: int = typer.Option(8711, "--health-port"),
-    copies: str = typer.Option("", "--copies", help="simulated engines beside: paper,dry-run"),
-    balance: str = typer.Option("100", "--paper-balance", help="PAPER/DRY_RUN start balance"),
+    mode: Mode = typer.Option(
+        ...,
+        "--mode",
+        metavar="[live|paper|dry-run]",
+        help="How the primary engine trades: real orders, simulated fills, or decisions only.",
+    ),
+    venue: Venue = typer.Option(
+        ...,
+        "--venue",
+        metavar="[sandbox|polymarket]",
+        help="Where market data comes from and (live) orders go.",
+    ),
+    sandbox_url: str | None = typer.Option(
+        None, "--sandbox-url", metavar="URL", help="Base URL of `updown sandbox` (--venue sandbox)."
+    ),
+    strategies: str = typer.Option(
+        "canary", "--strategies", metavar="NAMES", help="Comma list of strategy names or aliases."
+    ),
+    assets: str = typer.Option(ASSETS, "--assets", metavar="ASSETS", help="Comma list of assets."),
+    window_seconds: str = typer.Option(
+        "300,900",
+        "--window-seconds",
+        metavar="SECONDS",
+        help="Comma list of window lengths to trade, in seconds.",
+    ),
+    duration: float | None = typer.Option(
+        None,
+        "--duration",
+        metavar="SECONDS",
+        help="Stop after this many seconds (default: run until SIGINT/SIGTERM).",
+    ),
+    health_port: int = typer.Option(
+        8711, "--health-port", metavar="PORT", help="Port of /health (0 = any free port)."
+    ),
+    copies: str = typer.Option(
+        "",
+        "--copies",
+        metavar="MODES",
+        help="Simulated engines beside the primary on the same data: paper,dry-run.",
+    ),
+    balance: str = typer.Option(
+        "100", "--paper-balance", metavar="USD", help="Start balance of PAPER/DRY_RUN engines."
+    ),
 ) -> None:
     """Run the shared live runner until SIGINT/SIGTERM or --duration."""
+    from live.runner.lock import new_instance_id
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         lengths = tuple(int(x) for x in _split(window_seconds))
     except ValueError:
+        lengths = ()
+    if not lengths:
         fail(f"--window-seconds {window_seconds!r}: must be a comma list of whole seconds")
     config = build_config(
-        mode=mode,
-        venue=venue,
+        mode=mode.value,
+        venue=venue.value,
         sandbox_url=sandbox_url,
         strategies=_split(strategies),
         assets=_split(assets.upper()),
@@ -67,14 +117,23 @@ def run(
         paper_balance_usd=balance,
         instance_id=new_instance_id(),
     )
-    try:  # credentials first: a missing or malformed key fails before any connection
-        venue_config = VenueConfig.from_env(
+    venue_config = _venue_config(config)
+    _check_strategies(config)
+    raise typer.Exit(asyncio.run(_main(config, venue_config)))
+
+
+def _venue_config(config: RunnerConfig) -> VenueConfig:
+    """Credentials first: a missing or malformed key fails before any connection."""
+    from live.runner.config import RunMode
+    from live.venues.config import VenueConfig
+    from live.venues.errors import CredentialError
+
+    try:
+        return VenueConfig.from_env(
             config.venue, sandbox_url=config.sandbox_url, require_key=config.mode is RunMode.LIVE
         )
     except CredentialError as exc:
         fail(str(exc))
-    _check_strategies(config)
-    raise typer.Exit(asyncio.run(_main(config, venue_config)))
 
 
 def _check_strategies(config: RunnerConfig) -> None:
@@ -89,6 +148,8 @@ def _check_strategies(config: RunnerConfig) -> None:
 async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:
     from live.alerts.alerter import Alerter
     from live.runner.runner import HealthUnavailable, Runner
+    from live.store.db import database_url
+    from live.venues.errors import VenueError
     from live.venues.polymarket import PolymarketVenue
 
     url = database_url()
@@ -103,22 +164,12 @@ async def _main(config: RunnerConfig, venue_config: VenueConfig) -> int:
     except HealthUnavailable as exc:
         typer.echo(f"error: {exc}; refusing to trade", err=True)
         return 3
+    except VenueError as exc:  # e.g. the venue does not answer at start: nothing was traded
+        typer.echo(f"error: venue {config.venue}: {exc}", err=True)
+        return 1
     finally:
         await alerter.stop()
 
 
-def status(
-    url: str = typer.Option("http://127.0.0.1:8711/health", "--url", help="health endpoint"),
-) -> None:
-    """Print the health of a running runner (exit 1 if it cannot be reached)."""
-    try:
-        body = httpx.get(url, timeout=3).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        typer.echo(f"error: runner health at {url} unreachable: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(json.dumps(body, indent=2, sort_keys=True))
-
-
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    app.command("status")(status)

@@ -6,7 +6,7 @@
    signal line. Target p99 ≤ 1 ms.
 2. Control reaction: `kill_switch` written to the DB (committed from another connection) until
    the primary engine's trading state changed, on a running runner (PAPER, sandbox venue):
-   trigger → NOTIFY → LISTEN connection → ControlsWatcher → Guards.apply_controls → engine.
+   trigger → NOTIFY → LISTEN connection → ControlsWatcher → ControlApplier.apply → engine.
    Target p99 ≤ 200 ms.
 3. Recorder ingest: messages/s through `live/runner/recorder.py` (batched COPY, dedup insert)
    into PostgreSQL, then counted back in `market_events`: zero loss required. Target ≥ 20,000/s.

@@ -273,7 +273,8 @@ class DbAlerts(Alerts):
 
     def __init__(self, db_url: str) -> None:
         super().__init__(db_url)
-        from live.alerts.alerter import AlertConfig, Alerter
+        from live.alerts.alerter import Alerter
+        from live.alerts.config import AlertConfig
 
         self.real = Alerter(db_url, AlertConfig.from_env(env={}))
 

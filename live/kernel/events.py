@@ -3,7 +3,8 @@
 Market kinds: window, book, book_delta, trade, oracle, resolved, control, signal. Venue-result kinds
 (what the live runner feeds back after a command, and what the simulated executors produce
 in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, balance,
-venue_positions, timer. Reading, validating and writing them is live/journal/codec.py.
+venue_positions, timer. Reading and validating them is live/journal/ (field.py, codec.py,
+reader.py); writing them is codec.py.
 
 The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
 frozen dataclasses used for everything else, but about half the construction cost, which matters

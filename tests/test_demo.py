@@ -1,8 +1,8 @@
 """`updown demo` (the main job): it announces its timeline in its first lines, then starts the
 sandbox and the live runner against the database and walks the whole path in front of you —
 real DRY_RUN windows settle, the gate promotes the canary, LIVE orders reach the sandbox and
-settle — and stops all of it cleanly on Ctrl-C. The expected timeline is a pure function of the
-window schedule, checked by hand here."""
+settle — and on Ctrl-C lets the open LIVE positions settle before it stops all of it. The
+expected timeline is a pure function of the window schedule, checked by hand here."""
 
 from __future__ import annotations
 
@@ -130,9 +130,6 @@ class Lines:
                 return True
         return False
 
-    def rest(self, timeout_s: float) -> None:
-        self.until(lambda _: False, timeout_s)
-
 
 def steps(lines: list[str]) -> dict[str, int]:
     """The path's steps said by the demo: `PROMOTED`, `first order`, ... -> seconds."""
@@ -164,8 +161,8 @@ def test_demo_walks_the_whole_path_to_a_settled_live_position_and_stops_cleanly(
     try:
         settled = lines.until(lambda line: "first position settled" in line, timeout_s=240)
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C: the demo stops the runner, then the sandbox
-        lines.rest(timeout_s=90)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: open LIVE positions settle, then all stops
+        lines.until(lambda line: line.startswith("demo stopped"), timeout_s=150)
         proc.wait(timeout=30)
     out = "\n".join(lines.seen)
     assert settled, out + proc.stderr.read()
@@ -218,10 +215,10 @@ def _the_records_show_the_same_path(db_url: str) -> None:
             "AND ts < %s",
             (promoted_ts,),
         ).fetchone()[0]
-        settled_live = conn.execute(
-            "SELECT count(*) FROM positions WHERE mode = 'LIVE' AND state = 'CLOSED' "
-            "AND resolution IS NOT NULL"
-        ).fetchone()[0]
+        settled_live, open_live = conn.execute(
+            "SELECT count(*) FILTER (WHERE state = 'CLOSED' AND resolution IS NOT NULL), "
+            "count(*) FILTER (WHERE state <> 'CLOSED') FROM positions WHERE mode = 'LIVE'"
+        ).fetchone()
     assert controls["trading_mode"] == "LIVE" and audit >= 1
     assert roles == [("stopped",)]  # the runner shut down and said so
     assert windows >= 2
@@ -229,3 +226,5 @@ def _the_records_show_the_same_path(db_url: str) -> None:
     assert all(c["ok"] for c in checks) and evidence >= gate.WINDOWS_REQUIRED
     # LIVE entries were denied until the promotion, and LIVE orders came only after it
     assert denied_before >= 1 and first_live > promoted_ts and settled_live >= 1
+    # nothing left open that the next demo's new sandbox would not hold (its reconciliation)
+    assert open_live == 0

@@ -28,7 +28,7 @@ from live.reports.money import usd
 from live.store import controls as control_store
 from live.store import migrate
 from live.store.db import database_url, mask_url
-from updown.demo_timeline import announcement, expected
+from updown.demo_timeline import announcement, entry_offset_s, expected
 
 if TYPE_CHECKING:
     from updown.demo_path import DemoPath
@@ -108,8 +108,7 @@ class Demo:
         migrate.migrate(self.url)
         say(f"database     {mask_url(self.url)}")
         self.path = DemoPath(self.url, REPO, self.started_at, say, self.start_s)
-        evidence, promotion = self.path.existing()
-        self._earlier_live_record()
+        record = self.path.begin()
         self.env = {**os.environ, "UPDOWN_DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1"}
         base = f"http://127.0.0.1:{self.c.sandbox_port}"
         self._spawn("sandbox", "sandbox", *self._sandbox_args())
@@ -121,23 +120,7 @@ class Demo:
             self._spawn("dashboard", "dashboard", "--port", str(self.c.dashboard_port))
             self._dashboard_due = time.monotonic() + DASHBOARD_START_S
         self._banner(base)
-        self._schedule(evidence, promotion is not None)
-
-    def _earlier_live_record(self) -> None:
-        """Say what the canary's earlier LIVE sessions on this database mean for its kill
-        criterion, which the runner evaluates over all of them."""
-        record = self.path.live_record()
-        if not record.n:
-            return
-        self.c.say(
-            f"record       earlier LIVE sessions of the canary here: {record.n} settled, "
-            f"{record.detail}"
-        )
-        if record.hit:
-            self.c.say(
-                "             its kill criterion is already hit: the runner will disable the "
-                "canary at its first LIVE settlement (a fresh database starts clean)"
-            )
+        self._schedule(record.evidence, record.promotion is not None)
 
     def _sandbox_args(self) -> list[str]:
         return [
@@ -213,7 +196,13 @@ class Demo:
         raise DemoError(f"{name} did not answer at {url} within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        """Runner first (SIGINT: it cancels pending entries and flushes), then the others."""
+        """Open LIVE positions settle first (the sandbox ends with the demo; a position it never
+        resolved would fail the next start's reconciliation), then the runner (SIGINT: it cancels
+        pending entries and flushes), then the others."""
+        try:
+            self._settle_open_live()
+        except KeyboardInterrupt:
+            self.c.say("stopping now: open LIVE positions stay open in the records")
         for name in ("runner", "dashboard", "sandbox"):
             proc = self.procs.get(name)
             if proc is None or proc.poll() is not None:
@@ -230,6 +219,32 @@ class Demo:
                 "demo stopped: runner, dashboard and sandbox are down; the database keeps "
                 "every record (updown db url)"
             )
+
+    def _settle_open_live(self) -> None:
+        """Pause new entries (kill_switch pause, audited 'demo'; the next demo resumes) and wait,
+        bounded, until the LIVE positions this session opened have settled."""
+        alive = all(
+            name in self.procs and self.procs[name].poll() is None for name in ("runner", "sandbox")
+        )
+        if self.path is None or not alive or not (still := self.path.open_live_positions()):
+            return
+        with psycopg.connect(self.url) as conn:
+            control_store.write(conn, "kill_switch", "pause", "demo")
+        bound = max(map(entry_offset_s, self.c.window_seconds)) + self.c.settle_delay_s + 10
+        self.c.say(
+            f"stopping     new entries paused; waiting up to {bound:.0f} s for {still} open LIVE "
+            "positions to settle, as the sandbox ends with the demo (Ctrl-C again: stop now)"
+        )
+        deadline = time.monotonic() + bound
+        while still and time.monotonic() < deadline:
+            time.sleep(self.c.poll_s)
+            self.path.poll()
+            still = self.path.open_live_positions()
+        self.c.say(
+            f"stopping     {still} LIVE positions still open after {bound:.0f} s"
+            if still
+            else "stopping     every LIVE position of this session has settled"
+        )
 
     # ------------------------------------------------------------------ watching
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +43,9 @@ _LIVE_RECORD = """
 SELECT pnl_net FROM positions WHERE strategy = %s AND mode = 'LIVE' AND pnl_net IS NOT NULL
 ORDER BY closed_ts, position_id
 """
+_LIVE_OPEN = """
+SELECT count(*) FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' AND opened_ts >= %s
+"""
 _LIVE_SETTLED = """
 SELECT count(*) OVER (), sum(pnl_net) OVER (), window_slug, outcome, resolution, pnl_net
 FROM positions WHERE mode = 'LIVE' AND state = 'CLOSED' AND opened_ts >= %s
@@ -50,9 +53,48 @@ ORDER BY closed_ts, position_id LIMIT 1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the database holds for the canary when the demo starts: settled DRY_RUN windows
+    (up to the gate's 10), a valid promotion, the kill criterion over its earlier LIVE
+    positions, and LIVE positions an earlier session left open."""
+
+    evidence: int
+    promotion: PromotionStatus | None
+    kill: KillVerdict
+    open_live: int
+
+    def lines(self) -> list[str]:
+        """What each fact means for this session, in words (nothing when the record is empty)."""
+        out = []
+        if self.promotion is not None:
+            p = self.promotion
+            out.append(
+                f"the canary holds a valid {p.target} promotion #{p.promotion_id} (recorded "
+                f"{p.promoted_at:%Y-%m-%d %H:%M}): LIVE orders from the first window"
+            )
+        elif self.evidence:
+            out.append(f"{self.evidence} settled DRY_RUN windows already count towards the gate")
+        if self.kill.n:
+            out.append(f"earlier LIVE positions of the canary: {self.kill.n}, {self.kill.detail}")
+            if self.kill.hit:
+                out.append(
+                    "its kill criterion is already hit: the runner disables the canary at its "
+                    "first LIVE settlement (a fresh database starts clean)"
+                )
+        if self.open_live:
+            out.append(
+                f"{self.open_live} LIVE positions of an earlier session are still open, and this "
+                "new sandbox does not hold them: the runner's startup reconciliation fails and "
+                "it stays an observer (no LIVE orders; a fresh database starts clean)"
+            )
+        return out
+
+
 @dataclass
 class PathProgress:
-    """How far the path has come; `at` maps each reached step to its seconds since the start."""
+    """How far the path has come; `at` maps each reached step to its seconds since the start
+    (None: reached before this session, e.g. a promotion on record)."""
 
     evidence: int = 0
     evidence_key: tuple = ()
@@ -61,7 +103,7 @@ class PathProgress:
     live_orders: int = 0
     live_settled: int = 0
     live_net: Decimal = Decimal(0)
-    at: dict[str, float] = field(default_factory=dict)
+    at: dict[str, float | None] = field(default_factory=dict)
 
 
 class DemoPath:
@@ -86,18 +128,29 @@ class DemoPath:
 
     # ------------------------------------------------------------------ reading
 
-    def existing(self) -> tuple[int, PromotionStatus | None]:
-        """At the start: the evidence already on record and a valid promotion, if any."""
+    def begin(self) -> Record:
+        """Read what the database already holds for the canary and start the path from it (so
+        nothing on record is said as new); say what it means for this session."""
         with psycopg.connect(self.url) as conn:
             windows = gate.last_settled_windows(conn, NAMES, EVIDENCE_MODES, gate.WINDOWS_REQUIRED)
-            return len(windows), self._valid_promotion(conn)
-
-    def live_record(self) -> KillVerdict:
-        """The pre-registered kill criterion over every settled LIVE position of the canary on
-        this database: the runner counts earlier sessions too (live.runner.strategy_gate)."""
-        with psycopg.connect(self.url) as conn:
+            promotion = self._valid_promotion(conn)
             pnls = [row[0] for row in conn.execute(_LIVE_RECORD, (CANARY.name,))]
-        return evaluate_kill(load_kill_criterion(prereg_path(self.repo, STRATEGY)), pnls)
+            still_open = conn.execute(_LIVE_OPEN, (datetime.min.replace(tzinfo=UTC),)).fetchone()
+        kill = evaluate_kill(load_kill_criterion(prereg_path(self.repo, STRATEGY)), pnls)
+        record = Record(len(windows), promotion, kill, still_open[0])
+        self.progress.evidence = len(windows)
+        self.progress.evidence_key = tuple(w.slug for w in windows)
+        if promotion is not None:
+            self.progress.promotion_id = promotion.promotion_id
+            self.progress.at.update(first_evidence=None, promotion=None)  # before this session
+        for line in record.lines():
+            self.say(f"record       {line}")
+        return record
+
+    def open_live_positions(self) -> int:
+        """LIVE positions this session opened that are not settled yet."""
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(_LIVE_OPEN, (self.since,)).fetchone()[0]
 
     def _valid_promotion(self, conn: psycopg.Connection) -> PromotionStatus | None:
         for target in ("paper", "live"):
@@ -234,9 +287,11 @@ class DemoPath:
             ("first LIVE order", "live_order"),
             ("first LIVE settled", "live_settled"),
         )
-        at = self.progress.at
-        parts = [
-            f"{label} +{at[key]:.0f} s" if key in at else f"{label} not reached"
-            for label, key in steps
-        ]
+        parts = [f"{label} {self._when(key)}" for label, key in steps]
         return "timeline   " + ", ".join(parts) + f", redeemed {REDEMPTION}"
+
+    def _when(self, step: str) -> str:
+        if step not in self.progress.at:
+            return "not reached"
+        seconds = self.progress.at[step]
+        return "on record" if seconds is None else f"+{seconds:.0f} s"

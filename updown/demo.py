@@ -27,7 +27,7 @@ import psycopg
 from live.reports.money import usd
 from live.store import controls as control_store
 from live.store import migrate
-from live.store.db import database_url, mask_url
+from live.store.db import ENV_URL, database_url, mask_url
 from updown.demo_timeline import announcement, entry_offset_s, expected
 
 if TYPE_CHECKING:
@@ -65,6 +65,9 @@ class DemoError(RuntimeError):
 
 
 class Demo:
+    """One demo session: its child processes (sandbox, runner, dashboard), the path it watches
+    and the lines it says. `run()` is the whole session, from the announcement to the stop."""
+
     def __init__(self, config: DemoConfig) -> None:
         self.c = config
         self.procs: dict[str, subprocess.Popen] = {}
@@ -96,7 +99,11 @@ class Demo:
             len(self.c.assets),
             self.c.settle_delay_s,
         )
-        for line in announcement(self.c.window_seconds, self.c.assets, when, self.c.dashboard):
+        embedded = not os.environ.get(ENV_URL)
+        lines = announcement(
+            self.c.window_seconds, self.c.assets, when, self.c.dashboard, embedded=embedded
+        )
+        for line in lines:
             self.c.say(line)
         self.c.say("")
 

@@ -37,7 +37,8 @@ REDEMPTION_NOTE = (
 
 _LIVE_ORDERS = """
 SELECT count(*) OVER (), window_slug, side, outcome, requested_usd, state, avg_price
-FROM orders WHERE mode = 'LIVE' AND created_ts >= %s ORDER BY created_ts, client_order_id LIMIT 1
+FROM orders WHERE mode = 'LIVE' AND strategy = ANY(%s) AND created_ts >= %s
+ORDER BY created_ts, client_order_id LIMIT 1
 """
 _LIVE_RECORD = """
 SELECT pnl_net FROM positions WHERE strategy = %s AND mode = 'LIVE' AND pnl_net IS NOT NULL
@@ -45,10 +46,11 @@ ORDER BY closed_ts, position_id
 """
 _LIVE_OPEN = """
 SELECT count(*) FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' AND opened_ts >= %s
-"""
+"""  # of any strategy: the runner's reconciliation compares them all with the venue
 _LIVE_SETTLED = """
 SELECT count(*) OVER (), sum(pnl_net) OVER (), window_slug, outcome, resolution, pnl_net
-FROM positions WHERE mode = 'LIVE' AND state = 'CLOSED' AND opened_ts >= %s
+FROM positions WHERE mode = 'LIVE' AND strategy = ANY(%s) AND state = 'CLOSED'
+  AND opened_ts >= %s
 ORDER BY closed_ts, position_id LIMIT 1
 """
 
@@ -235,7 +237,7 @@ class DemoPath:
         )
 
     def _live_orders(self, conn: psycopg.Connection) -> None:
-        row = conn.execute(_LIVE_ORDERS, (self.since,)).fetchone()
+        row = conn.execute(_LIVE_ORDERS, (list(NAMES), self.since)).fetchone()
         if row is None:
             return
         count, slug, side, outcome, usd_asked, state, price = row
@@ -250,7 +252,7 @@ class DemoPath:
         self.progress.live_orders = count
 
     def _live_settled(self, conn: psycopg.Connection) -> None:
-        row = conn.execute(_LIVE_SETTLED, (self.since,)).fetchone()
+        row = conn.execute(_LIVE_SETTLED, (list(NAMES), self.since)).fetchone()
         if row is None:
             return
         count, total, slug, outcome, resolution, net = row

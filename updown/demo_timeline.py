@@ -119,13 +119,19 @@ def _lengths_text(lengths: Sequence[int]) -> str:
 
 
 def announcement(
-    lengths: Sequence[int], assets: Sequence[str], when: Expected, dashboard: bool
+    lengths: Sequence[int],
+    assets: Sequence[str],
+    when: Expected,
+    dashboard: bool,
+    embedded: bool = False,
 ) -> list[str]:
-    """The demo's first lines: what is about to start and roughly when each step happens."""
+    """The demo's first lines: what is about to start and roughly when each step happens
+    (`embedded`: the database is the embedded server)."""
     parts = "the live runner" + (" and the dashboard" if dashboard else "")
+    database = "the embedded PostgreSQL" if embedded else "PostgreSQL"
     return [
         "updown demo: a strategy's whole path, from evidence to LIVE orders, on a local sandbox.",
-        f"  now        start PostgreSQL, the sandbox exchange ({','.join(assets)}; windows of "
+        f"  now        start {database}, the sandbox exchange ({','.join(assets)}; windows of "
         f"{_lengths_text(lengths)}), {parts}",
         f"  {_about(STARTUP_S):<10} the canary enters every window (T-60 s, or half a shorter "
         "window): its LIVE entries are",

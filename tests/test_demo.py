@@ -14,12 +14,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
+from live.promotion import status as promotion_status
 from research import gate
 from tests_support import free_port
+from updown.demo import REPO
+from updown.demo_path import DemoPath
 from updown.demo_timeline import (
     EVIDENCE_WINDOWS,
     announcement,
@@ -228,3 +232,43 @@ def _the_records_show_the_same_path(db_url: str) -> None:
     assert denied_before >= 1 and first_live > promoted_ts and settled_live >= 1
     # nothing left open that the next demo's new sandbox would not hold (its reconciliation)
     assert open_live == 0
+
+
+# ---------------------------------------------------------------- the path watcher on the record
+
+
+def _promote_canary(conn: psycopg.Connection, repo) -> int:
+    """A paper promotion row as the gate records it, bound to the file as it is."""
+    path = repo / "preregistrations" / "canary.yaml"
+    result = gate.GateResult(
+        "always-trade-canary",
+        "paper",
+        (gate.Check("clean_windows", True, "stated for this test"),),
+        "preregistrations/canary.yaml",
+        promotion_status.file_sha256(path),
+        "0" * 40,
+    )
+    return gate.record(conn, result)
+
+
+def test_a_promotion_on_record_is_said_at_the_start_and_its_revocation_when_it_happens(db_url):
+    said: list[str] = []
+    with psycopg.connect(db_url) as conn:
+        promotion_id = _promote_canary(conn, REPO)
+    path = DemoPath(db_url, REPO, datetime.now(UTC), said.append, time.monotonic())
+    record = path.begin()
+    assert record.promotion is not None and record.promotion.promotion_id == promotion_id
+    assert said == [
+        f"record       the canary holds a valid paper promotion #{promotion_id} (recorded "
+        f"{record.promotion.promoted_at:%Y-%m-%d %H:%M}): LIVE orders from the first window"
+    ]
+    path.poll()
+    assert len(said) == 1 and f"gate promoted #{promotion_id}" in path.phrase()
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        promotion_status.revoke(conn, "always-trade-canary", "kill criterion hit: max drawdown")
+    path.poll()
+    path.poll()
+    revoked = [line for line in said if "REVOKED" in line]
+    assert len(revoked) == 1 and "kill criterion hit: max drawdown" in revoked[0]
+    assert f"gate REVOKED #{promotion_id}" in path.phrase()
+    assert "promoted on record" in path.summary()

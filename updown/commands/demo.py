@@ -12,7 +12,8 @@ def demo(
         None,
         "--duration",
         metavar="SECONDS",
-        help="Stop after this many seconds (default: Ctrl-C).",
+        help="Stop after this many seconds (default: Ctrl-C); either way open LIVE positions "
+        "settle first (at most ~40 s with the default windows).",
     ),
     sandbox_port: int = typer.Option(
         8701, "--sandbox-port", metavar="PORT", help="Port of the sandbox exchange."
@@ -35,7 +36,7 @@ def demo(
     """Embedded PostgreSQL, the sandbox, the live runner (canary LIVE on the sandbox with PAPER
     and DRY_RUN copies) and the dashboard; announces the timeline, then says each step of the
     path as it happens: DRY_RUN evidence, the gate's promotion, LIVE orders, their settlement.
-    Ctrl-C stops all of it."""
+    Ctrl-C lets open LIVE positions settle, then stops all of it (Ctrl-C again: at once)."""
     if duration is not None and duration <= 0:
         fail(f"--duration {duration}: must be greater than 0")
     lengths = _window_lengths(window_seconds)

@@ -1,9 +1,11 @@
 """`updown demo`: the main job on one machine. Embedded PostgreSQL (unless UPDOWN_DATABASE_URL),
 the sandbox exchange with short windows, the live runner trading the canary LIVE against the
 sandbox with PAPER and DRY_RUN copies beside it, and the dashboard. The demo walks the promotion
-path in front of you: LIVE entries are denied NOT_PROMOTED until the DRY_RUN copy has 10 clean
-settled windows, then the gate promotes the canary to paper (the sandbox's rung) and LIVE
-trading starts. Ctrl-C stops everything cleanly."""
+path in front of you within about a minute: LIVE entries are denied NOT_PROMOTED until the
+DRY_RUN copy has 10 clean settled windows, then the gate promotes the canary to paper (the
+sandbox's rung) and LIVE orders reach the sandbox and settle. Its first lines announce the
+timeline (updown.demo_timeline); each step is said as it happens (updown.demo_path). Ctrl-C stops
+everything cleanly."""
 
 from __future__ import annotations
 
@@ -13,20 +15,33 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import psycopg
 
-from live.promotion.status import has_valid_promotion
+from live.reports.money import usd
 from live.store import controls as control_store
 from live.store import migrate
-from live.store.db import database_url, mask_url
-from research import gate
+from live.store.db import ENV_URL, database_url, mask_url
+from updown.demo_timeline import announcement, entry_offset_s, expected
+
+if TYPE_CHECKING:
+    from updown.demo_path import DemoPath
 
 REPO = Path(__file__).resolve().parents[1]
 STRATEGY = "canary"
+# Windows of 15 and 20 s give the gate its 10 DRY_RUN windows within ~40 s (the canary enters at
+# half such a window, 2.5-5 s before the 5 s entry cutoff); the 60 s windows are traded at
+# T-30 s beside them, closer to the real 5m/15m markets.
+WINDOW_SECONDS = (15, 20, 60)
+SETTLE_DELAY_S = 2.0
+DASHBOARD_START_S = 90.0
+RUNNER_FIRST_ENTRY_S = 2.0  # from /health answering to the runner's first entry (discovery, books)
 
 
 @dataclass
@@ -35,13 +50,14 @@ class DemoConfig:
     sandbox_port: int = 8701
     health_port: int = 8711
     dashboard_port: int = 5006
-    assets: str = "BTC,ETH,SOL,XRP"
-    window_seconds: str = "60,300"
-    settle_delay_s: float = 5.0
+    assets: tuple[str, ...] = ("BTC", "ETH", "SOL", "XRP")
+    window_seconds: tuple[int, ...] = WINDOW_SECONDS
+    settle_delay_s: float = SETTLE_DELAY_S
     seed: int = 42
     dashboard: bool = True
-    status_every_s: float = 10.0
-    say: callable = field(default=print)
+    poll_s: float = 1.0  # how often the path is read from the database
+    status_every_s: float = 5.0
+    say: Callable[[str], None] = field(default=print)
 
 
 class DemoError(RuntimeError):
@@ -49,16 +65,23 @@ class DemoError(RuntimeError):
 
 
 class Demo:
+    """One demo session: its child processes (sandbox, runner, dashboard), the path it watches
+    and the lines it says. `run()` is the whole session, from the announcement to the stop."""
+
     def __init__(self, config: DemoConfig) -> None:
         self.c = config
         self.procs: dict[str, subprocess.Popen] = {}
         self.url = ""
-        self.promoted = False
-        self._last_gate = ""
+        self.path: DemoPath | None = None
+        self._dashboard_due: float | None = None  # until the dashboard answers
+        self.start_s = time.monotonic()
+        self.started_at = datetime.now(UTC)
 
     # ------------------------------------------------------------------ lifecycle
 
     def run(self) -> int:
+        self.start_s, self.started_at = time.monotonic(), datetime.now(UTC)
+        self._announce()
         try:
             self.start()
             self.watch()
@@ -68,32 +91,60 @@ class Demo:
             self.stop()
         return 0
 
+    def _announce(self) -> None:
+        """The first lines: what is about to start and roughly when each step happens."""
+        when = expected(
+            self.started_at.timestamp(),
+            self.c.window_seconds,
+            len(self.c.assets),
+            self.c.settle_delay_s,
+        )
+        embedded = not os.environ.get(ENV_URL)
+        lines = announcement(
+            self.c.window_seconds, self.c.assets, when, self.c.dashboard, embedded=embedded
+        )
+        for line in lines:
+            self.c.say(line)
+        self.c.say("")
+
     def start(self) -> None:
+        from updown.demo_path import DemoPath  # the gate: scipy and friends, ~1-2 s to import
+
         say = self.c.say
         self.url = database_url()
         migrate.migrate(self.url)
         say(f"database     {mask_url(self.url)}")
+        self.path = DemoPath(self.url, REPO, self.started_at, say, self.start_s)
+        record = self.path.begin()
         self.env = {**os.environ, "UPDOWN_DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1"}
         base = f"http://127.0.0.1:{self.c.sandbox_port}"
-        self._spawn(
-            "sandbox",
-            "sandbox",
+        self._spawn("sandbox", "sandbox", *self._sandbox_args())
+        self._wait_http("sandbox", f"{base}/_sandbox/state")
+        self._prepare_controls()
+        self._spawn("runner", "run", *self._runner_args(base))
+        self._wait_http("runner", self.health_url, timeout_s=90)
+        if self.c.dashboard:  # its start is checked while watching: the path does not wait for it
+            self._spawn("dashboard", "dashboard", "--port", str(self.c.dashboard_port))
+            self._dashboard_due = time.monotonic() + DASHBOARD_START_S
+        self._banner(base)
+        self._schedule(record.evidence, record.promotion is not None)
+
+    def _sandbox_args(self) -> list[str]:
+        return [
             "--port",
             str(self.c.sandbox_port),
             "--seed",
             str(self.c.seed),
             "--assets",
-            self.c.assets,
+            ",".join(self.c.assets),
             "--window-seconds",
-            self.c.window_seconds,
+            ",".join(map(str, self.c.window_seconds)),
             "--settle-delay",
             str(self.c.settle_delay_s),
-        )
-        self._wait_http("sandbox", f"{base}/_sandbox/state")
-        self._prepare_controls()
-        self._spawn(
-            "runner",
-            "run",
+        ]
+
+    def _runner_args(self, base: str) -> list[str]:
+        return [
             "--mode",
             "live",
             "--venue",
@@ -103,17 +154,12 @@ class Demo:
             "--copies",
             "paper,dry-run",
             "--assets",
-            self.c.assets,
+            ",".join(self.c.assets),
             "--window-seconds",
-            self.c.window_seconds,
+            ",".join(map(str, self.c.window_seconds)),
             "--health-port",
             str(self.c.health_port),
-        )
-        self._wait_http("runner", self.health_url, timeout_s=90)
-        if self.c.dashboard:
-            self._spawn("dashboard", "dashboard", "--port", str(self.c.dashboard_port))
-            self._wait_http("dashboard", f"http://127.0.0.1:{self.c.dashboard_port}/", timeout_s=90)
-        self._banner(base)
+        ]
 
     @property
     def health_url(self) -> str:
@@ -157,7 +203,13 @@ class Demo:
         raise DemoError(f"{name} did not answer at {url} within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        """Runner first (SIGINT: it cancels pending entries and flushes), then the others."""
+        """Open LIVE positions settle first (the sandbox ends with the demo; a position it never
+        resolved would fail the next start's reconciliation), then the runner (SIGINT: it cancels
+        pending entries and flushes), then the others."""
+        try:
+            self._settle_open_live()
+        except KeyboardInterrupt:
+            self.c.say("stopping now: open LIVE positions stay open in the records")
         for name in ("runner", "dashboard", "sandbox"):
             proc = self.procs.get(name)
             if proc is None or proc.poll() is not None:
@@ -167,48 +219,78 @@ class Demo:
                 proc.wait(timeout=30 if name == "runner" else 10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.path is not None:
+            self.c.say(self.path.summary())
+        if self.procs:
+            self.c.say(
+                "demo stopped: runner, dashboard and sandbox are down; the database keeps "
+                "every record (updown db url)"
+            )
+
+    def _settle_open_live(self) -> None:
+        """Pause new entries (kill_switch pause, audited 'demo'; the next demo resumes) and wait,
+        bounded, until the LIVE positions this session opened have settled."""
+        alive = all(
+            name in self.procs and self.procs[name].poll() is None for name in ("runner", "sandbox")
+        )
+        if self.path is None or not alive or not (still := self.path.open_live_positions()):
+            return
+        with psycopg.connect(self.url) as conn:
+            control_store.write(conn, "kill_switch", "pause", "demo")
+        bound = max(map(entry_offset_s, self.c.window_seconds)) + self.c.settle_delay_s + 10
         self.c.say(
-            "demo stopped: runner, dashboard and sandbox are down; the database keeps "
-            "every record (updown db url)"
+            f"stopping     new entries paused; waiting up to {bound:.0f} s for {still} open LIVE "
+            "positions to settle, as the sandbox ends with the demo (Ctrl-C again: stop now)"
+        )
+        deadline = time.monotonic() + bound
+        while still and time.monotonic() < deadline:
+            time.sleep(self.c.poll_s)
+            self.path.poll()
+            still = self.path.open_live_positions()
+        self.c.say(
+            f"stopping     {still} LIVE positions still open after {bound:.0f} s"
+            if still
+            else "stopping     every LIVE position of this session has settled"
         )
 
     # ------------------------------------------------------------------ watching
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start_s
+
     def watch(self) -> None:
-        started = time.monotonic()
-        while self.c.duration_s is None or time.monotonic() - started < self.c.duration_s:
+        """Read the path every `poll_s`, a status line every `status_every_s`, until the
+        duration is up; a child that stops ends the demo (DemoError)."""
+        next_status = 0.0
+        while self.c.duration_s is None or self.elapsed() < self.c.duration_s:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
                     raise DemoError(
                         f"{name} stopped unexpectedly (exit {proc.returncode}); "
                         f"see .updown/demo-{name}.log"
                     )
-            if not self.promoted:
-                self._try_promotion()
-            self._status_line()
-            time.sleep(self.c.status_every_s)
+            self._check_dashboard()
+            try:
+                self.path.poll()
+            except psycopg.OperationalError as exc:
+                self.c.say(f"database     unreachable: {str(exc).strip().splitlines()[0]}")
+            if self.elapsed() >= next_status:
+                self._status_line()
+                next_status = self.elapsed() + self.c.status_every_s
+            time.sleep(self.c.poll_s)
 
-    def _try_promotion(self) -> None:
-        with psycopg.connect(self.url) as conn:
-            if any(
-                has_valid_promotion(conn, "always-trade-canary", REPO, t) for t in ("paper", "live")
-            ):
-                self.promoted = True
+    def _check_dashboard(self) -> None:
+        """Say the dashboard's URL once it answers; DemoError if it has not within 90 s."""
+        if self._dashboard_due is None:
+            return
+        url = f"http://127.0.0.1:{self.c.dashboard_port}/"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code < 500:
+                self._dashboard_due = None
+                self.c.say(f"dashboard    {url} is up")
                 return
-            result = gate.evaluate(conn, REPO, STRATEGY, "paper")
-            if result.passed:
-                gate.record(conn, result)
-                self.promoted = True
-                self.c.say(
-                    "PROMOTED     the canary passed the gate to paper (10 clean DRY_RUN "
-                    "windows): LIVE trading on the sandbox starts now"
-                )
-                return
-        failing = next(c for c in result.checks if not c.ok)
-        text = f"gate         not yet: {failing.name}: {failing.evidence}"
-        if text != self._last_gate:
-            self._last_gate = text
-            self.c.say(text)
+        if time.monotonic() > self._dashboard_due:
+            raise DemoError(f"dashboard did not answer at {url} within {DASHBOARD_START_S:.0f} s")
 
     def _status_line(self) -> None:
         try:
@@ -218,14 +300,44 @@ class Demo:
             return
         engines = "  ".join(
             f"{e['mode']}: {e['open_positions']} open / {e['closed_positions']} closed, "
-            f"net {e['session_pnl']['net']}"
+            f"net {usd(e['session_pnl']['net'], signed=True)}"
             for e in h["engines"]
         )
         feeds = sum(1 for f in h["feeds"].values() if f["status"] == "green")
         self.c.say(
-            f"{time.strftime('%H:%M:%S')}     {h['trading_state']} {h['lock']['role']}  "
-            f"feeds {feeds}/{len(h['feeds'])} green  {engines}"
+            f"{time.strftime('%H:%M:%S')} +{self.elapsed():3.0f} s  {h['trading_state']} "
+            f"{h['lock']['role']}  feeds {feeds}/{len(h['feeds'])} green  "
+            f"{self.path.phrase()}  |  {engines}"
         )
+
+    def _schedule(self, evidence: int, promoted: bool) -> None:
+        """The expected clock times of the path's steps, from the real start-up time."""
+        when = expected(
+            self.started_at.timestamp(),
+            self.c.window_seconds,
+            len(self.c.assets),
+            self.c.settle_delay_s,
+            ready_s=self.elapsed() + RUNNER_FIRST_ENTRY_S,
+            evidence=evidence,
+            promoted=promoted,
+        )
+
+        def at(seconds: float) -> str:
+            clock = time.localtime(self.started_at.timestamp() + seconds)
+            return f"{time.strftime('%H:%M:%S', clock)} (+{seconds:.0f} s)"
+
+        say = self.c.say
+        if promoted:
+            say("expected     already promoted: no evidence phase needed")
+        else:
+            if evidence:
+                say(f"expected     {evidence} DRY_RUN windows already on record count too")
+            say(f"expected     promotion ≈ {at(when.promotion_s)}")
+        say(
+            f"expected     first LIVE order ≈ {at(when.live_order_s)}, "
+            f"first LIVE settled ≈ {at(when.live_settled_s)}"
+        )
+        say("")
 
     def _banner(self, base: str) -> None:
         say = self.c.say
@@ -233,12 +345,10 @@ class Demo:
         say(f"sandbox      {base}   (state: {base}/_sandbox/state)")
         say(f"runner       {self.health_url}   (updown status)")
         if self.c.dashboard:
-            say(f"dashboard    http://127.0.0.1:{self.c.dashboard_port}/")
+            say(f"dashboard    http://127.0.0.1:{self.c.dashboard_port}/   (starting)")
         say(f"logs         {REPO / '.updown'}/demo-*.log")
         say("")
         say("What to look at: the dashboard's Command Center shows the SANDBOX badge, the LIVE")
-        say("canary and its PAPER and DRY_RUN copies side by side. LIVE entries are denied")
-        say("NOT_PROMOTED until 10 DRY_RUN windows have settled cleanly; then the gate promotes")
-        say("the canary and LIVE orders reach the sandbox. Try `updown control pause` (or the")
-        say("PAUSE button) and watch the trading state change. Ctrl-C stops everything.")
+        say("canary and its PAPER and DRY_RUN copies side by side. Try `updown control pause`")
+        say("(or the PAUSE button) and watch the trading state change. Ctrl-C stops everything.")
         say("")

@@ -12,13 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
+from sandbox import lifecycle
 from sandbox.auth import ApiCreds
+from sandbox.chain import Chain
 from sandbox.config import SandboxConfig
 from sandbox.desk import OrderDesk
 from sandbox.faults import FaultBook, FaultKind
-from sandbox.ledger import ZERO, Ledger, taker_fee
+from sandbox.ledger import ZERO, Booking, Ledger, taker_fee
+from sandbox.lifecycle import Schedule
 from sandbox.markets import Markets, WindowState
 from sandbox.matching import Fill, Offer, take
+from sandbox.notifications import Notifications
 from sandbox.order_entry import OrderEntry
 from sandbox.records import Order, OrderStatus, Trade
 from sandbox.refusals import FAK_MSG, FOK_MSG, rejection
@@ -34,12 +38,16 @@ class Exchange(OrderEntry, OrderDesk):
         self.config = config
         self.clock = clock
         self.markets = Markets(config)
-        self.ledger = Ledger(config.start_balance)
+        self.ledger = Ledger(config.start_balance, clock, config.data_lag_seconds or 0.0)
         self.faults = FaultBook()
         self.keys: dict[str, ApiCreds] = {}
         self.orders: dict[str, Order] = {}
         self.resting: dict[str, list[Order]] = {}
         self.trades: list[Trade] = []
+        self.pending: list[Trade] = []  # not yet CONFIRMED or FAILED (sandbox.lifecycle)
+        self.fill_seq = 0  # ordinal of the next fill: its latencies are drawn from (seed, it)
+        self.chain = Chain(self)
+        self.notifications = Notifications()
         self.heartbeats: dict[str, tuple[str, float]] = {}
         self.hidden: set[str] = set()  # order ids REST must not reveal (drop_confirmations)
         self.counters: Counter[str] = Counter()
@@ -145,16 +153,17 @@ class Exchange(OrderEntry, OrderDesk):
     def _apply_fill(self, taker: Order, state: WindowState, fill: Fill) -> None:
         fee = taker_fee(fill.size, fill.price, self.config.fee_rate)
         trade_id = str(uuid.uuid4())
+        plan = lifecycle.schedule(self, state.window.asset, self.clock())
         book = self.ledger.buy if taker.side == "BUY" else self.ledger.sell
-        book(taker.address, taker.token, fill.size, fill.price, fee)
+        booking = book(taker.address, taker.token, fill.size, fill.price, fee)
         taker.size_matched += fill.size
         taker.trade_ids.append(trade_id)
         maker = self.orders.get(fill.order_id) if fill.order_id else None
         if maker is None:
             self.markets.consume(taker.token, fill.price, fill.size)
         else:
-            self._fill_maker(maker, fill, trade_id)
-        self._record_trade(trade_id, taker, fill, fee, "TAKER", maker)
+            self._fill_maker(maker, fill, trade_id, plan)
+        self._record_trade(trade_id, taker, fill, fee, "TAKER", maker, booking, plan)
         state.volume += fill.size * fill.price
         self.markets.last_trade[taker.token] = (fill.price, taker.side)
         self.counters["trades"] += 1
@@ -179,20 +188,20 @@ class Exchange(OrderEntry, OrderDesk):
     ) -> None:
         """The market maker crossed a user's resting order: the user is the maker (no fee)."""
         trade_id = str(uuid.uuid4())
-        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id)
+        plan = lifecycle.schedule(self, state.window.asset, self.clock())
+        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id, plan)
         state.volume += size * price
 
-    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str) -> None:
+    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str, plan: Schedule) -> None:
         book = self.ledger.buy if maker.side == "BUY" else self.ledger.sell
-        book(maker.address, maker.token, fill.size, maker.price, ZERO)
+        booking = book(maker.address, maker.token, fill.size, maker.price, ZERO)
         maker.size_matched += fill.size
         maker.trade_ids.append(trade_id)
         if maker.remaining <= 0:
             maker.status = OrderStatus.MATCHED
             self._unrest(maker)
-        self._record_trade(
-            trade_id, maker, Fill(maker.price, fill.size, maker.id), ZERO, "MAKER", maker
-        )
+        maker_fill = Fill(maker.price, fill.size, maker.id)
+        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan)
         self._emit_order(maker, "UPDATE")
 
     def _record_trade(
@@ -203,6 +212,8 @@ class Exchange(OrderEntry, OrderDesk):
         fee: Decimal,
         trader_side: str,
         maker: Order | None,
+        booking: Booking,
+        plan: Schedule,
     ) -> None:
         now = self.venue_now()
         trade = Trade(
@@ -224,10 +235,16 @@ class Exchange(OrderEntry, OrderDesk):
             maker_address=maker.address if maker else MAKER_BOT_ADDRESS,
             maker_owner=maker.owner if maker else MAKER_BOT_OWNER,
             last_update=int(now),
-            next_step_at=self.clock() + self.config.trade_step_seconds,
+            matched_at=self.clock(),
+            mined_at=plan.mined_at,
+            confirmed_at=plan.confirmed_at,
+            fails=plan.fails,
+            booking=booking,
             silent=order.silent,
+            rest_prefix=bool(self.config.trade_status_prefixed),
         )
         self.trades.append(trade)
+        self.pending.append(trade)
         if not trade.silent:
             self.publish("user", trade.owner, None, trade_event(trade, self.now_ms()))
 

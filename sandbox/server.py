@@ -40,6 +40,7 @@ class SandboxServer:
             "clob": f"{self.base_url}/clob",
             "data": f"{self.base_url}/data",
             "relayer": f"{self.base_url}/relayer",
+            "rpc": f"{self.base_url}/rpc",
             "ws_market": f"{ws}/ws/market",
             "ws_user": f"{ws}/ws/user",
             "ws_prices": f"{ws}/ws/prices",

@@ -3,6 +3,7 @@ Import with `from sandbox_fixtures import *` (or list it in `pytest_plugins`).""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -43,8 +44,10 @@ class SandboxHandle:
     def fund(self, address: str, usd: str) -> None:
         self.http.post("/_sandbox/fund", json={"address": address, "usd": usd}).raise_for_status()
 
-    def environment(self):
-        """An SDK environment whose URLs point here (the SDK's internal hook, pinned 0.14.0)."""
+    def environment(self, poll_ms: int | None = None):
+        """An SDK environment whose URLs point here (the SDK's internal hook, pinned 0.14.0).
+        `poll_ms` sets how often the SDK polls a transaction's receipt or relayer state
+        (the SDK's default is 2000 ms)."""
         from polymarket._internal.environment import PRODUCTION_CONFIG, create_environment
 
         u = self.urls
@@ -54,22 +57,40 @@ class SandboxHandle:
             gamma_url=u["gamma"],
             data_url=u["data"],
             relayer_url=u["relayer"],
+            rpc_url=u["rpc"],
             clob_market_ws_url=u["ws_market"],
             clob_user_ws_url=u["ws_user"],
             rtds_ws_url=u["ws_prices"],
         )
+        if poll_ms is not None:
+            config = dataclasses.replace(config, relayer_poll_frequency_ms=poll_ms)
         return create_environment(name="sandbox", config=config)
 
     def new_wallet(self):
         return Account.create()
 
-    def client(self, wallet=None):
+    def client(self, wallet=None, poll_ms: int | None = None):
         """A synchronous `SecureClient` for a fresh (or given) EOA wallet."""
         from polymarket import SecureClient
 
         wallet = wallet or self.new_wallet()
         return SecureClient.create(
-            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+            private_key=wallet.key.hex(),
+            wallet=wallet.address,
+            environment=self.environment(poll_ms),
+        )
+
+    def deposit_wallet_client(self, wallet=None, poll_ms: int | None = None):
+        """A `SecureClient` for the signer's deposit wallet (the SDK's default flow without
+        `wallet`): gasless, so it carries a relayer API key bound to the signer."""
+        from polymarket import SecureClient
+        from polymarket.auth import RelayerApiKey
+
+        wallet = wallet or self.new_wallet()
+        return SecureClient.create(
+            private_key=wallet.key.hex(),
+            environment=self.environment(poll_ms),
+            api_key=RelayerApiKey(key="sandbox-relayer-key", address=wallet.address),
         )
 
     async def async_client(self, wallet=None):
@@ -129,6 +150,18 @@ def wait_for(probe: Callable[[], Any], timeout: float = 30.0, every: float = 0.1
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+@contextlib.contextmanager
+def running_sandbox(config: SandboxConfig) -> Iterator[SandboxHandle]:
+    """A sandbox of one's own (e.g. the `venue` realism profile), stopped on exit."""
+    server = SandboxServer(config).start()
+    handle = SandboxHandle(server)
+    try:
+        yield handle
+    finally:
+        handle.http.close()
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxHandle]:
     config = SandboxConfig(
@@ -147,4 +180,11 @@ def sandbox() -> Iterator[SandboxHandle]:
     server.stop()
 
 
-__all__ = ["WORST_BUY", "SandboxHandle", "market_buy", "sandbox", "wait_for"]
+__all__ = [
+    "WORST_BUY",
+    "SandboxHandle",
+    "market_buy",
+    "running_sandbox",
+    "sandbox",
+    "wait_for",
+]

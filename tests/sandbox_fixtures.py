@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -107,6 +108,13 @@ class SandboxHandle:
             lambda: next((w for w in self.state()["windows"] if where(w)), None), timeout
         )
 
+    def resolved(self, window: dict, slack: float = 15.0) -> dict:
+        """Wait until `window` has resolved; its state row then (winner, final, strike)."""
+        return self.window(
+            lambda w: w["slug"] == window["slug"] and w["status"] == "resolved",
+            timeout=window["close_ts"] - time.time() + slack,
+        )
+
     def open_window(self, min_left: float = 4.0, asset: str = "BTC") -> dict:
         return self.window(
             lambda w: (
@@ -150,6 +158,32 @@ def wait_for(probe: Callable[[], Any], timeout: float = 30.0, every: float = 0.1
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def venue_config(**overrides: Any) -> SandboxConfig:
+    """A sandbox in the `venue` realism profile (docs/sandbox.md, "Realism") with 10 s BTC
+    windows settled 1 s after the close; `overrides` replace single options (a drill that checks
+    effects rather than latencies may shorten the chain's)."""
+    settings: dict[str, Any] = {
+        "port": 0,
+        "seed": 5,
+        "assets": ("BTC",),
+        "window_seconds": (WINDOW_SECONDS,),
+        "settle_delay": SETTLE_DELAY,
+        "realism": "venue",
+    }
+    settings.update(overrides)
+    return SandboxConfig(**settings)
+
+
+def usdc(client) -> Decimal:
+    """The client's collateral balance in dollars (CLOB, queried now)."""
+    return Decimal(client.get_balance_allowance(asset_type="COLLATERAL").balance) / 10**6
+
+
+def positions(client, **filters: Any) -> list:
+    """Every Data API position row of the client's wallet (SDK `Position` models)."""
+    return [row for page in client.list_positions(**filters) for row in page.items]
+
+
 @contextlib.contextmanager
 def running_sandbox(config: SandboxConfig) -> Iterator[SandboxHandle]:
     """A sandbox of one's own (e.g. the `venue` realism profile), stopped on exit."""
@@ -184,7 +218,10 @@ __all__ = [
     "WORST_BUY",
     "SandboxHandle",
     "market_buy",
+    "positions",
     "running_sandbox",
     "sandbox",
+    "usdc",
+    "venue_config",
     "wait_for",
 ]

@@ -235,7 +235,7 @@ class Exchange(OrderEntry, OrderDesk):
             maker_address=maker.address if maker else MAKER_BOT_ADDRESS,
             maker_owner=maker.owner if maker else MAKER_BOT_OWNER,
             last_update=int(now),
-            matched_at=self.clock(),
+            matched_at=plan.matched_at,
             mined_at=plan.mined_at,
             confirmed_at=plan.confirmed_at,
             fails=plan.fails,

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When one fill is mined and confirmed (clock seconds), and whether it fails instead."""
+    """When one fill matched, is mined and is confirmed (clock seconds), and whether it fails
+    instead."""
 
+    matched_at: float
     mined_at: float
     confirmed_at: float
     fails: bool
@@ -46,7 +48,7 @@ def schedule(ex: Exchange, asset: str, now: float) -> Schedule:
         mined = max(mined, confirmed - gap)  # held MATCHED: no settlement transaction yet
         ex.counters["trades_held"] += 1
     fails = ex.faults.fire(FaultKind.FAIL_TRADES, asset) is not None
-    return Schedule(mined_at=mined, confirmed_at=confirmed, fails=fails)
+    return Schedule(matched_at=now, mined_at=mined, confirmed_at=confirmed, fails=fails)
 
 
 def progress(ex: Exchange, now: float) -> None:

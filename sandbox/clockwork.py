@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sandbox import lifecycle, pricepath
+from sandbox import delays, lifecycle, pricepath
 from sandbox.exchange import Exchange
 from sandbox.faults import FaultKind
 from sandbox.markets import WindowState
@@ -34,6 +34,7 @@ def advance(ex: Exchange, now: float) -> None:
         _step_window(ex, state, now, quote_second)
     _expire_heartbeats(ex, now)
     _expire_gtd(ex, now)
+    delays.release(ex, now)
     lifecycle.progress(ex, now)
     ex.chain.progress(now)
     if ex.counters.get("_last_price_second") != second:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
-from sandbox import lifecycle
+from sandbox import delays, lifecycle
 from sandbox.auth import ApiCreds
 from sandbox.chain import Chain
 from sandbox.config import SandboxConfig
@@ -44,6 +44,7 @@ class Exchange(OrderEntry, OrderDesk):
         self.orders: dict[str, Order] = {}
         self.resting: dict[str, list[Order]] = {}
         self.trades: list[Trade] = []
+        self.delayed: list[delays.Delayed] = []  # marketable orders answered "delayed"
         self.pending: list[Trade] = []  # not yet CONFIRMED or FAILED (sandbox.lifecycle)
         self.fill_seq = 0  # ordinal of the next fill: its latencies are drawn from (seed, it)
         self.chain = Chain(self)
@@ -76,8 +77,11 @@ class Exchange(OrderEntry, OrderDesk):
         order.silent = dropped is not None
         if dropped is not None and dropped.hide_trades:
             self.hidden.add(order.id)  # until the faults are cleared
-        fills = self._match(order, budget, state.window.asset)
-        return self._execute(order, state, fills, budget)
+        held = self.faults.fire(FaultKind.DELAY_ORDERS, state.window.asset)
+        if held is not None and order.order_type in ("FOK", "FAK"):
+            return delays.delay(self, order, state, budget, held.seconds)
+        fills = self.match(order, budget, state.window.asset)
+        return self.execute(order, state, fills, budget)
 
     # ---- matching -------------------------------------------------------------------------
     def offers(self, token: str, side: str, exclude_owner: str | None = None) -> list[Offer]:
@@ -91,7 +95,7 @@ class Exchange(OrderEntry, OrderDesk):
         merged.sort(key=lambda off: off.price, reverse=(side == "SELL"))
         return merged
 
-    def _match(self, order: Order, budget: Decimal | None, asset: str) -> list[Fill]:
+    def match(self, order: Order, budget: Decimal | None, asset: str) -> list[Fill]:
         max_shares = None if budget is not None else order.original_size
         fault = self.faults.fire(FaultKind.PARTIAL_FILL, asset)
         if fault is not None and fault.ratio is not None:
@@ -107,7 +111,7 @@ class Exchange(OrderEntry, OrderDesk):
             max_dollars=budget,
         )
 
-    def _execute(
+    def execute(
         self, order: Order, state: WindowState, fills: list[Fill], budget: Decimal | None
     ) -> dict:
         filled = sum((f.size for f in fills), ZERO)
@@ -126,7 +130,7 @@ class Exchange(OrderEntry, OrderDesk):
         if budget is not None:
             order.original_size = filled
         self.orders[order.id] = order
-        self._emit_order(order, "PLACEMENT")
+        self.emit_order(order, "PLACEMENT")
         for fill in fills:
             self._apply_fill(order, state, fill)
         resting = order.order_type in ("GTC", "GTD") and order.remaining > 0
@@ -137,7 +141,7 @@ class Exchange(OrderEntry, OrderDesk):
         else:
             order.status = OrderStatus.CANCELED
         if fills:
-            self._emit_order(order, "UPDATE")
+            self.emit_order(order, "UPDATE")
         making, taking = (spent, filled) if order.side == "BUY" else (filled, spent)
         return {
             "success": True,
@@ -202,7 +206,7 @@ class Exchange(OrderEntry, OrderDesk):
             self._unrest(maker)
         maker_fill = Fill(maker.price, fill.size, maker.id)
         self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan)
-        self._emit_order(maker, "UPDATE")
+        self.emit_order(maker, "UPDATE")
 
     def _record_trade(
         self,
@@ -248,7 +252,7 @@ class Exchange(OrderEntry, OrderDesk):
         if not trade.silent:
             self.publish("user", trade.owner, None, trade_event(trade, self.now_ms()))
 
-    def _emit_order(self, order: Order, kind: str) -> None:
+    def emit_order(self, order: Order, kind: str) -> None:
         if not order.silent:
             self.publish("user", order.owner, None, order_event(order, kind, self.now_ms()))
 

@@ -23,6 +23,7 @@ class FaultKind(StrEnum):
     HOLD_CONFIRMATIONS = "hold_confirmations"  # trades stay MATCHED 30-60 s (or `seconds`)
     FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
     FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
+    DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
 
 
 CHANNELS = ("market", "user", "prices")
@@ -83,7 +84,7 @@ def parse_fault(body: object) -> Fault:
             raise FaultError("ratio must be between 0 and 1")
     if kind in (FaultKind.DELAY_SETTLEMENT, FaultKind.CLOCK_SKEW):
         fault.seconds = float(_decimal(body, "seconds"))
-    if kind is FaultKind.HOLD_CONFIRMATIONS and "seconds" in body:
+    if kind in (FaultKind.HOLD_CONFIRMATIONS, FaultKind.DELAY_ORDERS) and "seconds" in body:
         fault.seconds = float(_decimal(body, "seconds"))
         if not 0 <= fault.seconds <= 3600:
             raise FaultError("seconds must be 0..3600")

@@ -11,6 +11,8 @@ from sandbox.ledger import Booking
 
 class OrderStatus(StrEnum):
     LIVE = "LIVE"
+    DELAYED = "DELAYED"  # the delay_orders fault: answered "delayed", matched a moment later
+    UNMATCHED = "UNMATCHED"  # a delayed marketable order that found nothing to match
     MATCHED = "MATCHED"
     CANCELED = "CANCELED"
     CANCELED_MARKET_RESOLVED = "CANCELED_MARKET_RESOLVED"
@@ -56,7 +58,7 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return self.status is OrderStatus.LIVE
+        return self.status in (OrderStatus.LIVE, OrderStatus.DELAYED)
 
 
 @dataclass(slots=True)

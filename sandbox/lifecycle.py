@@ -93,14 +93,16 @@ def _fail(ex: Exchange, trade: Trade) -> None:
         ex.notifications.order_fill_failed(trade, order, ex.venue_now())
 
 
-def unsettled_shares(ex: Exchange, address: str, token: str) -> Decimal:
-    """Shares of `token` bought in trades not yet on chain (not sellable yet)."""
+def unsettled_shares(ex: Exchange, address: str, token: str, failing_only: bool = False) -> Decimal:
+    """Shares of `token` bought in trades not yet on chain (not sellable yet); with
+    `failing_only`, only in trades the fail_trades fault will undo."""
     low = address.lower()
     return sum(
         (
             t.size
             for t in ex.pending
             if t.status in UNSETTLED
+            and (t.fails or not failing_only)
             and t.side == "BUY"
             and t.token == token
             and t.address.lower() == low
@@ -109,14 +111,16 @@ def unsettled_shares(ex: Exchange, address: str, token: str) -> Decimal:
     )
 
 
-def unsettled_proceeds(ex: Exchange, address: str) -> Decimal:
-    """USDC from sells not yet on chain (not spendable yet)."""
+def unsettled_proceeds(ex: Exchange, address: str, failing_only: bool = False) -> Decimal:
+    """USDC from sells not yet on chain (not spendable yet); with `failing_only`, only from
+    trades the fail_trades fault will undo."""
     low = address.lower()
     return sum(
         (
             t.booking.usdc
             for t in ex.pending
             if t.status in UNSETTLED
+            and (t.fails or not failing_only)
             and t.side == "SELL"
             and t.booking is not None
             and t.address.lower() == low

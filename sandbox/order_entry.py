@@ -113,23 +113,22 @@ class OrderEntry:
     def check_balance(self, order: Order, budget: Decimal | None) -> None:
         """VenueError(BALANCE_MSG) unless the owner's free USDC (BUY) or shares (SELL) cover it.
         With `settled_spend_only`, what trades not yet on chain brought in is not free: shares
-        bought and USDC from sells that are still MATCHED (py-clob-client-v2#34)."""
+        bought and USDC from sells that are still MATCHED (py-clob-client-v2#34); without it,
+        only what a trade doomed by the fail_trades fault brought in (it is about to be undone)."""
         acct = self.ledger.account(order.address)
-        settled_only = bool(self.config.settled_spend_only)
+        failing_only = not self.config.settled_spend_only
         if order.side == "BUY":
             need = budget if budget is not None else order.original_size * order.price
             need += need * self.config.fee_rate / 4
             free = acct.usdc - self.reserved_usdc(order.address)
-            if settled_only:
-                free -= lifecycle.unsettled_proceeds(self, order.address)
+            free -= lifecycle.unsettled_proceeds(self, order.address, failing_only)
             if need > free:
                 raise VenueError(BALANCE_MSG)
         else:
             held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
                 order.address, order.token
             )
-            if settled_only:
-                held -= lifecycle.unsettled_shares(self, order.address, order.token)
+            held -= lifecycle.unsettled_shares(self, order.address, order.token, failing_only)
             if order.original_size > held:
                 raise VenueError(BALANCE_MSG)
 

@@ -13,6 +13,7 @@ import pytest
 from polymarket.errors import RequestRejectedError, TransactionFailedError
 
 from sandbox_fixtures import (
+    KILL_MESSAGES,
     WORST_BUY,
     market_buy,
     positions,
@@ -42,10 +43,13 @@ def _user_channel(venue, wallet, token: str, until: set[str], timeout: float):
         client = await venue.async_client(wallet)
         user = await client.subscribe(UserSpec())
         await asyncio.sleep(0.3)
-        sent = time.time()
-        placed = await client.place_market_order(
-            token_id=token, side="BUY", amount="3", order_type="FAK", max_price=WORST_BUY
-        )
+        for _ in range(10):  # the maker's ladder may move under the SDK's price: re-send kills
+            sent = time.time()
+            placed = await client.place_market_order(
+                token_id=token, side="BUY", amount="3", order_type="FAK", max_price=WORST_BUY
+            )
+            if placed.ok or KILL_MESSAGES["FAK"] not in placed.message:
+                break
         assert placed.ok, placed
         seen: list[tuple[str, str, float]] = []
 

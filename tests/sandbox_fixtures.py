@@ -94,12 +94,14 @@ class SandboxHandle:
             api_key=RelayerApiKey(key="sandbox-relayer-key", address=wallet.address),
         )
 
-    async def async_client(self, wallet=None):
+    async def async_client(self, wallet=None, poll_ms: int | None = None):
         from polymarket import AsyncSecureClient
 
         wallet = wallet or self.new_wallet()
         return await AsyncSecureClient.create(
-            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+            private_key=wallet.key.hex(),
+            wallet=wallet.address,
+            environment=self.environment(poll_ms),
         )
 
     def window(self, where: Callable[[dict], bool], timeout: float = 30.0) -> dict:

@@ -9,6 +9,7 @@ what redemption does; the latencies and the lag have their own drills."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 
@@ -123,3 +124,25 @@ def test_relayer_refuses_unauthenticated_and_stale_submissions(venue):
     answer = venue.http.post("/relayer/submit", json=stale, headers=headers)
     assert answer.status_code == 400
     assert "batch nonce 7 does not match on-chain nonce 0" in answer.json()["error"]
+
+
+def test_async_client_redeems_too(venue):
+    """The runner's client is the async one: the same endpoints answer it."""
+    wallet = venue.new_wallet()
+    client = venue.client(wallet)
+    window = venue.open_window(min_left=4)
+    shares = _buy_both(client, window)
+    cash = usdc(client)
+    done = venue.resolved(window)
+
+    async def redeem():
+        async_client = await venue.async_client(wallet, poll_ms=POLL_MS)
+        try:
+            handle = await async_client.redeem_positions(condition_id=window["condition_id"])
+            return await handle.wait()
+        finally:
+            await async_client.close()
+
+    outcome = asyncio.run(redeem())
+    assert outcome.transaction_hash.startswith("0x")
+    assert usdc(client) == cash + shares[_winner_token(done)]

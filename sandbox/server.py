@@ -33,6 +33,12 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def rpc_url(self) -> str:
+        """The Polygon JSON-RPC endpoint (the SDK's `rpc_url`). Not in `urls`, whose seven
+        entries `updown sandbox` prints and bench/sandbox_load.py reads by count."""
+        return f"{self.base_url}/rpc"
+
+    @property
     def urls(self) -> dict[str, str]:
         ws = self.base_url.replace("http://", "ws://")
         return {
@@ -40,7 +46,6 @@ class SandboxServer:
             "clob": f"{self.base_url}/clob",
             "data": f"{self.base_url}/data",
             "relayer": f"{self.base_url}/relayer",
-            "rpc": f"{self.base_url}/rpc",
             "ws_market": f"{ws}/ws/market",
             "ws_user": f"{ws}/ws/user",
             "ws_prices": f"{ws}/ws/prices",

@@ -58,7 +58,7 @@ class SandboxHandle:
             gamma_url=u["gamma"],
             data_url=u["data"],
             relayer_url=u["relayer"],
-            rpc_url=u["rpc"],
+            rpc_url=self.server.rpc_url,
             clob_market_ws_url=u["ws_market"],
             clob_user_ws_url=u["ws_user"],
             rtds_ws_url=u["ws_prices"],

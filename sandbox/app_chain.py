@@ -74,8 +74,10 @@ class ChainRoutes:
             if closed is not None and (closed.lower() == "true") != is_closed:
                 continue
             rows.append(market_json(state, self._fee()))
-        limit = int(q.get("limit", 20) or 20)
-        return JSONResponse({"markets": rows[:limit], "next_cursor": None})
+        limit = q.get("limit", "20")
+        if not limit.isdigit():
+            raise VenueError("limit must be a whole number")
+        return JSONResponse({"markets": rows[: int(limit)], "next_cursor": None})
 
     # ---- data api approvals -----------------------------------------------------------------
     async def approvals(self, request: Request) -> Response:

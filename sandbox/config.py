@@ -141,3 +141,19 @@ def parse_lengths(text: str) -> tuple[int, ...]:
     if len(set(items)) != len(items):
         raise ConfigError(f"duplicate window length in {text!r}")
     return items
+
+
+def parse_span(text: str, name: str = "span") -> Span:
+    """Parse `1,5` (or a single `3`) into a (low, high) pair of seconds for a realism option;
+    ConfigError naming `name` if malformed or out of 0..3600."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        values = [float(part) for part in parts]
+    except ValueError as exc:
+        raise ConfigError(f"{name}: bad seconds {text!r} (want LOW,HIGH)") from exc
+    if len(values) == 1:
+        values *= 2
+    try:
+        return check_span(name, tuple(values))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
-from sandbox.config import ConfigError, SandboxConfig
+from sandbox.config import ConfigError, SandboxConfig, parse_span
 from sandbox.realism import PROFILES, Realism, draw
 from sandbox.records import Trade
 from sandbox.wire import trade_event, trade_json
@@ -51,6 +51,14 @@ def test_venue_profile_takes_its_table_and_an_explicit_option_wins():
 def test_bad_realism_options_are_refused_naming_the_option(options, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         SandboxConfig(**options)
+
+
+def test_span_flags_parse_to_pairs_and_bad_ones_name_the_option():
+    assert parse_span("1,5") == (1.0, 5.0)
+    assert parse_span("3") == (3.0, 3.0)
+    for bad in ("a,b", "5,1", "1,2,3", "-1,2", "nan,1"):
+        with pytest.raises(ConfigError, match="trade_mined_seconds"):
+            parse_span(bad, "trade_mined_seconds")
 
 
 def test_draws_are_a_pure_function_of_seed_stream_and_ordinal():

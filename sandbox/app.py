@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from sandbox import views
+from sandbox.app_chain import ChainRoutes
 from sandbox.app_private import PrivateRoutes
 from sandbox.auth import AuthError, verify_l2
 from sandbox.clockwork import advance
@@ -47,7 +48,7 @@ def build_app(ex: Exchange, base_url_of: Callable[[], str]) -> Starlette:
     return Starlette(routes=api.routes(), lifespan=lifespan)
 
 
-class Api(PrivateRoutes):
+class Api(PrivateRoutes, ChainRoutes):
     def __init__(self, ex: Exchange, hub: Hub, base_url_of: Callable[[], str]) -> None:
         self.ex, self.hub, self.base_url_of = ex, hub, base_url_of
 
@@ -59,6 +60,7 @@ class Api(PrivateRoutes):
             "clob": f"{base}/clob",
             "data": f"{base}/data",
             "relayer": f"{base}/relayer",
+            "rpc": f"{base}/rpc",
             "ws_market": f"{ws}/ws/market",
             "ws_user": f"{ws}/ws/user",
             "ws_prices": f"{ws}/ws/prices",
@@ -106,6 +108,16 @@ class Api(PrivateRoutes):
             ("/data/positions", self.positions, get),
             ("/data/v2/positions", self.positions_v2, get),
             ("/relayer/deployed", self.deployed, get),
+            # settling to cash (sandbox.app_chain)
+            ("/gamma/markets/keyset", self.gamma_keyset, get),
+            ("/clob/notifications", self.notifications, get),
+            ("/clob/notifications", self.notifications, delete),
+            ("/data/v2/approvals", self.approvals, get),
+            ("/relayer/submit", self.relayer_submit, post),
+            ("/relayer/v1/account/transactions/params", self.relayer_params, get),
+            ("/relayer/relay-payload", self.relayer_params, get),
+            ("/relayer/v1/account/transactions/{tx_id}", self.relayer_transaction, get),
+            ("/rpc", self.rpc, post),
         ]
         merged: dict[str, dict[str, Handler]] = {}
         for path, handler, methods in table:

@@ -174,7 +174,7 @@ class PrivateRoutes:
 
     async def positions_v2(self, request: Request) -> Response:
         user = request.query_params.get("user", "")
-        rows = [r for r in views.positions(self.ex, user) if r["status"] != "CLOSED"]
+        rows = views.positions_v2(self.ex, user, request.query_params.get("status"))
         cid = request.query_params.get("condition_id")
         if cid:
             rows = [r for r in rows if r["condition_id"] == cid]

@@ -1,19 +1,20 @@
 """Time: each tick lists new windows, opens and closes them, requotes the maker, lets the maker
-cross resting user orders, resolves and pays out, expires heartbeats and GTD orders, moves trades
-MATCHED -> MINED -> CONFIRMED, and publishes the oracle price."""
+cross resting user orders, resolves (and, in the instant profile, pays out), expires heartbeats
+and GTD orders, moves trades towards the chain (sandbox.lifecycle), mines transactions and runs
+the auto-redeem operator (sandbox.chain), and publishes the oracle price."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sandbox import pricepath
+from sandbox import delays, lifecycle, pricepath
 from sandbox.exchange import Exchange
 from sandbox.faults import FaultKind
 from sandbox.markets import WindowState
 from sandbox.quotes import Ladder
-from sandbox.records import NEXT_TRADE_STATUS, OrderStatus
+from sandbox.records import OrderStatus
 from sandbox.windows import WindowStatus
-from sandbox.wire import levels_json, num, trade_event
+from sandbox.wire import levels_json, num
 
 E18 = Decimal(10) ** 18
 # The maker reacts to each oracle second half a second later. Quoting exactly on whole seconds
@@ -33,7 +34,9 @@ def advance(ex: Exchange, now: float) -> None:
         _step_window(ex, state, now, quote_second)
     _expire_heartbeats(ex, now)
     _expire_gtd(ex, now)
-    _progress_trades(ex, now)
+    delays.release(ex, now)
+    lifecycle.progress(ex, now)
+    ex.chain.progress(now)
     if ex.counters.get("_last_price_second") != second:
         ex.counters["_last_price_second"] = second
         _publish_prices(ex, second)
@@ -195,10 +198,13 @@ def _resolve(ex: Exchange, state: WindowState) -> None:
         fault.fired += 1
     state.status = WindowStatus.RESOLVED
     winning = window.token_up if state.winner == "Up" else window.token_down
-    ex.ledger.settle(winning, Decimal(1))
-    ex.ledger.settle(
-        window.token_down if winning == window.token_up else window.token_up, Decimal(0)
-    )
+    if ex.config.payout_at_resolution:
+        ex.ledger.settle(winning, Decimal(1))
+        ex.ledger.settle(
+            window.token_down if winning == window.token_up else window.token_up, Decimal(0)
+        )
+    else:  # the venue: positions stay, redeemable, until redeemed (by the owner or operator)
+        ex.chain.resolved(state)
     ex.counters["windows_resolved"] += 1
     for token in window.tokens:
         ex.publish(
@@ -229,20 +235,6 @@ def _expire_gtd(ex: Exchange, now: float) -> None:
     for order in ex.open_orders():
         if order.order_type == "GTD" and 0 < order.expiration <= now:
             ex.cancel(order.owner, [order.id], OrderStatus.CANCELED_EXPIRED_ORDER)
-
-
-def _progress_trades(ex: Exchange, now: float) -> None:
-    for trade in ex.trades[-2000:]:
-        nxt = NEXT_TRADE_STATUS.get(trade.status)
-        if nxt is None or now < trade.next_step_at:
-            continue
-        trade.status = nxt
-        trade.last_update = int(ex.venue_now())
-        trade.next_step_at = now + ex.config.trade_step_seconds
-        if not trade.tx_hash:
-            trade.tx_hash = "0x" + (trade.id.replace("-", "") * 2)[:64]
-        if not trade.silent:
-            ex.publish("user", trade.owner, None, trade_event(trade, ex.now_ms()))
 
 
 def _publish_prices(ex: Exchange, second: int) -> None:

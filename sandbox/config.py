@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from sandbox.realism import PROFILES, Realism, Span, check_span
+
 KNOWN_ASSETS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB")
 
 
@@ -37,8 +39,24 @@ class SandboxConfig:
     tick_seconds: float = 1.0
     chain_id: int = 137
     page_size: int = 100
+    # Realism (docs/sandbox.md, "Realism"): `realism` picks a profile; every option left at
+    # None takes the profile's value, an explicit value overrides it. The default profile is
+    # still `instant` until the runner redeems (issue 13); tests of the venue's behaviour ask
+    # for `venue` explicitly.
+    realism: Realism = Realism.INSTANT
+    payout_at_resolution: bool | None = None
+    auto_redeem_delay: float | None = None
+    trade_mined_seconds: Span | None = None
+    trade_confirmed_seconds: Span | None = None
+    hold_seconds: Span | None = None
+    tx_mined_seconds: Span | None = None
+    tx_confirmed_seconds: Span | None = None
+    data_lag_seconds: float | None = None
+    settled_spend_only: bool | None = None
+    trade_status_prefixed: bool | None = None
 
     def __post_init__(self) -> None:
+        self._apply_profile()
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be in 0..65535, got {self.port}")
         if not self.assets:
@@ -59,6 +77,40 @@ class SandboxConfig:
             raise ConfigError("start balance must be non-negative")
         if not 0.05 <= self.tick_seconds <= 5:
             raise ConfigError("tick seconds must be 0.05..5")
+        if not 0 < self.trade_step_seconds <= 60:
+            raise ConfigError(f"trade step must be 0..60 seconds, got {self.trade_step_seconds}")
+
+    def _apply_profile(self) -> None:
+        """Fill every realism option left at None from the chosen profile, then check it."""
+        try:
+            realism = Realism(self.realism)
+        except ValueError as exc:
+            known = ",".join(r.value for r in Realism)
+            raise ConfigError(f"unknown realism {self.realism!r}; known: {known}") from exc
+        object.__setattr__(self, "realism", realism)
+        for name, value in PROFILES[realism].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        step = self.trade_step_seconds
+        if self.trade_mined_seconds is None:
+            object.__setattr__(self, "trade_mined_seconds", (step, step))
+        if self.trade_confirmed_seconds is None:
+            object.__setattr__(self, "trade_confirmed_seconds", (2 * step, 2 * step))
+        for name in (
+            "trade_mined_seconds",
+            "trade_confirmed_seconds",
+            "hold_seconds",
+            "tx_mined_seconds",
+            "tx_confirmed_seconds",
+        ):
+            try:
+                object.__setattr__(self, name, check_span(name, getattr(self, name)))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc)) from exc
+        for name in ("auto_redeem_delay", "data_lag_seconds"):
+            value = getattr(self, name)
+            if not 0 <= value <= 3600:
+                raise ConfigError(f"{name} must be 0..3600 seconds, got {value}")
 
 
 def window_label(length: int) -> str:
@@ -89,3 +141,19 @@ def parse_lengths(text: str) -> tuple[int, ...]:
     if len(set(items)) != len(items):
         raise ConfigError(f"duplicate window length in {text!r}")
     return items
+
+
+def parse_span(text: str, name: str = "span") -> Span:
+    """Parse `1,5` (or a single `3`) into a (low, high) pair of seconds for a realism option;
+    ConfigError naming `name` if malformed or out of 0..3600."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        values = [float(part) for part in parts]
+    except ValueError as exc:
+        raise ConfigError(f"{name}: bad seconds {text!r} (want LOW,HIGH)") from exc
+    if len(values) == 1:
+        values *= 2
+    try:
+        return check_span(name, tuple(values))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -10,7 +10,7 @@ from sandbox.records import Order, OrderStatus
 
 
 class OrderDesk:
-    """Needs from the host: orders, resting, heartbeats, counters, clock, _emit_order."""
+    """Needs from the host: orders, resting, heartbeats, counters, clock, emit_order."""
 
     orders: dict[str, Order]
     resting: dict[str, list[Order]]
@@ -34,7 +34,7 @@ class OrderDesk:
                 continue
             order.status = status
             self._unrest(order)
-            self._emit_order(order, "CANCELLATION")
+            self.emit_order(order, "CANCELLATION")
             canceled.append(order_id)
         self.counters["orders_canceled"] += len(canceled)
         return {"canceled": canceled, "not_canceled": not_canceled}

@@ -12,13 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
+from sandbox import delays, lifecycle
 from sandbox.auth import ApiCreds
+from sandbox.chain import Chain
 from sandbox.config import SandboxConfig
 from sandbox.desk import OrderDesk
 from sandbox.faults import FaultBook, FaultKind
-from sandbox.ledger import ZERO, Ledger, taker_fee
+from sandbox.ledger import ZERO, Booking, Ledger, taker_fee
+from sandbox.lifecycle import Schedule
 from sandbox.markets import Markets, WindowState
 from sandbox.matching import Fill, Offer, take
+from sandbox.notifications import Notifications
 from sandbox.order_entry import OrderEntry
 from sandbox.records import Order, OrderStatus, Trade
 from sandbox.refusals import FAK_MSG, FOK_MSG, rejection
@@ -34,12 +38,17 @@ class Exchange(OrderEntry, OrderDesk):
         self.config = config
         self.clock = clock
         self.markets = Markets(config)
-        self.ledger = Ledger(config.start_balance)
+        self.ledger = Ledger(config.start_balance, clock, config.data_lag_seconds or 0.0)
         self.faults = FaultBook()
         self.keys: dict[str, ApiCreds] = {}
         self.orders: dict[str, Order] = {}
         self.resting: dict[str, list[Order]] = {}
         self.trades: list[Trade] = []
+        self.delayed: list[delays.Delayed] = []  # marketable orders answered "delayed"
+        self.pending: list[Trade] = []  # not yet CONFIRMED or FAILED (sandbox.lifecycle)
+        self.fill_seq = 0  # ordinal of the next fill: its latencies are drawn from (seed, it)
+        self.chain = Chain(self)
+        self.notifications = Notifications()
         self.heartbeats: dict[str, tuple[str, float]] = {}
         self.hidden: set[str] = set()  # order ids REST must not reveal (drop_confirmations)
         self.counters: Counter[str] = Counter()
@@ -68,8 +77,11 @@ class Exchange(OrderEntry, OrderDesk):
         order.silent = dropped is not None
         if dropped is not None and dropped.hide_trades:
             self.hidden.add(order.id)  # until the faults are cleared
-        fills = self._match(order, budget, state.window.asset)
-        return self._execute(order, state, fills, budget)
+        held = self.faults.fire(FaultKind.DELAY_ORDERS, state.window.asset)
+        if held is not None and order.order_type in ("FOK", "FAK"):
+            return delays.delay(self, order, state, budget, held.seconds)
+        fills = self.match(order, budget, state.window.asset)
+        return self.execute(order, state, fills, budget)
 
     # ---- matching -------------------------------------------------------------------------
     def offers(self, token: str, side: str, exclude_owner: str | None = None) -> list[Offer]:
@@ -83,7 +95,7 @@ class Exchange(OrderEntry, OrderDesk):
         merged.sort(key=lambda off: off.price, reverse=(side == "SELL"))
         return merged
 
-    def _match(self, order: Order, budget: Decimal | None, asset: str) -> list[Fill]:
+    def match(self, order: Order, budget: Decimal | None, asset: str) -> list[Fill]:
         max_shares = None if budget is not None else order.original_size
         fault = self.faults.fire(FaultKind.PARTIAL_FILL, asset)
         if fault is not None and fault.ratio is not None:
@@ -99,7 +111,7 @@ class Exchange(OrderEntry, OrderDesk):
             max_dollars=budget,
         )
 
-    def _execute(
+    def execute(
         self, order: Order, state: WindowState, fills: list[Fill], budget: Decimal | None
     ) -> dict:
         filled = sum((f.size for f in fills), ZERO)
@@ -118,7 +130,7 @@ class Exchange(OrderEntry, OrderDesk):
         if budget is not None:
             order.original_size = filled
         self.orders[order.id] = order
-        self._emit_order(order, "PLACEMENT")
+        self.emit_order(order, "PLACEMENT")
         for fill in fills:
             self._apply_fill(order, state, fill)
         resting = order.order_type in ("GTC", "GTD") and order.remaining > 0
@@ -129,7 +141,7 @@ class Exchange(OrderEntry, OrderDesk):
         else:
             order.status = OrderStatus.CANCELED
         if fills:
-            self._emit_order(order, "UPDATE")
+            self.emit_order(order, "UPDATE")
         making, taking = (spent, filled) if order.side == "BUY" else (filled, spent)
         return {
             "success": True,
@@ -145,16 +157,17 @@ class Exchange(OrderEntry, OrderDesk):
     def _apply_fill(self, taker: Order, state: WindowState, fill: Fill) -> None:
         fee = taker_fee(fill.size, fill.price, self.config.fee_rate)
         trade_id = str(uuid.uuid4())
+        plan = lifecycle.schedule(self, state.window.asset, self.clock())
         book = self.ledger.buy if taker.side == "BUY" else self.ledger.sell
-        book(taker.address, taker.token, fill.size, fill.price, fee)
+        booking = book(taker.address, taker.token, fill.size, fill.price, fee)
         taker.size_matched += fill.size
         taker.trade_ids.append(trade_id)
         maker = self.orders.get(fill.order_id) if fill.order_id else None
         if maker is None:
             self.markets.consume(taker.token, fill.price, fill.size)
         else:
-            self._fill_maker(maker, fill, trade_id)
-        self._record_trade(trade_id, taker, fill, fee, "TAKER", maker)
+            self._fill_maker(maker, fill, trade_id, plan)
+        self._record_trade(trade_id, taker, fill, fee, "TAKER", maker, booking, plan)
         state.volume += fill.size * fill.price
         self.markets.last_trade[taker.token] = (fill.price, taker.side)
         self.counters["trades"] += 1
@@ -179,21 +192,21 @@ class Exchange(OrderEntry, OrderDesk):
     ) -> None:
         """The market maker crossed a user's resting order: the user is the maker (no fee)."""
         trade_id = str(uuid.uuid4())
-        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id)
+        plan = lifecycle.schedule(self, state.window.asset, self.clock())
+        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id, plan)
         state.volume += size * price
 
-    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str) -> None:
+    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str, plan: Schedule) -> None:
         book = self.ledger.buy if maker.side == "BUY" else self.ledger.sell
-        book(maker.address, maker.token, fill.size, maker.price, ZERO)
+        booking = book(maker.address, maker.token, fill.size, maker.price, ZERO)
         maker.size_matched += fill.size
         maker.trade_ids.append(trade_id)
         if maker.remaining <= 0:
             maker.status = OrderStatus.MATCHED
             self._unrest(maker)
-        self._record_trade(
-            trade_id, maker, Fill(maker.price, fill.size, maker.id), ZERO, "MAKER", maker
-        )
-        self._emit_order(maker, "UPDATE")
+        maker_fill = Fill(maker.price, fill.size, maker.id)
+        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan)
+        self.emit_order(maker, "UPDATE")
 
     def _record_trade(
         self,
@@ -203,6 +216,8 @@ class Exchange(OrderEntry, OrderDesk):
         fee: Decimal,
         trader_side: str,
         maker: Order | None,
+        booking: Booking,
+        plan: Schedule,
     ) -> None:
         now = self.venue_now()
         trade = Trade(
@@ -224,14 +239,20 @@ class Exchange(OrderEntry, OrderDesk):
             maker_address=maker.address if maker else MAKER_BOT_ADDRESS,
             maker_owner=maker.owner if maker else MAKER_BOT_OWNER,
             last_update=int(now),
-            next_step_at=self.clock() + self.config.trade_step_seconds,
+            matched_at=plan.matched_at,
+            mined_at=plan.mined_at,
+            confirmed_at=plan.confirmed_at,
+            fails=plan.fails,
+            booking=booking,
             silent=order.silent,
+            rest_prefix=bool(self.config.trade_status_prefixed),
         )
         self.trades.append(trade)
+        self.pending.append(trade)
         if not trade.silent:
             self.publish("user", trade.owner, None, trade_event(trade, self.now_ms()))
 
-    def _emit_order(self, order: Order, kind: str) -> None:
+    def emit_order(self, order: Order, kind: str) -> None:
         if not order.silent:
             self.publish("user", order.owner, None, order_event(order, kind, self.now_ms()))
 

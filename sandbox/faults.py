@@ -20,6 +20,10 @@ class FaultKind(StrEnum):
     CLOCK_SKEW = "clock_skew"
     HTTP_ERROR = "http_error"
     BALANCE_OFFSET = "balance_offset"
+    HOLD_CONFIRMATIONS = "hold_confirmations"  # trades stay MATCHED 30-60 s (or `seconds`)
+    FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
+    FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
+    DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
 
 
 CHANNELS = ("market", "user", "prices")
@@ -80,6 +84,10 @@ def parse_fault(body: object) -> Fault:
             raise FaultError("ratio must be between 0 and 1")
     if kind in (FaultKind.DELAY_SETTLEMENT, FaultKind.CLOCK_SKEW):
         fault.seconds = float(_decimal(body, "seconds"))
+    if kind in (FaultKind.HOLD_CONFIRMATIONS, FaultKind.DELAY_ORDERS) and "seconds" in body:
+        fault.seconds = float(_decimal(body, "seconds"))
+        if not 0 <= fault.seconds <= 3600:
+            raise FaultError("seconds must be 0..3600")
     if kind is FaultKind.HTTP_ERROR:
         fault.status = int(body.get("status", 0))
         if fault.status not in HTTP_STATUSES:

@@ -60,6 +60,7 @@ def market_json(state: WindowState, fee_rate: str, include_event: bool = True) -
         "orderPriceMinTickSize": float(state.tick),
         "orderMinSize": 5,
         "negRisk": False,
+        "version": "v1",  # CTF market: the SDK's redeem_positions needs the protocol version
         "feesEnabled": True,
         "feeType": "crypto_fees_v2",
         "feeSchedule": {

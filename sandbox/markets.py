@@ -44,6 +44,7 @@ class Markets:
     config: SandboxConfig
     states: dict[str, WindowState] = field(default_factory=dict)
     by_token: dict[str, tuple[str, str]] = field(default_factory=dict)
+    by_cid: dict[str, str] = field(default_factory=dict)  # condition id (lower) -> slug
     rotation: dict[str, int] = field(default_factory=dict)
     ladders: dict[str, Ladder] = field(default_factory=dict)
     consumed: dict[str, dict[Decimal, Decimal]] = field(default_factory=dict)
@@ -68,6 +69,7 @@ class Markets:
         self.states[window.slug] = state
         self.by_token[window.token_up] = (window.slug, "Up")
         self.by_token[window.token_down] = (window.slug, "Down")
+        self.by_cid[window.condition_id.lower()] = window.slug
         return state
 
     def strike_of(self, window: Window) -> Decimal:
@@ -95,6 +97,8 @@ class Markets:
                 self.by_token.pop(token, None)
                 self.ladders.pop(token, None)
             state.window = new
+            self.by_cid.pop(old.condition_id.lower(), None)
+            self.by_cid[new.condition_id.lower()] = new.slug
             self.by_token[new.token_up] = (new.slug, "Up")
             self.by_token[new.token_down] = (new.slug, "Down")
             changed.append((state, old))
@@ -105,6 +109,10 @@ class Markets:
         if hit is None:
             return None
         return self.states[hit[0]], hit[1]
+
+    def by_condition(self, condition_id: str) -> WindowState | None:
+        slug = self.by_cid.get(condition_id.lower())
+        return None if slug is None else self.states[slug]
 
     def requote(self, state: WindowState, second: int) -> None:
         """Recompute fair value, tick and both ladders for `second`; reset consumption."""

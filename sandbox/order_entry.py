@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
+from sandbox import lifecycle
 from sandbox.auth import ApiCreds, order_signature_ok
 from sandbox.config import SandboxConfig
 from sandbox.ledger import ZERO, Ledger
@@ -87,6 +88,9 @@ class OrderEntry:
         check_price_and_size(order_id, price, size, state.tick, marketable, side, budget)
         if not order_signature_ok(raw, self.config.chain_id):
             raise VenueError("invalid order signature")
+        # A deposit/proxy/Safe wallet's orders are booked on the API key's address; the Data
+        # API and the relayer then know that wallet as the same account.
+        self.ledger.alias(str(raw.get("maker", "")), creds.address)
         if not marketable:
             price = price.quantize(state.tick)
         order = Order(
@@ -107,17 +111,24 @@ class OrderEntry:
         return order, state, budget
 
     def check_balance(self, order: Order, budget: Decimal | None) -> None:
-        """VenueError(BALANCE_MSG) unless the owner's free USDC (BUY) or shares (SELL) cover it."""
+        """VenueError(BALANCE_MSG) unless the owner's free USDC (BUY) or shares (SELL) cover it.
+        With `settled_spend_only`, what trades not yet on chain brought in is not free: shares
+        bought and USDC from sells that are still MATCHED (py-clob-client-v2#34); without it,
+        only what a trade doomed by the fail_trades fault brought in (it is about to be undone)."""
         acct = self.ledger.account(order.address)
+        failing_only = not self.config.settled_spend_only
         if order.side == "BUY":
             need = budget if budget is not None else order.original_size * order.price
             need += need * self.config.fee_rate / 4
-            if need > acct.usdc - self.reserved_usdc(order.address):
+            free = acct.usdc - self.reserved_usdc(order.address)
+            free -= lifecycle.unsettled_proceeds(self, order.address, failing_only)
+            if need > free:
                 raise VenueError(BALANCE_MSG)
         else:
             held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
                 order.address, order.token
             )
+            held -= lifecycle.unsettled_shares(self, order.address, order.token, failing_only)
             if order.original_size > held:
                 raise VenueError(BALANCE_MSG)
 

@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from sandbox.ledger import Booking
+
 
 class OrderStatus(StrEnum):
     LIVE = "LIVE"
+    DELAYED = "DELAYED"  # the delay_orders fault: answered "delayed", matched a moment later
+    UNMATCHED = "UNMATCHED"  # a delayed marketable order that found nothing to match
     MATCHED = "MATCHED"
     CANCELED = "CANCELED"
     CANCELED_MARKET_RESOLVED = "CANCELED_MARKET_RESOLVED"
@@ -19,13 +23,13 @@ class TradeStatus(StrEnum):
     MATCHED = "MATCHED"
     MINED = "MINED"
     CONFIRMED = "CONFIRMED"
+    RETRYING = "RETRYING"
     FAILED = "FAILED"
 
 
-NEXT_TRADE_STATUS = {
-    TradeStatus.MATCHED: TradeStatus.MINED,
-    TradeStatus.MINED: TradeStatus.CONFIRMED,
-}
+# Not yet on chain: what such a trade moved is not spendable when settled_spend_only is on.
+UNSETTLED = (TradeStatus.MATCHED, TradeStatus.RETRYING)
+TERMINAL = (TradeStatus.CONFIRMED, TradeStatus.FAILED)
 
 
 @dataclass(slots=True)
@@ -54,7 +58,7 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return self.status is OrderStatus.LIVE
+        return self.status in (OrderStatus.LIVE, OrderStatus.DELAYED)
 
 
 @dataclass(slots=True)
@@ -80,6 +84,11 @@ class Trade:
     maker_owner: str
     status: TradeStatus = TradeStatus.MATCHED
     last_update: int = 0
-    next_step_at: float = 0.0
+    matched_at: float = 0.0  # clock time of the match
+    mined_at: float = 0.0  # MINED (or RETRYING, for a trade that fails) at this clock time
+    confirmed_at: float = 0.0  # CONFIRMED (or FAILED) at this clock time
+    fails: bool = False  # the fail_trades fault: MATCHED -> RETRYING -> FAILED, fill reversed
+    booking: Booking | None = None  # what the fill moved in the ledger (undone on FAILED)
     silent: bool = False
+    rest_prefix: bool = False  # REST says TRADE_STATUS_<status>, as the venue does
     tx_hash: str = ""

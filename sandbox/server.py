@@ -33,6 +33,12 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def rpc_url(self) -> str:
+        """The Polygon JSON-RPC endpoint (the SDK's `rpc_url`). Not in `urls`, whose seven
+        entries `updown sandbox` prints and bench/sandbox_load.py reads by count."""
+        return f"{self.base_url}/rpc"
+
+    @property
     def urls(self) -> dict[str, str]:
         ws = self.base_url.replace("http://", "ws://")
         return {

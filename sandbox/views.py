@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 from decimal import Decimal
 
+from sandbox import contracts as cx
 from sandbox.clockwork import book_message
 from sandbox.exchange import Exchange
 from sandbox.gamma import iso
+from sandbox.ledger import Holdings
 from sandbox.markets import WindowState
 from sandbox.refusals import VenueError
 from sandbox.windows import WindowStatus
@@ -96,21 +98,73 @@ def balance(ex: Exchange, address: str, asset_type: str, token: str | None) -> d
 
 
 def positions(ex: Exchange, address: str) -> list[dict]:
-    """Rows for every token the wallet holds or has held (legacy and v2 fields together)."""
-    acct = ex.ledger.account(address)
+    """Rows for every token the wallet holds or has held (legacy and v2 fields together), as
+    the Data API's index saw them `data_lag_seconds` ago (resolution flags are current)."""
+    seen = ex.ledger.holdings_as_of(address, ex.clock() - (ex.config.data_lag_seconds or 0.0))
     rows = []
-    for token, size in acct.shares.items():
+    for token, size in seen.shares.items():
         hit = ex.markets.lookup(token)
         if hit is None:
             continue
         state, outcome = hit
-        rows.append(_position_row(ex, acct, state, token, outcome, size))
+        rows.append(_position_row(ex, address, seen, state, token, outcome, size))
     return rows
 
 
-def _position_row(ex, acct, state: WindowState, token: str, outcome: str, size: Decimal) -> dict:
+def positions_v2(ex: Exchange, address: str, status: str | None) -> list[dict]:
+    """`/v2/positions` rows: open and redeemable ones by default; `status` narrows to OPEN,
+    REDEEMABLE, REDEEMABLE_LOST (resolved to a zero payout) or CLOSED (sold or redeemed)."""
+    rows = positions(ex, address)
+    if status is None:
+        return [r for r in rows if r["status"] != "CLOSED"]
+    if status == "REDEEMABLE_LOST":
+        return [r for r in rows if r["status"] == "REDEEMABLE" and r["curPrice"] == 0]
+    if status not in ("OPEN", "REDEEMABLE", "CLOSED", "MERGEABLE"):
+        raise VenueError(f"invalid status {status!r}")
+    return [r for r in rows if r["status"] == status]
+
+
+def approvals(ex: Exchange, address: str) -> dict:
+    """`/v2/approvals`: the wallet's trading approvals, one row per (token, spender) pair the
+    SDK requires (every one granted from the start except the auto-redeem operator's)."""
+    chain = ex.chain
+    rows = [
+        {
+            "token": cx.COLLATERAL_TOKEN,
+            "spender": spender,
+            "standard": "ERC20",
+            "approved": chain.allowance(address, spender) > 0,
+            "amount": _amount(chain.allowance(address, spender)),
+        }
+        for spender in cx.ERC20_SPENDERS
+    ]
+    rows += [
+        {
+            "token": token,
+            "spender": operator,
+            "standard": "ERC1155",
+            "approved": chain.approved(address, token, operator),
+        }
+        for token, operator in cx.ERC1155_OPERATORS
+    ]
+    return {"address": address, "chain_id": ex.config.chain_id, "contracts": rows}
+
+
+def _amount(value: int) -> str:
+    return "max" if value == cx.MAX_UINT256 else str(value)
+
+
+def _position_row(
+    ex: Exchange,
+    wallet: str,
+    seen: Holdings,
+    state: WindowState,
+    token: str,
+    outcome: str,
+    size: Decimal,
+) -> dict:
     w = state.window
-    cost = acct.cost.get(token, Decimal(0))
+    cost = seen.cost.get(token, Decimal(0))
     avg = cost / size if size else Decimal(0)
     resolved = state.status is WindowStatus.RESOLVED
     cur = (
@@ -119,11 +173,11 @@ def _position_row(ex, acct, state: WindowState, token: str, outcome: str, size: 
         else Decimal(repr(round(state.fair if outcome == "Up" else 1 - state.fair, 4)))
     )
     value = size * cur
-    realized = acct.realized.get(token, Decimal(0))
+    realized = seen.realized.get(token, Decimal(0))
     index = 0 if outcome == "Up" else 1
     status = "REDEEMABLE" if resolved and size else ("OPEN" if size else "CLOSED")
     return {
-        "proxyWallet": acct.address,
+        "proxyWallet": wallet,
         "asset": token,
         "conditionId": w.condition_id,
         "size": float(size),
@@ -139,7 +193,7 @@ def _position_row(ex, acct, state: WindowState, token: str, outcome: str, size: 
         "slug": w.slug,
         "eventSlug": w.slug,
         # v2 (SDK) field names
-        "proxy_wallet": acct.address,
+        "proxy_wallet": wallet,
         "token_id": token,
         "condition_id": w.condition_id,
         "current_size": num(size),
@@ -182,6 +236,9 @@ def sandbox_state(ex: Exchange, urls: dict) -> dict:
         "payouts": {a.address: num(a.payouts) for a in ex.ledger.accounts.values()},
         "open_orders": len(ex.open_orders()),
         "orders": [_order_row(ex, o) for o in list(ex.orders.values())[-ORDERS_IN_STATE:]],
+        "trades": [_trade_row(t) for t in ex.trades[-ORDERS_IN_STATE:]],
+        "transactions": [_tx_row(t) for t in list(ex.chain.txs.values())[-ORDERS_IN_STATE:]],
+        "realism": ex.config.realism.value,
         "faults": [f.to_json() for f in ex.faults.active],
         "counters": {k: v for k, v in ex.counters.items() if not k.startswith("_")},
     }
@@ -200,6 +257,36 @@ def _order_row(ex: Exchange, order) -> dict:
         "size_matched": num(order.size_matched),
         "trades": len(order.trade_ids),
         "hidden": not ex.visible(order.id),
+    }
+
+
+def _trade_row(trade) -> dict:
+    """A fill as the venue schedules it (the test's view): status and its latencies."""
+    return {
+        "id": trade.id,
+        "owner": trade.owner,
+        "order_id": trade.taker_order_id,
+        "side": trade.side,
+        "size": num(trade.size),
+        "status": trade.status.value,
+        "mined_after_s": round(trade.mined_at - trade.matched_at, 6),
+        "confirmed_after_s": round(trade.confirmed_at - trade.matched_at, 6),
+        "fails": trade.fails,
+    }
+
+
+def _tx_row(tx) -> dict:
+    return {
+        "id": tx.id,
+        "hash": tx.hash,
+        "via": tx.via,
+        "account": tx.account,
+        "state": tx.state.value,
+        "calls": [c.function for c in tx.calls],
+        "paid": num(tx.paid),
+        "error": tx.error,
+        "mined_after_s": round(tx.mined_at - tx.submitted_at, 6),
+        "confirmed_after_s": round(tx.confirmed_at - tx.submitted_at, 6),
     }
 
 

@@ -80,7 +80,7 @@ def trade_json(trade: Trade) -> dict:
         "size": num(trade.size),
         "fee_rate_bps": num(trade.fee_rate_bps),
         "price": num(trade.price),
-        "status": trade.status.value,
+        "status": ("TRADE_STATUS_" if trade.rest_prefix else "") + trade.status.value,
         "match_time": str(trade.match_time),
         "last_update": str(trade.last_update),
         "outcome": trade.outcome,
@@ -96,5 +96,11 @@ def trade_json(trade: Trade) -> dict:
 
 def trade_event(trade: Trade, now_ms: int) -> dict:
     body = trade_json(trade)
-    body.update(event_type="trade", type="TRADE", trade_owner=trade.owner, timestamp=str(now_ms))
+    body.update(
+        event_type="trade",
+        type="TRADE",
+        status=trade.status.value,  # the stream says MATCHED, REST (venue) TRADE_STATUS_MATCHED
+        trade_owner=trade.owner,
+        timestamp=str(now_ms),
+    )
     return body

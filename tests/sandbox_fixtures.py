@@ -3,9 +3,11 @@ Import with `from sandbox_fixtures import *` (or list it in `pytest_plugins`).""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -43,8 +45,10 @@ class SandboxHandle:
     def fund(self, address: str, usd: str) -> None:
         self.http.post("/_sandbox/fund", json={"address": address, "usd": usd}).raise_for_status()
 
-    def environment(self):
-        """An SDK environment whose URLs point here (the SDK's internal hook, pinned 0.14.0)."""
+    def environment(self, poll_ms: int | None = None):
+        """An SDK environment whose URLs point here (the SDK's internal hook, pinned 0.14.0).
+        `poll_ms` sets how often the SDK polls a transaction's receipt or relayer state
+        (the SDK's default is 2000 ms)."""
         from polymarket._internal.environment import PRODUCTION_CONFIG, create_environment
 
         u = self.urls
@@ -54,36 +58,63 @@ class SandboxHandle:
             gamma_url=u["gamma"],
             data_url=u["data"],
             relayer_url=u["relayer"],
+            rpc_url=self.server.rpc_url,
             clob_market_ws_url=u["ws_market"],
             clob_user_ws_url=u["ws_user"],
             rtds_ws_url=u["ws_prices"],
         )
+        if poll_ms is not None:
+            config = dataclasses.replace(config, relayer_poll_frequency_ms=poll_ms)
         return create_environment(name="sandbox", config=config)
 
     def new_wallet(self):
         return Account.create()
 
-    def client(self, wallet=None):
+    def client(self, wallet=None, poll_ms: int | None = None):
         """A synchronous `SecureClient` for a fresh (or given) EOA wallet."""
         from polymarket import SecureClient
 
         wallet = wallet or self.new_wallet()
         return SecureClient.create(
-            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+            private_key=wallet.key.hex(),
+            wallet=wallet.address,
+            environment=self.environment(poll_ms),
         )
 
-    async def async_client(self, wallet=None):
+    def deposit_wallet_client(self, wallet=None, poll_ms: int | None = None):
+        """A `SecureClient` for the signer's deposit wallet (the SDK's default flow without
+        `wallet`): gasless, so it carries a relayer API key bound to the signer."""
+        from polymarket import SecureClient
+        from polymarket.auth import RelayerApiKey
+
+        wallet = wallet or self.new_wallet()
+        return SecureClient.create(
+            private_key=wallet.key.hex(),
+            environment=self.environment(poll_ms),
+            api_key=RelayerApiKey(key="sandbox-relayer-key", address=wallet.address),
+        )
+
+    async def async_client(self, wallet=None, poll_ms: int | None = None):
         from polymarket import AsyncSecureClient
 
         wallet = wallet or self.new_wallet()
         return await AsyncSecureClient.create(
-            private_key=wallet.key.hex(), wallet=wallet.address, environment=self.environment()
+            private_key=wallet.key.hex(),
+            wallet=wallet.address,
+            environment=self.environment(poll_ms),
         )
 
     def window(self, where: Callable[[dict], bool], timeout: float = 30.0) -> dict:
         """Poll `/_sandbox/state` until a window satisfies `where`."""
         return wait_for(
             lambda: next((w for w in self.state()["windows"] if where(w)), None), timeout
+        )
+
+    def resolved(self, window: dict, slack: float = 15.0) -> dict:
+        """Wait until `window` has resolved; its state row then (winner, final, strike)."""
+        return self.window(
+            lambda w: w["slug"] == window["slug"] and w["status"] == "resolved",
+            timeout=window["close_ts"] - time.time() + slack,
         )
 
     def open_window(self, min_left: float = 4.0, asset: str = "BTC") -> dict:
@@ -129,6 +160,44 @@ def wait_for(probe: Callable[[], Any], timeout: float = 30.0, every: float = 0.1
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def venue_config(**overrides: Any) -> SandboxConfig:
+    """A sandbox in the `venue` realism profile (docs/sandbox.md, "Realism") with 10 s BTC
+    windows settled 1 s after the close; `overrides` replace single options (a drill that checks
+    effects rather than latencies may shorten the chain's)."""
+    settings: dict[str, Any] = {
+        "port": 0,
+        "seed": 5,
+        "assets": ("BTC",),
+        "window_seconds": (WINDOW_SECONDS,),
+        "settle_delay": SETTLE_DELAY,
+        "realism": "venue",
+    }
+    settings.update(overrides)
+    return SandboxConfig(**settings)
+
+
+def usdc(client) -> Decimal:
+    """The client's collateral balance in dollars (CLOB, queried now)."""
+    return Decimal(client.get_balance_allowance(asset_type="COLLATERAL").balance) / 10**6
+
+
+def positions(client, **filters: Any) -> list:
+    """Every Data API position row of the client's wallet (SDK `Position` models)."""
+    return [row for page in client.list_positions(**filters) for row in page.items]
+
+
+@contextlib.contextmanager
+def running_sandbox(config: SandboxConfig) -> Iterator[SandboxHandle]:
+    """A sandbox of one's own (e.g. the `venue` realism profile), stopped on exit."""
+    server = SandboxServer(config).start()
+    handle = SandboxHandle(server)
+    try:
+        yield handle
+    finally:
+        handle.http.close()
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxHandle]:
     config = SandboxConfig(
@@ -147,4 +216,14 @@ def sandbox() -> Iterator[SandboxHandle]:
     server.stop()
 
 
-__all__ = ["WORST_BUY", "SandboxHandle", "market_buy", "sandbox", "wait_for"]
+__all__ = [
+    "WORST_BUY",
+    "SandboxHandle",
+    "market_buy",
+    "positions",
+    "running_sandbox",
+    "sandbox",
+    "usdc",
+    "venue_config",
+    "wait_for",
+]

@@ -8,6 +8,7 @@ one cheap periodic callback that compares version numbers — it never queries t
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import panel as pn
@@ -202,6 +203,10 @@ def serve(
         # Bokeh embeds in the page, where page script could read it.
         exclude_cookies=[SESSION_COOKIE],
         exclude_headers=["Cookie", "Authorization"],
+        # Signed session ids and tokens: a client cannot forge a token (its headers, e.g. the
+        # Host that create_page checks) to open a session of its own over the websocket.
+        sign_sessions=True,
+        secret_key=secrets.token_urlsafe(48),
         use_xheaders=xheaders,
         **tls,
     )

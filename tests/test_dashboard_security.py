@@ -46,7 +46,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.isolated]
 PASSWORD = "a long operator password"
 HOSTILE = "<img src=x onerror=alert(1)>\"'><svg/onload=alert(2)><script>alert(3)</script>"
 NAME_KEYS = {"feeds", "strategies", "assertions", "excluded_windows", "latency_ms"}
-KEEP = {"kind"}  # the journal's payload kind selects oracle ticks: kept so spot prices render
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+KEEP = {"kind"}  # a journal row's kind selects oracle ticks and books: kept so they render
 ON_ATTRIBUTES = """() => {
   const found = [];
   const walk = (root) => {
@@ -94,8 +95,8 @@ def hostile_json(value, parent: str | None = None):
         }
     if isinstance(value, list):
         return [hostile_json(v, parent) for v in value]
-    if isinstance(value, str):
-        return value + HOSTILE
+    if isinstance(value, str) and not NUMBER.fullmatch(value):
+        return value + HOSTILE  # numbers stay numbers: the read models cast them
     return value
 
 
@@ -110,6 +111,7 @@ def make_hostile(url: str) -> int:
             JOIN information_schema.tables t USING (table_schema, table_name)
             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
             AND c.table_name NOT IN ('runtime_controls', 'schema_migrations')
+            AND c.column_name <> 'kind'  -- the journal's kind selects oracle ticks and books
             AND c.data_type IN ('text', 'character varying', 'jsonb')"""
         ).fetchall()
         for table, column, kind in cols:
@@ -262,6 +264,8 @@ def test_every_view_renders_hostile_data_as_text(browser, base_url, hostile):
     login(page, base_url)
     open_cockpit(page, base_url)
     expect(page.locator(".ud-health")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(page.locator("[class*='ud-spot-BTC']").first).to_contain_text(HOSTILE)
+    assert "dashboard poller" not in page.locator(".ud-health").inner_text()
     # Each view shows hostile text (as text) in its own visible content, then has no handler.
     shown = page.locator("text=onerror=alert(1) >> visible=true")
     for tab, selector in (

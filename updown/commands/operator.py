@@ -45,9 +45,7 @@ def add(name: str = NAME, file: Path | None = FILE, password_stdin: bool = STDIN
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt(
-            f"password for {name}", hide_input=True, confirmation_prompt=True
-        )
+        password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         fail(f"password: at least {MIN_PASSWORD} characters")
     existed = name in operators

@@ -3,6 +3,10 @@ direct SQL (UPDATE that states nobody, DELETE) — issue 22, items 5 and 6."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -139,3 +143,25 @@ def test_sql_delete_is_audited_announced_and_show_exits_non_zero_naming_the_key(
         controls.read(conn)  # what the runner reads: it fails closed
     assert cli("control", "set", "kill_switch", "pause").exit_code == 0
     assert cli("control", "show").exit_code == 0
+
+
+def test_console_script_fast_path_refuses_a_trailing_newline_in_one_line(db_url):
+    env = {**os.environ, "UPDOWN_DATABASE_URL": db_url}
+    updown = os.path.join(os.path.dirname(sys.executable), "updown")
+    proc = subprocess.run(
+        [updown, "control", "set", "max_position_usd", "5\n"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == "error: max_position_usd='5\\n' rejected: " + proc.stderr.split("rejected: ", 1)[1]
+    )
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    shown = subprocess.run(
+        [updown, "control", "show"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "max_position_usd=5\n" in shown.stdout

@@ -64,7 +64,11 @@ def prepare(server, n: int):
     client = SecureClient.create(
         private_key=wallet.key.hex(), wallet=wallet.address, environment=_environment(server.urls)
     )
-    httpx.post(f"{server.base_url}/_sandbox/fund", json={"address": wallet.address, "usd": "1e7"})
+    httpx.post(
+        f"{server.base_url}/_sandbox/fund",
+        json={"address": wallet.address, "usd": "1e7"},
+        headers=server.admin_headers,
+    ).raise_for_status()
     state = httpx.get(f"{server.base_url}/_sandbox/state").json()
     window = max(
         (w for w in state["windows"] if w["status"] == "open"),

@@ -8,13 +8,14 @@ one cheap periodic callback that compares version numbers — it never queries t
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import panel as pn
 
 from live.store import db
 from panel_app import poller, queries
-from panel_app.auth import USER_COOKIE, AuthConfig, ControlApiHandler
+from panel_app.auth import SESSION_COOKIE, AuthConfig, request_session, routes
 from panel_app.models.command_center import CommandCenterModel
 from panel_app.models.controls import ControlDesk
 from panel_app.models.health import HealthBarModel
@@ -26,6 +27,7 @@ from panel_app.views.command_center import CommandCenter
 from panel_app.views.common import CSS, keyed, sync_table, table
 from panel_app.views.controls import ConfirmStrip, ControlsEditor, KillSwitchButtons
 from panel_app.views.health_bar import HealthBar
+from panel_app.views.html import Html, fmt
 from panel_app.views.instrument import InstrumentView
 from panel_app.views.risk import RiskView
 from panel_app.views.trades import TradeHistory
@@ -72,9 +74,18 @@ def control_writer(url: str):
 
 
 def session_desk(url: str, auth: AuthConfig) -> ControlDesk:
-    """This session's control desk; the user comes from the signed login cookie only."""
-    user = auth.user_from_cookie(pn.state.cookies.get(USER_COOKIE))
-    return ControlDesk(control_writer(url), user=user, auth_configured=auth.enabled)
+    """This session's control desk. The user comes from the server-side login session named by
+    the HttpOnly cookie of the request that opened the page (that cookie is kept out of the
+    Bokeh session token, so page script never sees it); every action re-checks the session."""
+    login = request_session(auth, pn.state.curdoc.session_context.request)
+    sid = login.sid if login else None
+    return ControlDesk(
+        control_writer(url),
+        alive=lambda: auth.user_of(sid),
+        user=login.user if login else None,
+        csrf=login.csrf if login else "",
+        auth_configured=auth.enabled,
+    )
 
 
 class Page:
@@ -133,7 +144,7 @@ class Page:
             self._update_tab(event.new)
 
     def layout(self) -> pn.viewable.Viewable:
-        title = pn.pane.HTML("<b style='font-size:20px'>updown cockpit</b>", margin=(5, 10))
+        title = pn.pane.HTML(Html("<b style='font-size:20px'>updown cockpit</b>"), margin=(5, 10))
         return pn.Column(
             pn.Row(title, sizing_mode="stretch_width"),
             self.health,
@@ -143,8 +154,13 @@ class Page:
 
 
 def create_page(url: str, auth: AuthConfig) -> pn.viewable.Viewable:
-    """The Panel app factory: one call per browser session."""
+    """The Panel app factory: one call per browser session. A Host that is not allowed (DNS
+    rebinding: another site's name pointing here) gets a refusal and no data."""
     pn.extension("tabulator", raw_css=[CSS], notifications=False)
+    host = pn.state.headers.get("Host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if not auth.host_allowed(name):
+        return pn.pane.HTML(fmt("<b>host {} is not allowed</b>", host))
     page = Page(url, auth)
     page.tick()
     pn.state.add_periodic_callback(page.tick, period=SESSION_TICK_MS)
@@ -159,17 +175,19 @@ def serve(
     auth: AuthConfig | None = None,
     threaded: bool = False,
     show: bool = False,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    xheaders: bool = False,
 ):
-    """Serve the cockpit. Login/logout pages and the control API are enabled only with a
-    password; viewing is open (guests) either way."""
-    auth = auth or AuthConfig.from_env()
-    extra = [(r"/api/controls", ControlApiHandler, {"url": url, "auth": auth})]
-    kwargs: dict = {"cookie_secret": auth.cookie_secret, "extra_patterns": extra}
-    if auth.enabled:
-        from panel_app.login import provider
-
-        kwargs |= {"auth_provider": provider(auth), "oauth_optional": True}
+    """Serve the cockpit. Login/logout and the control API act only with named operators;
+    viewing is open (guests) either way. TLS: a certificate and key here, or a proxy in front
+    with `xheaders` (docs/security.md)."""
+    auth = auth or AuthConfig.from_env(url)
+    if auth.database_url is None:
+        auth.database_url = url
     shared_models(url)
+    hosts = {"127.0.0.1", "localhost", address, *auth.allowed_hosts}
+    tls = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
     return pn.serve(
         {"/": lambda: create_page(url, auth)},
         port=port,
@@ -178,6 +196,17 @@ def serve(
         threaded=threaded,
         title="updown cockpit",
         verbose=False,
-        websocket_origin=[f"{address}:{port}", f"localhost:{port}"],
-        **kwargs,
+        websocket_origin=sorted(f"{h}:{port}" for h in hosts)
+        + sorted(h for h in auth.allowed_hosts),
+        extra_patterns=routes(auth, url),
+        # The login cookie (and any credential header) stays out of the session token that
+        # Bokeh embeds in the page, where page script could read it.
+        exclude_cookies=[SESSION_COOKIE],
+        exclude_headers=["Cookie", "Authorization"],
+        # Signed session ids and tokens: a client cannot forge a token (its headers, e.g. the
+        # Host that create_page checks) to open a session of its own over the websocket.
+        sign_sessions=True,
+        secret_key=secrets.token_urlsafe(48),
+        use_xheaders=xheaders,
+        **tls,
     )

@@ -88,7 +88,7 @@ UNION ALL
         || reason, id::text FROM breaker_events ORDER BY ts DESC LIMIT 10)
 UNION ALL
 (SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, '∅') || ' → '
-        || new_value || ' by ' || changed_by, id::text
+        || coalesce(new_value, '(row deleted)') || ' by ' || changed_by, id::text
    FROM control_changes ORDER BY id DESC LIMIT 20)
 ORDER BY ts DESC LIMIT 200"""
 

@@ -1,10 +1,14 @@
 """HTTP and WebSocket routes: one port, fixed prefixes /gamma, /clob, /data, /relayer, /ws/*,
-and the sandbox's own /_sandbox control surface."""
+and the sandbox's own /_sandbox control surface. Its admin routes (faults, fund) are for local
+testing: they need the server's admin token (`Authorization: Bearer …`, printed by
+`updown sandbox`) and, with a body, exactly `application/json`, so a web page the operator
+visits cannot drive them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -29,10 +33,13 @@ from sandbox.ws import Hub
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def build_app(ex: Exchange, base_url_of: Callable[[], str]) -> Starlette:
-    """The ASGI app over one exchange. `base_url_of` gives http://host:port once bound."""
+def build_app(ex: Exchange, base_url_of: Callable[[], str], admin_token: str) -> Starlette:
+    """The ASGI app over one exchange. `base_url_of` gives http://host:port once bound;
+    `admin_token` guards the /_sandbox admin routes."""
+    if not admin_token:
+        raise ValueError("the sandbox's admin routes need a non-empty admin token")
     hub = Hub(ex)
-    api = Api(ex, hub, base_url_of)
+    api = Api(ex, hub, base_url_of, admin_token)
 
     async def ticker() -> None:
         while True:
@@ -49,8 +56,11 @@ def build_app(ex: Exchange, base_url_of: Callable[[], str]) -> Starlette:
 
 
 class Api(PrivateRoutes, ChainRoutes):
-    def __init__(self, ex: Exchange, hub: Hub, base_url_of: Callable[[], str]) -> None:
+    def __init__(
+        self, ex: Exchange, hub: Hub, base_url_of: Callable[[], str], admin_token: str
+    ) -> None:
         self.ex, self.hub, self.base_url_of = ex, hub, base_url_of
+        self._admin_token = admin_token
 
     def urls(self) -> dict:
         base = self.base_url_of()
@@ -126,8 +136,8 @@ class Api(PrivateRoutes, ChainRoutes):
         routes: list = [Route(p, self._dispatch(h), methods=list(h)) for p, h in merged.items()]
         routes += [
             Route("/_sandbox/state", self.state, methods=["GET"]),
-            Route("/_sandbox/faults", self.faults, methods=["POST", "DELETE"]),
-            Route("/_sandbox/fund", self.fund, methods=["POST"]),
+            Route("/_sandbox/faults", self.admin(self.faults), methods=["POST", "DELETE"]),
+            Route("/_sandbox/fund", self.admin(self.fund), methods=["POST"]),
             WebSocketRoute("/ws/market", self.ws("market")),
             WebSocketRoute("/ws/user", self.ws("user")),
             WebSocketRoute("/ws/prices", self.ws("prices")),
@@ -164,6 +174,30 @@ class Api(PrivateRoutes, ChainRoutes):
                 return JSONResponse({"error": exc.message}, status_code=exc.status)
             except AuthError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=401)
+
+        return wrapped
+
+    def admin(self, handler: Handler) -> Handler:
+        """Wrap an admin route: the bearer token, then exactly JSON for a POST."""
+
+        async def wrapped(request: Request) -> Response:
+            given = request.headers.get("authorization", "")
+            expected = f"Bearer {self._admin_token}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return JSONResponse(
+                    {"error": "admin token required (Authorization: Bearer <token>, printed by"
+                     " `updown sandbox`)"},
+                    status_code=401,
+                )  # fmt: skip
+            if request.method == "POST":
+                mime, _, params = request.headers.get("content-type", "").partition(";")
+                params = params.strip().lower().replace(" ", "")
+                if mime.strip().lower() != "application/json" or params not in (
+                    "",
+                    "charset=utf-8",
+                ):
+                    return JSONResponse({"error": "send application/json"}, status_code=415)
+            return await handler(request)
 
         return wrapped
 

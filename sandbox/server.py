@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -14,23 +15,30 @@ from sandbox.exchange import Exchange
 
 
 class SandboxServer:
-    """One exchange served by uvicorn on a pre-bound socket (port 0 picks a free port)."""
+    """One exchange served by uvicorn on a pre-bound socket (port 0 picks a free port).
+    `admin_token` guards the /_sandbox admin routes (faults, fund); random unless given."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, admin_token: str | None = None) -> None:
         self.config = config
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
         self.exchange = Exchange(config)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((config.host, config.port))
         self.port = self._sock.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
-        app = build_app(self.exchange, lambda: self.base_url)
+        app = build_app(self.exchange, lambda: self.base_url, self.admin_token)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app, log_level="warning", lifespan="on", ws_ping_interval=None, access_log=False
             )
         )
         self._thread: threading.Thread | None = None
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The header the /_sandbox admin routes require."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     @property
     def rpc_url(self) -> str:

@@ -46,15 +46,21 @@ def sandbox_config(**overrides: Any) -> SandboxConfig:
     return SandboxConfig(**settings)
 
 
+# The drills' sandboxes share one admin token, so `Faults(base_url)` can drive any of them.
+ADMIN_TOKEN = "runner-kit-admin-token"
+
+
 def start_sandbox(**overrides: Any) -> SandboxServer:
-    return SandboxServer(sandbox_config(**overrides)).start()
+    return SandboxServer(sandbox_config(**overrides), admin_token=ADMIN_TOKEN).start()
 
 
 class Faults:
     """The sandbox's private fault API."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+    def __init__(self, base_url: str, admin_token: str = ADMIN_TOKEN) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {admin_token}"}
+        )
 
     def inject(self, kind: str, **params: Any) -> dict:
         response = self.http.post("/_sandbox/faults", json={"kind": kind, **params})

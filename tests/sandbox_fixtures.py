@@ -29,7 +29,8 @@ class SandboxHandle:
         self.server = server
         self.base_url = server.base_url
         self.urls = server.urls
-        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+        # The admin routes (faults, fund) need the server's token; every call here sends it.
+        self.http = httpx.Client(base_url=self.base_url, timeout=10, headers=server.admin_headers)
 
     def state(self) -> dict:
         return self.http.get("/_sandbox/state").json()

@@ -56,7 +56,9 @@ def recorded(pg_admin_url, real_session):  # noqa: F811
 @pytest.fixture(scope="module")
 def base_url(recorded):
     port = free_port()
-    thread = serve(recorded, port=port, auth=AuthConfig(password=PASSWORD), threaded=True)
+    thread = serve(
+        recorded, port=port, auth=AuthConfig.with_passwords({"alice": PASSWORD}), threaded=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/api/controls")  # cheap (405); "/" would render a whole page

@@ -76,6 +76,10 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("report", "report", "Papermill reports: daily summary, canary verification."),
     CommandEntry("dashboard", "dashboard", "Serve the Panel cockpit."),
+    CommandEntry(
+        "operator", "operator", "Dashboard operators: named logins with their own passwords.",
+        ("updown operator add alice", "updown operator list"),
+    ),
 )  # fmt: skip
 
 

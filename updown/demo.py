@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from live.store import controls as control_store
 from live.store import migrate
 from live.store.db import ENV_URL, database_url, mask_url
 from updown.demo_timeline import announcement, entry_offset_s, expected
+
+ENV_OPERATORS = "UPDOWN_DASHBOARD_OPERATORS"  # panel_app.auth.ENV_OPERATORS (not imported: slow)
 
 if TYPE_CHECKING:
     from updown.demo_path import DemoPath
@@ -124,6 +127,7 @@ class Demo:
         self._spawn("runner", "run", *self._runner_args(base))
         self._wait_http("runner", self.health_url, timeout_s=90)
         if self.c.dashboard:  # its start is checked while watching: the path does not wait for it
+            self._demo_operator()
             self._spawn("dashboard", "dashboard", "--port", str(self.c.dashboard_port))
             self._dashboard_due = time.monotonic() + DASHBOARD_START_S
         self._banner(base)
@@ -174,6 +178,21 @@ class Demo:
                 ("kill_switch", "off"),
             ):
                 control_store.write(conn, key, value, "demo")
+
+    def _demo_operator(self) -> None:
+        """Zero set-up: unless the operator configured their own operators file, the dashboard
+        gets a throwaway one with operator `demo` and a fresh random password, said in the
+        banner (local only; it changes at every run)."""
+        self.login: tuple[str, str] | None = None
+        if os.environ.get(ENV_OPERATORS):
+            return
+        from panel_app.auth import hash_password, save_operators
+
+        password = secrets.token_urlsafe(12)
+        path = REPO / ".updown" / "demo-operators"
+        save_operators(path, {"demo": hash_password(password)})
+        self.env[ENV_OPERATORS] = str(path)
+        self.login = ("demo", password)
 
     def _spawn(self, name: str, *args: str) -> None:
         log = REPO / ".updown" / f"demo-{name}.log"
@@ -346,6 +365,9 @@ class Demo:
         say(f"runner       {self.health_url}   (updown status)")
         if self.c.dashboard:
             say(f"dashboard    http://127.0.0.1:{self.c.dashboard_port}/   (starting)")
+            if getattr(self, "login", None):
+                user, password = self.login
+                say(f"log in       user {user}, password {password}   (this run only)")
         say(f"logs         {REPO / '.updown'}/demo-*.log")
         say("")
         say("What to look at: the dashboard's Command Center shows the SANDBOX badge, the LIVE")

@@ -36,42 +36,63 @@ DEFAULTS: dict[str, str] = {
     "allowed_strategies": "canary",
 }
 
-_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-_STRATEGY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Matched with fullmatch: `$` would also accept a trailing newline ('5\n'), which the database's
+# CHECK (a PostgreSQL regex, where `$` is the end of the text) then refuses.
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_STRATEGY = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# The longest value any control accepts (also the database's bound, migration 004). It keeps the
+# NOTIFY payload far below PostgreSQL's 8,000-byte limit and the refusal message one short line.
+MAX_VALUE_LENGTH = 1000
+_SHOWN = 60  # characters of a refused key or value quoted in the message
 
 
 class InvalidControl(ValueError):
     """A control key or value that breaks a rule; the message names key, value and rule."""
 
 
+def shown(text: str) -> str:
+    """`text` quoted for a one-line message: repr (so a newline shows as \\n), cut to _SHOWN."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}… ({len(text)} characters)"
+
+
 def _decimal(key: str, value: str, rule: str) -> Decimal:
-    if not _DECIMAL.match(value):
-        raise InvalidControl(f"{key}={value!r} rejected: {rule}")
+    if not _DECIMAL.fullmatch(value):
+        raise InvalidControl(f"{key}={shown(value)} rejected: {rule}")
     try:
         return Decimal(value)
     except InvalidOperation as exc:  # pragma: no cover - the regex already excludes this
-        raise InvalidControl(f"{key}={value!r} rejected: {rule}") from exc
+        raise InvalidControl(f"{key}={shown(value)} rejected: {rule}") from exc
 
 
 def _comma_list(key: str, value: str, allowed: re.Pattern[str] | tuple[str, ...], rule: str):
     items = value.split(",")
     for item in items:
-        ok = item in allowed if isinstance(allowed, tuple) else bool(allowed.match(item))
+        ok = item in allowed if isinstance(allowed, tuple) else bool(allowed.fullmatch(item))
         if not ok:
-            raise InvalidControl(f"{key}={value!r} rejected: {rule}")
+            raise InvalidControl(f"{key}={shown(value)} rejected: {rule}")
 
 
 def validate(key: str, value: str) -> str:
     """Return `value` if it is valid for `key`, else raise InvalidControl naming the rule."""
-    if key not in DEFAULTS:
-        raise InvalidControl(f"unknown control {key!r}: known keys are {', '.join(DEFAULTS)}")
+    if not isinstance(key, str) or key not in DEFAULTS:
+        raise InvalidControl(
+            f"unknown control {shown(str(key))}: known keys are {', '.join(DEFAULTS)}"
+        )
+    if not isinstance(value, str):
+        raise InvalidControl(f"{key}: the value must be text, got {type(value).__name__}")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidControl(
+            f"{key}={shown(value)} rejected: longer than {MAX_VALUE_LENGTH} characters"
+        )
     if key == "kill_switch" and value not in set(KillSwitch):
         raise InvalidControl(
-            f"kill_switch={value!r} rejected: must be one of off, pause, flatten, emergency"
+            f"kill_switch={shown(value)} rejected: must be one of off, pause, flatten, emergency"
         )
     if key == "trading_mode" and value not in set(ControlMode):
         raise InvalidControl(
-            f"trading_mode={value!r} rejected: must be one of LIVE, PAPER, DRY_RUN"
+            f"trading_mode={shown(value)} rejected: must be one of LIVE, PAPER, DRY_RUN"
         )
     if key == "max_position_usd":
         rule = (
@@ -81,11 +102,11 @@ def validate(key: str, value: str) -> str:
         )
         amount = _decimal(key, value, rule)
         if not (0 < amount <= HARD_MAX_POSITION_USD):
-            raise InvalidControl(f"max_position_usd={value!r} rejected: {rule}")
+            raise InvalidControl(f"max_position_usd={shown(value)} rejected: {rule}")
     if key == "max_session_loss":
         rule = "must be a decimal greater than 0"
         if _decimal(key, value, rule) <= 0:
-            raise InvalidControl(f"max_session_loss={value!r} rejected: {rule}")
+            raise InvalidControl(f"max_session_loss={shown(value)} rejected: {rule}")
     if key == "allowed_instruments" and value != "*":
         _comma_list(
             key,

@@ -1,6 +1,6 @@
 """Reading and writing the `runtime_controls` table. Writes are validated first; the table's
-trigger audits each change into `control_changes` and NOTIFYs `updown_controls` in the same
-transaction."""
+trigger audits each change into `control_changes` (the stated actor and the database role
+separately, DELETEs too: migration 004) and NOTIFYs `updown_controls` in the same transaction."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def write(conn: psycopg.Connection, key: str, value: str, by: str) -> str | None
     """Set one control (validated) and return its previous value. Commits."""
     validate(key, value)
     with conn.transaction():
+        # The actor the audit trigger records (`changed_by`), for this transaction only.
+        conn.execute("SELECT set_config('updown.actor', %s, true)", (by,))
         row = conn.execute(
             "SELECT value FROM runtime_controls WHERE key = %s FOR UPDATE", (key,)
         ).fetchone()

@@ -40,8 +40,12 @@ ACTIONS: dict[str, Action] = {
     ),
     "resume": Action("kill_switch", "off", "RESUME: kill_switch=off, new entries allowed again."),
 }
-NO_PASSWORD = "Controls disabled: UPDOWN_DASHBOARD_PASSWORD is not set on the dashboard server."
+NO_PASSWORD = (
+    "Controls disabled: no dashboard operators are configured on the server "
+    "(updown operator add NAME)."
+)
 NOT_LOGGED_IN = "Controls need an authenticated user: log in at /login (viewing stays open)."
+SESSION_ENDED = "Your login session ended (logged out or idle): log in again at /login."
 
 
 class NotAuthorized(PermissionError):
@@ -60,10 +64,16 @@ class ControlDesk(param.Parameterized):
     pending = param.Parameter(default=None, doc="The Action awaiting confirmation")
     message = param.String(default="")
     message_kind = param.Selector(default="info", objects=["info", "success", "danger"])
+    csrf = param.String(default="", doc="The login session's CSRF token (the logout form)")
 
-    def __init__(self, writer: Writer, **params) -> None:
+    def __init__(
+        self, writer: Writer, alive: Callable[[], str | None] | None = None, **params
+    ) -> None:
+        """`alive()` names the user while the login session lasts (None once it was revoked
+        or went idle); every action asks it again, so logout takes effect on open pages."""
         super().__init__(**params)
         self._writer = writer
+        self._alive = alive
 
     @property
     def can_control(self) -> bool:
@@ -76,6 +86,11 @@ class ControlDesk(param.Parameterized):
         return "" if self.user else NOT_LOGGED_IN
 
     def _require_user(self) -> str:
+        if self.can_control and self._alive is not None and self._alive() != self.user:
+            self.param.update(
+                user=None, pending=None, message=f"Refused: {SESSION_ENDED}", message_kind="danger"
+            )
+            raise NotAuthorized(SESSION_ENDED)
         if not self.can_control:
             self.param.update(
                 pending=None, message=f"Refused: {self.disabled_reason}", message_kind="danger"

@@ -6,18 +6,16 @@ import panel as pn
 from panel.viewable import Viewer
 
 from panel_app.models.command_center import CommandCenterModel
-from panel_app.views.common import chip, esc, money, set_html, sync_table, table
+from panel_app.views.common import chip, money, set_html, sync_table, table
+from panel_app.views.html import Html, fmt, join, token
 
 
-def header_html(model: CommandCenterModel) -> str:
+def header_html(model: CommandCenterModel) -> Html:
     b = model.badge
-    spot = (
-        " ".join(
-            f'<span class="ud-figure ud-spot-{a}">{a}: ${p:,.2f}</span>'
-            for a, p in sorted(model.spot.items())
-        )
-        or '<span class="ud-figure">spot —</span>'
-    )
+    spot = join(
+        fmt('<span class="ud-figure ud-spot-{}">{}: {}</span>', token(a), a, f"${p:,.2f}")
+        for a, p in sorted(model.spot.items())
+    ) or Html('<span class="ud-figure">spot —</span>')
     bal = model.balance
     agree = bal.get("agree")
     check = (
@@ -26,27 +24,40 @@ def header_html(model: CommandCenterModel) -> str:
         else (" ✓ = expected" if agree else f" ✗ expected {money(bal.get('expected'))}")
     )
     gross, _, net = model.session_shown()
-    return (
-        f'<span class="ud-badge ud-venue-{esc(b.get("venue"))}" id="ud-venue">'
-        f"{esc(b.get('venue'))}</span>"
-        f'<span class="ud-badge ud-mode-{esc(b.get("mode"))}" id="ud-mode">'
-        f"{esc(b.get('mode'))}</span>"
-        f'<span class="ud-figure ud-trading-state">state: {esc(b.get("trading_state"))} '
-        f"(kill_switch={esc(b.get('kill_switch'))})</span><br>{spot}"
-        f'<span class="ud-figure ud-balance">Balance: {money(bal.get("venue"))}{check}</span>'
-        f'<span class="ud-figure ud-session-pnl">Session P&amp;L: gross '
-        f"{money(gross, True)} · net {money(net, True)}</span>"
+    return fmt(
+        '<span class="ud-badge ud-venue-{venue_cls}" id="ud-venue">{venue}</span>'
+        '<span class="ud-badge ud-mode-{mode_cls}" id="ud-mode">{mode}</span>'
+        '<span class="ud-figure ud-trading-state">state: {state} '
+        "(kill_switch={kill})</span><br>{spot}"
+        '<span class="ud-figure ud-balance">Balance: {balance}{check}</span>'
+        '<span class="ud-figure ud-session-pnl">Session P&amp;L: gross '
+        "{gross} · net {net}</span>",
+        venue_cls=token(b.get("venue")),
+        venue=b.get("venue"),
+        mode_cls=token(b.get("mode")),
+        mode=b.get("mode"),
+        state=b.get("trading_state"),
+        kill=b.get("kill_switch"),
+        spot=spot,
+        balance=money(bal.get("venue")),
+        check=check,
+        gross=money(gross, True),
+        net=money(net, True),
     )
 
 
-def strategies_html(model: CommandCenterModel) -> str:
+def strategies_html(model: CommandCenterModel) -> Html:
     icon = {"active": "●", "paused": "‖", "disabled_kill_criterion": "×", "not_promoted": "○"}
     rows = [
-        f'<div class="ud-strategy">{icon.get(r["state"], "?")} {esc(r["strategy"])} '
-        f"{chip(r['state'], r['state'], 'source: ' + r['source'])}</div>"
+        fmt(
+            '<div class="ud-strategy">{} {} {}</div>',
+            icon.get(r["state"], "?") if isinstance(r["state"], str) else "?",
+            r["strategy"],
+            chip(r["state"], r["state"], f"source: {r['source']}"),
+        )
         for _, r in model.strategies.iterrows()
     ]
-    return "<b>STRATEGIES</b>" + ("".join(rows) or "<div>none known</div>")
+    return join([Html("<b>STRATEGIES</b>"), join(rows) or Html("<div>none known</div>")])
 
 
 class CommandCenter(Viewer):

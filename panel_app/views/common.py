@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import panel as pn
 
 from live.reports.money import usd
+from panel_app.views.html import Html, esc, fmt, token
+
+__all__ = ["CSS", "Html", "chip", "esc", "fmt", "keyed", "money", "set_html", "sync_table", "table"]
 
 CSS = """
 .ud-chip {display:inline-block; padding:2px 8px; margin:2px 4px 2px 0; border-radius:10px;
@@ -24,6 +25,9 @@ CSS = """
 .ud-state-box {display:inline-block; padding:4px 8px; margin:2px; border:1px solid #999;
                border-radius:4px; font: 12px monospace;}
 .ud-state-box.ud-on {background:#fff3c4; border-color:#b58105; font-weight:bold;}
+.ud-alert {padding:8px 12px; margin:5px; border-radius:4px; font: 13px/1.4 sans-serif;}
+.ud-alert-info {background:#e3f2fd;} .ud-alert-success {background:#e8f5e9;}
+.ud-alert-danger {background:#ffebee;} .ud-alert-warning {background:#fff8e1;}
 """
 
 STATUS_CLASS = {
@@ -40,14 +44,12 @@ STATUS_CLASS = {
 }
 
 
-def esc(value) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def chip(text: str, status: str, title: str = "", cls: str = "") -> str:
-    """A coloured pill; `status` picks the colour (green/yellow/red/grey or a known state)."""
-    colour = STATUS_CLASS.get(status, f"ud-{status}")
-    return f'<span class="ud-chip {colour} {cls}" title="{esc(title)}">{esc(text)}</span>'
+def chip(text, status, title="", cls: str = "") -> Html:
+    """A coloured pill; `status` picks the colour (green/yellow/red/grey or a known state).
+    Everything is escaped; `cls` is space-separated class names, each reduced by `token`."""
+    colour = STATUS_CLASS.get(status) if isinstance(status, str) else None
+    classes = " ".join(token(c) for c in ["ud-chip", colour or f"ud-{status}", *cls.split()])
+    return fmt('<span class="{}" title="{}">{}</span>', classes, title, text)
 
 
 def money(value, signed: bool = False) -> str:
@@ -55,8 +57,11 @@ def money(value, signed: bool = False) -> str:
     return usd(value, signed=signed)
 
 
-def set_html(pane: pn.pane.HTML, text: str) -> None:
-    """Assign only when it changed (avoids a websocket message per tick)."""
+def set_html(pane: pn.pane.HTML, text: Html) -> None:
+    """Assign only when it changed (avoids a websocket message per tick). Only `Html` (built by
+    panel_app.views.html, values escaped) may reach a pane."""
+    if not isinstance(text, Html):
+        raise TypeError("set_html takes Html built with panel_app.views.html.fmt, not a str")
     if pane.object != text:
         pane.object = text
 

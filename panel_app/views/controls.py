@@ -9,6 +9,8 @@ from panel.viewable import Viewer
 
 from live.kernel.controls import DEFAULTS
 from panel_app.models.controls import ACTIONS, ControlDesk, NotAuthorized
+from panel_app.views.common import set_html
+from panel_app.views.html import Html, fmt
 
 BUTTON_TYPES = {"pause": "warning", "flatten": "danger", "emergency": "danger", "resume": "success"}
 
@@ -19,8 +21,9 @@ class ConfirmStrip(Viewer):
     def __init__(self, desk: ControlDesk, **params) -> None:
         super().__init__(**params)
         self.desk = desk
-        self._alert = pn.pane.Alert(
-            "", alert_type="info", visible=False, margin=(5, 5), css_classes=["ud-control-message"]
+        # A plain HTML pane with the message escaped (an Alert would render it as Markdown).
+        self._alert = pn.pane.HTML(
+            "", visible=False, margin=(5, 5), css_classes=["ud-control-message"]
         )
         self._confirm = pn.widgets.Button(name="Confirm", button_type="danger", width=110)
         self._cancel = pn.widgets.Button(name="Cancel", width=90)
@@ -34,10 +37,13 @@ class ConfirmStrip(Viewer):
             action()
 
     def _show(self, *_events) -> None:
-        kind = {"success": "success", "danger": "danger"}.get(self.desk.message_kind, "warning")
-        self._alert.param.update(
-            object=self.desk.message, alert_type=kind, visible=bool(self.desk.message)
+        kind = {"success": "success", "danger": "danger", "info": "info"}.get(
+            self.desk.message_kind, "warning"
         )
+        set_html(
+            self._alert, fmt('<div class="ud-alert ud-alert-{}">{}</div>', kind, self.desk.message)
+        )
+        self._alert.visible = bool(self.desk.message)
         self._buttons.visible = self.desk.pending is not None
 
     def __panel__(self):
@@ -62,14 +68,19 @@ class KillSwitchButtons(Viewer):
             )
             button.on_click(lambda _e, a=action: strip._guard(lambda: desk.request(a)))
             self._buttons.append(button)
-        who = (
-            f"acting as <b>{desk.user}</b> · <a href='/logout'>log out</a>"
-            if desk.can_control
-            else f"<span class='ud-controls-disabled'>{reason}</span>"
-        )
-        if desk.auth_configured and not desk.user:
-            who += " <a href='/login'>log in</a>"
-        self._who = pn.pane.HTML(who, margin=(5, 10))
+        if desk.can_control:
+            who = fmt(
+                "acting as <b>{}</b> · <form method='post' action='/logout' class='ud-logout'"
+                " style='display:inline'><input type='hidden' name='csrf' value='{}'>"
+                "<button type='submit'>log out</button></form>",
+                desk.user,
+                desk.csrf,
+            )
+        else:
+            who = fmt("<span class='ud-controls-disabled'>{}</span>", reason)
+            if desk.auth_configured and not desk.user:
+                who = fmt("{} <a href='/login'>log in</a>", who)
+        self._who = pn.pane.HTML(Html(who), margin=(5, 10))
 
     def __panel__(self):
         return pn.Column(pn.Row(*self._buttons), self._who)

@@ -6,10 +6,11 @@ import panel as pn
 from panel.viewable import Viewer
 
 from panel_app.models.health import POOL_ALERT, HealthBarModel
-from panel_app.views.common import chip, esc, set_html
+from panel_app.views.common import chip, set_html
+from panel_app.views.html import Html, fmt, join
 
 
-def _feeds(model: HealthBarModel) -> str:
+def _feeds(model: HealthBarModel) -> Html:
     if model.feeds.empty:
         return chip("no feeds reported", "red")
     parts = []
@@ -28,10 +29,10 @@ def _feeds(model: HealthBarModel) -> str:
                 f"ud-feed ud-feed-{f['feed']}",
             )
         )
-    return "".join(parts)
+    return join(parts)
 
 
-def render(model: HealthBarModel) -> str:
+def render(model: HealthBarModel) -> Html:
     pool = model.pool_utilization
     pool_text = "pool —" if pool is None else f"pool {pool:.0%}"
     pool_status = "grey" if pool is None else ("red" if pool > POOL_ALERT else "green")
@@ -48,7 +49,7 @@ def render(model: HealthBarModel) -> str:
     clock_status = "grey" if clock is None else ("green" if abs(clock) < 250 else "red")
     clock_text = "clock —" if clock is None else f"clock offset {clock:+.0f} ms"
     parts = [
-        "<b>HEALTH</b> ",
+        Html("<b>HEALTH</b> "),
         _feeds(model),
         chip(pool_text, pool_status, "runner DB pool utilisation (alert > 80 %)", "ud-pool"),
         chip(write_text, "green" if write is not None and write < 5 else "grey", "", "ud-write"),
@@ -76,8 +77,8 @@ def render(model: HealthBarModel) -> str:
         ),
     ]
     if model.poller_error:
-        parts.append(chip(f"dashboard poller: {esc(model.poller_error)}", "red"))
-    return f'<div class="ud-health">{"".join(parts)}</div>'
+        parts.append(chip(f"dashboard poller: {model.poller_error}", "red"))
+    return fmt('<div class="ud-health">{}</div>', join(parts))
 
 
 class HealthBar(Viewer):

@@ -7,44 +7,65 @@ from panel.viewable import Viewer
 
 from panel_app.models.instrument import InstrumentModel
 from panel_app.models.money import shown
-from panel_app.views.common import chip, esc, set_html, sync_table, table
+from panel_app.views.common import chip, set_html, sync_table, table
+from panel_app.views.html import Html, fmt, join
 
 
-def window_html(model: InstrumentModel) -> str:
+def window_html(model: InstrumentModel) -> Html:
     w, book = model.window, model.book
     spot = "—" if model.spot is None else f"${model.spot:,.2f}"
     if w is None:
-        head = f"<b>{esc(model.asset)}</b>: no window open now · oracle {spot}"
+        head = fmt("<b>{}</b>: no window open now · oracle {}", model.asset, spot)
     else:
-        cond = w["condition_id"] or "MISSING"
-        head = (
-            f'<b class="ud-window-slug">{esc(w["slug"])}</b> · time left '
-            f'<span class="ud-time-left">{w["time_left_s"]} s</span> · strike '
-            f'{esc(w["strike"])} · oracle <span class="ud-oracle">{spot}</span> · '
-            f"conditionId {esc(cond)}<br>tokens: UP {esc(w['token_up'])} / DOWN "
-            f"{esc(w['token_down'])}"
+        head = fmt(
+            '<b class="ud-window-slug">{slug}</b> · time left '
+            '<span class="ud-time-left">{left} s</span> · strike '
+            '{strike} · oracle <span class="ud-oracle">{spot}</span> · '
+            "conditionId {cond}<br>tokens: UP {up} / DOWN {down}",
+            slug=w["slug"],
+            left=w["time_left_s"],
+            strike=w["strike"],
+            spot=spot,
+            cond=w["condition_id"] or "MISSING",
+            up=w["token_up"],
+            down=w["token_down"],
         )
+    parts = [head]
     if book:
-        head += (
-            f"<br>CLOB (UP token): bid {book['bid']} · ask {book['ask']} · "
-            f'<span class="ud-mid">mid {book["mid"]}</span> · age {book["age_s"]} s'
+        parts.append(
+            fmt(
+                "<br>CLOB (UP token): bid {} · ask {} · "
+                '<span class="ud-mid">mid {}</span> · age {} s',
+                book["bid"],
+                book["ask"],
+                book["mid"],
+                book["age_s"],
+            )
         )
     else:
-        head += "<br>CLOB: no book in the last 10 minutes"
-    token_ok = model.token_status.startswith("valid")
-    head += "<br>" + chip(
-        f"token ids: {model.token_status}", "green" if token_ok else "red", "", "ud-token-status"
-    )
-    if model.missing_condition:
-        head += chip(
-            f"missing conditionId: {', '.join(model.missing_condition)}",
-            "red",
+        parts.append(Html("<br>CLOB: no book in the last 10 minutes"))
+    token_ok = str(model.token_status).startswith("valid")
+    parts += [
+        Html("<br>"),
+        chip(
+            f"token ids: {model.token_status}",
+            "green" if token_ok else "red",
             "",
-            "ud-missing-condition",
+            "ud-token-status",
+        ),
+    ]
+    if model.missing_condition:
+        parts.append(
+            chip(
+                f"missing conditionId: {', '.join(map(str, model.missing_condition))}",
+                "red",
+                "",
+                "ud-missing-condition",
+            )
         )
     else:
-        head += chip("conditionId present on every window", "green")
-    return head
+        parts.append(chip("conditionId present on every window", "green"))
+    return join(parts)
 
 
 class InstrumentView(Viewer):

@@ -8,33 +8,48 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from panel_app.models.risk import RiskModel
-from panel_app.views.common import chip, esc, keyed, money, set_html, sync_table, table
+from panel_app.views.common import chip, keyed, money, set_html, sync_table, table
+from panel_app.views.html import Html, fmt, join
 
 
-def assertions_html(model: RiskModel) -> str:
-    rows = []
-    for n, a in model.assertions.iterrows():
-        status = a["status"]
-        rows.append(
-            f'<tr class="ud-assertion" data-name="{esc(a["assertion"])}"><td>{n}</td>'
-            f"<td>{chip(status, status, a['failure_detail'], 'ud-assertion-status')}</td>"
-            f"<td>{esc(a['assertion'])}</td><td>{esc(a['check'])}</td><td>{esc(a['checked'])}</td>"
-            f'<td class="ud-last-failure">{esc(a["last_failure"])} {esc(a["failure_detail"])}</td>'
-            "</tr>"
+def assertions_html(model: RiskModel) -> Html:
+    rows = [
+        fmt(
+            '<tr class="ud-assertion" data-name="{name}"><td>{n}</td><td>{status}</td>'
+            "<td>{name}</td><td>{check}</td><td>{checked}</td>"
+            '<td class="ud-last-failure">{last} {detail}</td></tr>',
+            n=n,
+            status=chip(a["status"], a["status"], a["failure_detail"], "ud-assertion-status"),
+            name=a["assertion"],
+            check=a["check"],
+            checked=a["checked"],
+            last=a["last_failure"],
+            detail=a["failure_detail"],
         )
-    head = (
+        for n, a in model.assertions.iterrows()
+    ]
+    head = Html(
         "<tr><th>#</th><th>status</th><th>name</th><th>check</th><th>last checked</th>"
         "<th>last failure</th></tr>"
     )
-    return f'<table class="ud-assertions">{head}{"".join(rows)}</table>'
+    return fmt('<table class="ud-assertions">{}{}</table>', head, join(rows))
 
 
-def machine_html(title: str, counts: dict[str, int]) -> str:
-    boxes = " → ".join(
-        f'<span class="ud-state-box {"ud-on" if n else ""}" data-state="{s}">{s}: {n}</span>'
-        for s, n in counts.items()
+def machine_html(title: str, counts: dict[str, int]) -> Html:
+    boxes = join(
+        (
+            fmt(
+                '<span class="ud-state-box {}" data-state="{}">{}: {}</span>',
+                "ud-on" if n else "",
+                s,
+                s,
+                n,
+            )
+            for s, n in counts.items()
+        ),
+        " → ",
     )
-    return f"<b>{esc(title)}</b><div>{boxes}</div>"
+    return fmt("<b>{}</b><div>{}</div>", title, boxes)
 
 
 class RiskView(Viewer):
@@ -97,16 +112,22 @@ class RiskView(Viewer):
             "drawdown": list(dd["drawdown"]),
         }
         worst = money(self.model.max_drawdown())
-        set_html(self._max_dd, f'<span class="ud-max-drawdown">max drawdown: {worst}</span>')
+        set_html(self._max_dd, fmt('<span class="ud-max-drawdown">max drawdown: {}</span>', worst))
         sync_table(self._strategy, self.model.per_strategy_shown())
         sync_table(self._triggers, self.model.triggers)
         sync_table(self._controls, keyed(self.model.controls, "key"))
         set_html(self._assertions, assertions_html(self.model))
         set_html(
             self._machines,
-            machine_html("Positions (session) by lifecycle state", self.model.position_states)
-            + "<br>"
-            + machine_html("Orders (session) by state", self.model.order_states),
+            join(
+                [
+                    machine_html(
+                        "Positions (session) by lifecycle state", self.model.position_states
+                    ),
+                    Html("<br>"),
+                    machine_html("Orders (session) by state", self.model.order_states),
+                ]
+            ),
         )
         sync_table(self._breakers, self.model.breakers)
 

@@ -13,7 +13,8 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from panel_app.models.trades import TradeHistoryModel
-from panel_app.views.common import esc, money, set_html, table
+from panel_app.views.common import money, set_html, table
+from panel_app.views.html import Html, fmt, join
 
 FILTERS = ("strategy", "instrument", "mode", "outcome", "date_from", "date_to")
 
@@ -39,16 +40,21 @@ def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def summary_html(model: TradeHistoryModel, count: int) -> str:
+def summary_html(model: TradeHistoryModel, count: int) -> Html:
     """Above the table: the trade count, gross − fees = net (closed trades, as shown) and the
     settlement-verification tally."""
     gross, fees, net = model.gross_net()
-    verdicts = " · ".join(f"{esc(k)}: {v}" for k, v in model.settlement_summary().items())
-    return (
-        f'<span class="ud-trade-count">{count} trades</span> · '
-        f'<span class="ud-gross-net">gross {money(gross, True)} − fees {money(fees)} = net '
-        f'{money(net, True)}</span><br><span class="ud-settlement-summary">settlement '
-        f"verification (ours vs venue): {verdicts or '—'}</span>"
+    verdicts = join((f"{k}: {v}" for k, v in model.settlement_summary().items()), " · ")
+    return fmt(
+        '<span class="ud-trade-count">{} trades</span> · '
+        '<span class="ud-gross-net">gross {} − fees {} = net '
+        '{}</span><br><span class="ud-settlement-summary">settlement '
+        "verification (ours vs venue): {}</span>",
+        count,
+        money(gross, True),
+        money(fees),
+        money(net, True),
+        verdicts or "—",
     )
 
 

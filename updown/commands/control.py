@@ -37,11 +37,20 @@ def write_control(key: str, value: str, by: str | None) -> None:
 
 @control_app.command("show")
 def show() -> None:
-    """Print every control as key=value."""
+    """Print every control as key=value. A missing control (runners fail closed without it)
+    exits 1 naming it."""
     with db.connect() as conn:
         values = controls.read_raw(conn)
     for key in DEFAULTS:
         typer.echo(f"{key}={values.get(key, '<missing>')}")
+    missing = [key for key in DEFAULTS if key not in values]
+    if missing:
+        fail(
+            f"missing control{'s' if len(missing) > 1 else ''} {', '.join(missing)}: runners "
+            "refuse to trade (fail closed) until it is set again with "
+            f"`updown control set {missing[0]} {DEFAULTS[missing[0]]}`",
+            code=1,
+        )
 
 
 @control_app.command("set", context_settings={"ignore_unknown_options": True})

@@ -29,6 +29,12 @@ def sandbox_cmd(
     start_balance: str = typer.Option(
         "1000", metavar="USDC", help="USDC each new wallet starts with."
     ),
+    admin_token: str | None = typer.Option(
+        None,
+        metavar="TOKEN",
+        envvar="UPDOWN_SANDBOX_ADMIN_TOKEN",
+        help="Token of the /_sandbox admin routes (faults, fund); random and printed if unset.",
+    ),
 ) -> None:
     """Serve the sandbox exchange (Gamma, CLOB, Data API, WebSockets) and print its URLs."""
     from sandbox.config import ConfigError, SandboxConfig, parse_assets, parse_lengths
@@ -46,7 +52,7 @@ def sandbox_cmd(
             settlement_rule=SettlementRule(settlement_rule),
             start_balance=balance,
         )
-        server = SandboxServer(config)
+        server = SandboxServer(config, admin_token=admin_token)
     except (ConfigError, ValueError, ArithmeticError) as exc:
         fail(str(exc))
     except OSError as exc:
@@ -54,6 +60,8 @@ def sandbox_cmd(
     for name, url in server.urls.items():
         typer.echo(f"{name:10s} {url}")
     typer.echo(f"{'state':10s} {server.base_url}/_sandbox/state")
+    # Local testing only: faults and funding need this (Authorization: Bearer <token>).
+    typer.echo(f"{'admin':10s} {server.admin_token}   (/_sandbox/faults, /_sandbox/fund)")
     server.run()
 
 

@@ -272,19 +272,27 @@ def test_heartbeats_keep_a_resting_order_and_stopping_them_cancels_it(sandbox):
 
 
 def test_reconciliation_snapshot_holds_orders_positions_trades_and_balance(sandbox):
-    window = sandbox.open_window(min_left=5)
-
-    async def scenario():
+    async def scenario(window, attempt):
         async with venue_for(sandbox) as venue:
             await listed(venue, window["slug"])
-            filled = await venue.execute(buy(window["token_up"]))
+            filled = await venue.execute(buy(window["token_up"], cid=f"c-{attempt}"))
             resting = await venue.place_limit(window["token_down"], "BUY", Decimal("0.02"),
-                                              Decimal("10"), "c-rest")  # fmt: skip
+                                              Decimal("10"), f"c-rest-{attempt}")  # fmt: skip
             snapshot = await venue.snapshot(0)
+            in_time = time.time() < window["close_ts"]
             await venue.cancel_all()
-            return filled, resting, snapshot, await venue.open_orders()
+            return filled, resting, snapshot, await venue.open_orders(), in_time
 
-    filled, resting, snapshot, after_cancel = asyncio.run(scenario())
+    # The venue cancels resting orders when their window closes (10 s windows here): a snapshot
+    # taken after the close rightly holds no open order, so on a loaded machine the scenario is
+    # run again on a fresh window (bounded), never judged on a closed one.
+    for attempt in range(3):
+        window = sandbox.open_window(min_left=5)
+        filled, resting, snapshot, after_cancel, in_time = asyncio.run(scenario(window, attempt))
+        if in_time:
+            break
+        sandbox.resolved(window)  # its position paid out before the next attempt's snapshot
+    assert in_time, "three windows closed before their snapshot was taken"
     assert snapshot.open_order_ids == {resting.venue_order_id}
     assert snapshot.positions == {window["token_up"]: filled.filled_shares}
     assert {t.venue_order_id for t in snapshot.recent_trades} == {filled.venue_order_id}

@@ -85,8 +85,12 @@ FILES = {
         st.lists(st.one_of(MESSAGE, JSON), min_size=1, max_size=3).map(_jsonl),
     ),
 }  # fmt: skip
-NAMES = {"top-of-book": "btc_15m_top_of_book_1s_x.csv", "chainlink": "chainlink_btcusd_x.csv",
-         "gamma-markets": "gamma_btc_5m_markets_x.jsonl", "polymarket-ws": "polymarket_ws_x.json"}  # fmt: skip
+NAMES = {
+    "top-of-book": "btc_15m_top_of_book_1s_x.csv",
+    "chainlink": "chainlink_btcusd_x.csv",
+    "gamma-markets": "gamma_btc_5m_markets_x.jsonl",
+    "polymarket-ws": "polymarket_ws_x.json",
+}
 
 
 @st.composite

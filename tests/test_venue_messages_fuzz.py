@@ -30,8 +30,8 @@ from live.venues.messages import (
 from live.venues.streams import FeedSocket
 
 API_KEY = "3e2c94ca-8124-c4c1-c7ea-be1ea21b71fe"
-MARKET_SEEDS = [real_json(f"ws/{n}.json") for n in
-                ("book", "price_change", "price_change_v2", "last_trade_price", "tick_size_change")]  # fmt: skip
+MARKET_KINDS = ("book", "price_change", "price_change_v2", "last_trade_price", "tick_size_change")
+MARKET_SEEDS = [real_json(f"ws/{n}.json") for n in MARKET_KINDS]
 MARKET_SEEDS.append({"event_type": "market_resolved", "market": "0xc", "timestamp": "1",
                      "winning_outcome": "Up", "winning_asset_id": "U"})  # fmt: skip
 USER_SEEDS = [real_json(f"ws/{n}.json") for n in ("order_placement", "user_trade1", "user_trade2")]
@@ -131,10 +131,11 @@ def test_rest_trade_rows(row):
         assert view.trade_id and view.status and all(f.venue_order_id for f in view.fills)
 
 
+NUMBER = st.one_of(JSON, st.decimals())
 LEVEL = st.one_of(
-    st.builds(SimpleNamespace, price=st.one_of(JSON, st.decimals()), size=st.one_of(JSON, st.decimals())),
+    st.builds(SimpleNamespace, price=NUMBER, size=NUMBER),
     st.builds(SimpleNamespace, price=st.sampled_from(["0.5", "0.01"]), size=st.just("10")),
-)  # fmt: skip
+)
 
 
 @fuzz(sample=100, campaign=6_000)

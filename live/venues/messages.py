@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from live.kernel.domain import Asset, Outcome, dec, taker_fee
 from live.journal.field import MAX_EPOCH_MS
+from live.kernel.domain import Asset, Outcome, dec, taker_fee
 from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
 
 FINAL_TRADE_STATUSES = frozenset({"CONFIRMED", "FAILED"})

@@ -13,7 +13,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import psycopg
 import pytest
 from fuzz_kit import fuzz, tally
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from live.kernel.controls import DEFAULTS, InvalidControl, validate
@@ -30,7 +30,8 @@ ODD = st.sampled_from(["1e3", "NaN", "-1", "10.", ".5", "5.000000001", "٣"])
 VALUE = st.one_of(st.sampled_from(REAL), NEAR, st.text(max_size=16), ODD)
 KEY = st.one_of(st.sampled_from(list(DEFAULTS)), st.text(max_size=12),
                 st.sampled_from(list(DEFAULTS)).map(str.upper))  # fmt: skip
-BY = st.one_of(st.none(), st.sampled_from(["ops", "dashboard:ann"]), st.text(max_size=12))
+BY = st.one_of(st.none(), st.sampled_from(["ops", "dashboard:ann", "a\x00", "\udcff"]),
+               st.text(max_size=12))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,8 @@ def _snapshot(url: str) -> tuple[dict, int]:
 
 @fuzz(sample=150, campaign=10_000)
 @given(key=KEY, value=VALUE)
+@example("max_position_usd", "1\n")  # crashed: passed validate, refused by the database's check
+@example("allowed_strategies", "canary\n")
 def test_a_value_is_valid_and_stored_or_refused_naming_key_and_value(control_db, key, value):
     tally("control values")
     try:
@@ -71,6 +74,8 @@ def test_a_value_is_valid_and_stored_or_refused_naming_key_and_value(control_db,
 
 @fuzz(sample=40, campaign=3_000)
 @given(key=KEY, value=VALUE, by=BY)
+@example("kill_switch", "pause", "a\x00")  # crashed: the audit name cannot hold a NUL
+@example("kill_switch", "pause", "\udcff")  # a --by argument that is not UTF-8
 def test_control_set_from_the_command_line(control_db, monkeypatch, key, value, by):
     tally("updown control set")
     monkeypatch.setenv("UPDOWN_DATABASE_URL", control_db)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 from fuzz_kit import JSON, deep_mutated, fuzz, mutated, tally
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -62,6 +62,7 @@ TEXT = st.one_of(
 
 @fuzz(sample=150, campaign=10_000)
 @given(text=TEXT)
+@example("\x1f")  # crashed: the YAML reader's ReaderError escaped
 def test_a_file_validates_or_every_problem_names_its_line_and_field(text):
     tally("prereg yaml")
     try:
@@ -81,6 +82,7 @@ def test_a_file_validates_or_every_problem_names_its_line_and_field(text):
 
 @fuzz(sample=20, campaign=1_500)
 @given(text=TEXT)
+@example("strategy: x\x1f")
 def test_prereg_check_command(tmp_path, text):
     tally("updown prereg check")
     path = tmp_path / "always-trade-canary.yaml"

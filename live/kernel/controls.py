@@ -45,7 +45,7 @@ class InvalidControl(ValueError):
 
 
 def _decimal(key: str, value: str, rule: str) -> Decimal:
-    if not _DECIMAL.match(value):
+    if not _DECIMAL.fullmatch(value):  # not .match: its `$` also matches before a final "\n"
         raise InvalidControl(f"{key}={value!r} rejected: {rule}")
     try:
         return Decimal(value)
@@ -56,7 +56,7 @@ def _decimal(key: str, value: str, rule: str) -> Decimal:
 def _comma_list(key: str, value: str, allowed: re.Pattern[str] | tuple[str, ...], rule: str):
     items = value.split(",")
     for item in items:
-        ok = item in allowed if isinstance(allowed, tuple) else bool(allowed.match(item))
+        ok = item in allowed if isinstance(allowed, tuple) else bool(allowed.fullmatch(item))
         if not ok:
             raise InvalidControl(f"{key}={value!r} rejected: {rule}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fuzz_kit import JSON, MESSAGES, SHARED_DATA, deep_mutated, fuzz, mutated, tally
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -111,6 +111,14 @@ def _write(folder: Path, name: str, raw: bytes, gz: bool) -> Path:
 
 @fuzz(sample=120, campaign=8_000)
 @given(case=public_file(), gz=st.booleans())
+@example(("chainlink", b"\xff"), False)  # crashed: UnicodeDecodeError
+@example(("top-of-book", b"\x1f\x8b\x08"), False)  # a cut gzip header under a .csv name
+@example(("polymarket-ws", b'[{"event_type": [], "side": "BUY"}]'), False)  # crashed: TypeError
+@example(("polymarket-ws", b'{"event_type": "price_change", "timestamp": "1", "side": []}'), False)
+@example(
+    ("gamma-markets", (json.dumps({**GAMMA[0], "outcome_prices": ":"}) + "\n").encode()), False
+)
+@example(("gamma-markets", (json.dumps({**GAMMA[0], "outcome_prices": 1.0}) + "\n").encode()), True)
 def test_convert_writes_a_journal_that_reads_back_or_nothing(case, gz):
     fmt, raw = case
     tally(f"convert {fmt}")

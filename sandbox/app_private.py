@@ -14,7 +14,6 @@ from sandbox.faults import FaultError, FaultKind, parse_fault
 from sandbox.refusals import VenueError
 from sandbox.wire import order_json, trade_json
 
-
 MAX_FUND_USD = Decimal(10) ** 12  # more than any drill needs; keeps the ledger's sums finite
 
 

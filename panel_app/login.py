@@ -15,6 +15,12 @@ def provider(auth: AuthConfig) -> BasicAuthProvider:
         def _validate(self, username: str, password: str) -> bool:
             return auth.check(username, password)
 
+        def get_argument(self, name, *args, **kwargs):  # noqa: D102
+            # tornado strips arguments by default: "secret " would pass for "secret"
+            if name == "password":
+                kwargs["strip"] = False
+            return super().get_argument(name, *args, **kwargs)
+
     class Provider(BasicAuthProvider):
         @property
         def login_handler(self):

@@ -3,7 +3,7 @@ the inputs actually run per target, and the generators every target draws from.
 
 Two budgets per target: `sample` (the seeded, derandomized `make test` sample: the same inputs
 every run) and `campaign` (`make fuzz`, i.e. UPDOWN_FUZZ_CAMPAIGN=1, random with the seed the
-campaign prints). UPDOWN_FUZZ_EXAMPLES=N gives every target N inputs instead (a quick local run).
+campaign prints; UPDOWN_FUZZ_SCALE multiplies it). UPDOWN_FUZZ_EXAMPLES=N gives every target N inputs instead (a quick local run).
 
 `tally(target)` is called once per generated input; with UPDOWN_FUZZ_COUNTS=<dir> set, the
 session writes `{target: inputs}` to <dir>/<worker>.json (tests/conftest.py), which
@@ -25,6 +25,7 @@ MESSAGES = SHARED_DATA / "polymarket_messages"
 ENV_EXAMPLES = "UPDOWN_FUZZ_EXAMPLES"
 ENV_CAMPAIGN = "UPDOWN_FUZZ_CAMPAIGN"
 ENV_COUNTS = "UPDOWN_FUZZ_COUNTS"
+ENV_SCALE = "UPDOWN_FUZZ_SCALE"  # the campaign's budgets times this (e.g. 0.1: a rehearsal)
 
 COUNTS: Counter[str] = Counter()
 
@@ -34,7 +35,7 @@ def budget(sample: int, campaign: int) -> int:
     if os.environ.get(ENV_EXAMPLES):
         return int(os.environ[ENV_EXAMPLES])
     if os.environ.get(ENV_CAMPAIGN):
-        return campaign
+        return max(1, round(campaign * float(os.environ.get(ENV_SCALE) or 1)))
     return sample
 
 

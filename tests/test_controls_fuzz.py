@@ -77,7 +77,7 @@ def test_a_value_is_valid_and_stored_or_refused_naming_key_and_value(control_db,
 @example("kill_switch", "pause", "a\x00")  # crashed: the audit name cannot hold a NUL
 @example("kill_switch", "pause", "\udcff")  # a --by argument that is not UTF-8
 def test_control_set_from_the_command_line(control_db, monkeypatch, key, value, by):
-    tally("updown control set")
+    tally("updown control set (fast path)")
     monkeypatch.setenv("UPDOWN_DATABASE_URL", control_db)
     argv = ["control", "set", key, value, *([] if by is None else ["--by", by])]
     call = fast_paths.match(argv)

@@ -3,7 +3,8 @@ the inputs actually run per target, and the generators every target draws from.
 
 Two budgets per target: `sample` (the seeded, derandomized `make test` sample: the same inputs
 every run) and `campaign` (`make fuzz`, i.e. UPDOWN_FUZZ_CAMPAIGN=1, random with the seed the
-campaign prints; UPDOWN_FUZZ_SCALE multiplies it). UPDOWN_FUZZ_EXAMPLES=N gives every target N inputs instead (a quick local run).
+campaign prints; UPDOWN_FUZZ_SCALE multiplies it). UPDOWN_FUZZ_EXAMPLES=N gives every target
+N inputs instead (a quick local run).
 
 `tally(target)` is called once per generated input; with UPDOWN_FUZZ_COUNTS=<dir> set, the
 session writes `{target: inputs}` to <dir>/<worker>.json (tests/conftest.py), which

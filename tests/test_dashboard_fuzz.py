@@ -22,11 +22,13 @@ from fuzz_kit import JSON, fuzz, mutated, tally
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from live.kernel.controls import DEFAULTS
 from live.runner.health import HealthServer
 from live.store import controls, db
 from panel_app import poller
-from panel_app.app import serve
+from panel_app.app import control_writer, serve
 from panel_app.auth import AuthConfig
+from panel_app.models.controls import ACTIONS, ControlDesk
 from panel_app.testing import free_port, wait_http
 
 pytestmark = pytest.mark.xdist_group("dashboard-fuzz")
@@ -178,3 +180,45 @@ def test_health_answers_every_request(health, method, path, query, headers, body
     response = http.request(method, base + path, params=query, headers=headers, content=body)
     assert response.status_code < 500, (response.status_code, response.text[:200])
     assert http.get(server.url).json()["status"] == "ACTIVE"
+
+
+EDITOR_KEYS = st.one_of(st.sampled_from(sorted(DEFAULTS)), st.text(max_size=10))
+EDITOR_VALUES = st.one_of(
+    st.sampled_from(["pause", "off", "LIVE", "PAPER", "1", "0.5", "*", "BTC,ETH", "canary",
+                     " 1 ", "1\n", "pause\x00", "NaN", "-1", "BTC, ETH"]),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@fuzz(sample=40, campaign=3_000)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("set"), EDITOR_KEYS, EDITOR_VALUES),
+            st.tuples(st.just("request"), st.sampled_from(sorted(ACTIONS)), st.just("")),
+            st.tuples(st.sampled_from(["confirm", "cancel"]), st.just(""), st.just("")),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_control_desk_actions(cockpit, steps):
+    """The cockpit's control desk (kill-switch buttons, controls editor) as a session drives it:
+    any sequence of edits, requests, confirms and cancels writes exactly the confirmed values."""
+    tally("dashboard control desk")
+    url = cockpit[0]
+    desk = ControlDesk(control_writer(url), user="alice", auth_configured=True)
+    for step, key, value in steps:
+        if step == "set":
+            staged = desk.request_set(key, value)
+            assert staged is not None or desk.message_kind == "danger"
+        elif step == "request":
+            desk.request(key)
+        elif step == "cancel":
+            desk.cancel()
+        else:
+            staged = desk.pending
+            desk.confirm()
+            if staged is not None:
+                assert desk.message_kind == "success", desk.message
+                assert _controls(url)[0][staged.key] == staged.value

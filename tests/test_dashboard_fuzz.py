@@ -125,6 +125,7 @@ def test_control_api_changes_a_control_only_with_a_200(cockpit, auth, content_ty
     extra=st.dictionaries(st.sampled_from(["next", "error", "username", "x"]), st.text(max_size=8)),
     raw=st.one_of(st.none(), st.binary(max_size=30)),
 )
+@example("alice", PASSWORD + " ", {}, None)  # signed in: the form's password was stripped
 def test_login_answers_every_form(cockpit, user, password, extra, raw):
     tally("dashboard login")
     _, http, _ = cockpit

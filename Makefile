@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	&& { echo $$p; break; }; done)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format lab bench venv clean
+.PHONY: demo test lint format lab bench fuzz venv clean
 
 venv: $(VENV)/.installed
 
@@ -39,7 +39,12 @@ lab: venv
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: venv
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in bench/*.py; do [ $$f = bench/fuzz_campaign.py ] && continue; \
+		echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The fuzz campaign (docs/fuzzing.md): >= 100,000 generated inputs; `make test` runs a seeded sample.
+fuzz: venv
+	$(BIN)/python bench/fuzz_campaign.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -414,7 +414,8 @@ class LoginHandler(Guarded):
             self.set_header("Retry-After", str(int(wait) + 1))
             return self._form(f"Too many failed logins: try again in {wait:.0f} s.", 429)
         user = self.get_body_argument("username", "")
-        password = self.get_body_argument("password", "")
+        # exactly as typed: tornado strips arguments by default, so "secret " would pass
+        password = self.get_body_argument("password", "", strip=False)
         if not self.auth.check(user, password):
             self.auth.throttle.failure(client)
             return self._form("Wrong user name or password.", 401)

@@ -168,8 +168,9 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 def parse(text: str, source: str = "<string>") -> Preregistration:
     """Validate pre-registration YAML text; raises PreregError naming line and field."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # refuses control characters: a YAMLError like the rest
         root = loader.get_single_node()
         if root is None:
             raise PreregError(source, [Problem(1, "(document)", "the file is empty")])
@@ -188,7 +189,8 @@ def parse(text: str, source: str = "<string>") -> Preregistration:
         problem = Problem(1, "(yaml)", "nested too deeply (or an alias refers to itself)")
         raise PreregError(source, [problem]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise PreregError(source, [Problem(1, "(document)", "expected a mapping of fields")])
     try:

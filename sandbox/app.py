@@ -211,11 +211,14 @@ class Api(PrivateRoutes, ChainRoutes):
     async def _json(self, request: Request) -> object:
         try:
             return json.loads(await request.body() or b"null")
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # not JSON, or not UTF-8 text
             raise VenueError("Invalid order payload") from exc
 
     async def _l2(self, request: Request):
-        body = (await request.body()).decode()
+        try:
+            body = (await request.body()).decode()
+        except UnicodeDecodeError as exc:
+            raise VenueError("Invalid payload: not UTF-8 text") from exc
         path = request.url.path.removeprefix("/clob")
         headers = {k.lower(): v for k, v in request.headers.items()}
         return verify_l2(headers, request.method, path, body, self.ex.keys)
@@ -258,8 +261,8 @@ class Api(PrivateRoutes, ChainRoutes):
 
     async def books(self, request: Request) -> Response:
         body = await self._json(request)
-        if not isinstance(body, list):
-            raise VenueError("Invalid payload")
+        if not isinstance(body, list) or not all(isinstance(i, dict) for i in body):
+            raise VenueError("Invalid payload: expected a list of {token_id} objects")
         return JSONResponse([views.book(self.ex, str(i.get("token_id"))) for i in body])
 
     async def price(self, request: Request) -> Response:

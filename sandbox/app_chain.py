@@ -21,7 +21,7 @@ class ChainRoutes:
     async def rpc(self, request: Request) -> Response:
         try:
             body = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or not UTF-8 text
             error = {"code": -32700, "message": "parse error"}
             return JSONResponse({"jsonrpc": "2.0", "id": None, "error": error})
         return JSONResponse(rpc.answer(self.ex, body))
@@ -75,7 +75,7 @@ class ChainRoutes:
                 continue
             rows.append(market_json(state, self._fee()))
         limit = q.get("limit", "20")
-        if not limit.isdigit():
+        if not (limit.isascii() and limit.isdigit()):
             raise VenueError("limit must be a whole number")
         return JSONResponse({"markets": rows[: int(limit)], "next_cursor": None})
 

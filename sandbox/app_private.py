@@ -14,6 +14,8 @@ from sandbox.faults import FaultError, FaultKind, parse_fault
 from sandbox.refusals import VenueError
 from sandbox.wire import order_json, trade_json
 
+MAX_FUND_USD = Decimal(10) ** 12  # more than any drill needs; keeps the ledger's sums finite
+
 
 class PrivateRoutes:
     """Handlers that need `self.ex`, `self.hub`, `self._l2`, `self._json`, `self.urls`."""
@@ -133,7 +135,7 @@ class PrivateRoutes:
     async def list_trades(self, request: Request) -> Response:
         creds = await self._l2(request)
         q = request.query_params
-        after, before = int(q.get("after", 0)), int(q.get("before", 2**62))
+        after, before = _whole(q, "after", 0), _whole(q, "before", 2**62)
         trades = [
             trade_json(t)
             for t in reversed(self.ex.trades)
@@ -223,10 +225,23 @@ class PrivateRoutes:
         return out
 
     async def fund(self, request: Request) -> Response:
-        body = await self._json(request)
         try:
+            body = await self._json(request)
             usd = Decimal(str(body["usd"]))
+            if not usd.is_finite() or abs(usd) > MAX_FUND_USD:
+                raise InvalidOperation
             acct = self.ex.ledger.fund(str(body["address"]), usd)
-        except (KeyError, TypeError, InvalidOperation):
-            return JSONResponse({"error": "need address and usd"}, status_code=400)
+        except (KeyError, TypeError, InvalidOperation, VenueError):
+            error = f"need address and usd (a decimal of at most {MAX_FUND_USD} in size)"
+            return JSONResponse({"error": error}, status_code=400)
         return JSONResponse({"address": acct.address, "usdc": str(acct.usdc)})
+
+
+def _whole(query, name: str, default: int) -> int:
+    """A whole-number query parameter (unix seconds), or the venue's 400 naming it."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise VenueError(f"{name} must be a whole number of seconds, got {raw!r}")
+    return int(raw)

@@ -72,7 +72,8 @@ class Hub:
             while True:
                 text = await socket.receive_text()
                 if text.strip().upper() == "PING":
-                    sub.queue.put_nowait("PONG")
+                    if not sub.queue.full():
+                        sub.queue.put_nowait("PONG")
                     continue
                 await self._on_frame(sub, text)
         except (WebSocketDisconnect, RuntimeError):
@@ -101,7 +102,7 @@ class Hub:
             self._prices_frame(sub, frame)
 
     def _market_frame(self, sub: Subscriber, frame: dict) -> None:
-        ids = [str(i) for i in frame.get("assets_ids", frame.get("asset_ids", []))]
+        ids = [str(i) for i in _list(frame.get("assets_ids", frame.get("asset_ids")))]
         if frame.get("operation") == "unsubscribe":
             sub.keys.difference_update(ids)
             return
@@ -112,7 +113,7 @@ class Hub:
             # A stall on one asset keeps only that asset's books back (the others still flow).
             if hit is not None and not self.exchange.faults.stalled("market", hit[0].window.asset):
                 books.append(book_message(self.exchange, hit[0], token))
-        if books:
+        if books and not sub.queue.full():
             sub.queue.put_nowait(json.dumps(books))
 
     async def _user_frame(self, sub: Subscriber, frame: dict) -> None:
@@ -127,7 +128,7 @@ class Hub:
                 await sub.socket.close(code=4001)
                 return
             sub.owner = creds.key
-        markets = {str(m).lower() for m in frame.get("markets", [])}
+        markets = {str(m).lower() for m in _list(frame.get("markets"))}
         if frame.get("operation") == "unsubscribe":
             sub.markets.difference_update(markets)
         else:
@@ -135,9 +136,15 @@ class Hub:
 
     def _prices_frame(self, sub: Subscriber, frame: dict) -> None:
         topics = {
-            str(s.get("topic")) for s in frame.get("subscriptions", []) if isinstance(s, dict)
+            str(s.get("topic")) for s in _list(frame.get("subscriptions")) if isinstance(s, dict)
         }
         if frame.get("action") == "unsubscribe":
             sub.keys.difference_update(topics)
         else:
             sub.keys.update(topics)
+
+
+def _list(value: object) -> list:
+    """A subscribe frame's list field; anything else (absent, a number, an object) is none:
+    a malformed frame subscribes to nothing rather than failing the connection."""
+    return value if isinstance(value, list) else []

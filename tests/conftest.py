@@ -89,3 +89,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_sessionfinish(session) -> None:
+    """With UPDOWN_FUZZ_COUNTS set, write this process's fuzz tally (see tests/fuzz_kit.py)."""
+    import sys
+
+    kit = sys.modules.get("fuzz_kit")
+    if kit is not None:
+        kit.write_counts(os.environ.get("PYTEST_XDIST_WORKER", "main"))

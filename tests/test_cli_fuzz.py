@@ -2,19 +2,19 @@
 for the options of replay, convert, backtest, sweep screen, run, control set, promote and
 status either work or are refused in one `error:` line / a usage error, exit 1 or 2.
 
-The sample is seeded and small in `make test`; UPDOWN_FUZZ_EXAMPLES=N raises it per target
-(e.g. `UPDOWN_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_cli_fuzz.py`).
+The sample is seeded and small in `make test`; `make fuzz` runs the campaign's budget and
+UPDOWN_FUZZ_EXAMPLES=N gives every target N inputs (tests/fuzz_kit.py, docs/fuzzing.md).
 Servers never start: `run` gets a database that does not answer (it refuses before trading),
 `sandbox`, `demo`, `dashboard` and `report` are left to their own tests."""
 
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_kit import fuzz, tally
+from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -22,13 +22,7 @@ from live.convert import convert_to_journal
 from updown.cli import app
 
 pytestmark = pytest.mark.xdist_group("research")
-EXAMPLES = int(os.environ.get("UPDOWN_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    derandomize=EXAMPLES <= 25,  # the make-test sample is the same every run
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz(sample=25, campaign=400)
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 TOB = "btc_15m_top_of_book_1s_2025-12-26.csv.gz"
 NOWHERE = "postgresql://nobody@127.0.0.1:1/none"
@@ -73,6 +67,7 @@ def cli(db_url, tmp_path):
 @FUZZ
 @given(balance=VALUE, strategies=st.one_of(st.just("canary"), ANY), mode=VALUE)
 def test_replay(cli, small_journal, balance, strategies, mode):
+    tally("updown replay")
     outcome_is_clean(cli("replay", str(small_journal), "--balance", balance,
                          "--strategies", strategies, "--mode", mode))  # fmt: skip
 
@@ -80,6 +75,7 @@ def test_replay(cli, small_journal, balance, strategies, mode):
 @FUZZ
 @given(asset=VALUE, tz=st.one_of(st.just("UTC"), ANY), fee=VALUE)
 def test_convert(cli, small_journal, tmp_path, asset, tz, fee):
+    tally("updown convert")
     source = small_journal.parent / "btc_15m_top_of_book_1s_2025-12-26.csv"
     out = tmp_path / "out.jsonl"
     outcome_is_clean(cli("convert", "top-of-book", str(source), "-o", str(out), "--asset", asset,
@@ -89,6 +85,7 @@ def test_convert(cli, small_journal, tmp_path, asset, tz, fee):
 @FUZZ
 @given(start=DAYS, end=st.one_of(DAYS, ANY), latency=VALUE, param=VALUE, assets=VALUE)
 def test_backtest(cli, small_journal, start, end, latency, param, assets):
+    tally("updown backtest")
     outcome_is_clean(cli("backtest", "canary", "--data", str(small_journal), "--no-db",
                          "--from", start, "--to", end, "--latency-ms", latency, "--param", param,
                          "--assets", assets))  # fmt: skip
@@ -97,6 +94,7 @@ def test_backtest(cli, small_journal, start, end, latency, param, assets):
 @FUZZ
 @given(start=DAYS, offsets=VALUE, prices=VALUE)
 def test_sweep_screen(cli, small_journal, start, offsets, prices):
+    tally("updown sweep screen")
     outcome_is_clean(cli("sweep", "screen", "--data", str(small_journal), "--from", start,
                          "--offsets", offsets, "--min-prices", prices))  # fmt: skip
 
@@ -105,6 +103,7 @@ def test_sweep_screen(cli, small_journal, start, offsets, prices):
 @given(mode=VALUE, venue=st.sampled_from(["sandbox", "polymarket", "x"]), windows=VALUE,
        assets=VALUE, copies=VALUE, balance=NUMBERS, duration=NUMBERS)  # fmt: skip
 def test_run_refuses_before_trading(cli, mode, venue, windows, assets, copies, balance, duration):
+    tally("updown run")
     result = cli("run", "--mode", mode, "--venue", venue, "--window-seconds", windows,
                  "--assets", assets, "--copies", copies, "--paper-balance", balance,
                  "--duration", duration, "--sandbox-url", "http://127.0.0.1:1",
@@ -117,18 +116,21 @@ def test_run_refuses_before_trading(cli, mode, venue, windows, assets, copies, b
 @given(key=st.one_of(st.sampled_from(["kill_switch", "max_position_usd", "trading_mode",
                                       "allowed_instruments"]), ANY), value=VALUE)  # fmt: skip
 def test_control_set(cli, key, value):
+    tally("updown control set")
     outcome_is_clean(cli("control", "set", key, value))
 
 
 @FUZZ
 @given(strategy=st.one_of(st.just("canary"), ANY), target=VALUE)
 def test_promote(cli, strategy, target):
+    tally("updown promote")
     outcome_is_clean(cli("promote", strategy, "--to", target))
 
 
 @FUZZ
 @given(url=st.one_of(ANY, st.builds("http://127.0.0.1:1/{}".format, ANY)))
 def test_status(cli, url):
+    tally("updown status")
     result = cli("status", "--url", url)
     outcome_is_clean(result)
     assert result.exit_code in (1, 2)

@@ -6,6 +6,9 @@ journal's own parser (so a converted file always replays), and writes atomically
 
 from __future__ import annotations
 
+import csv
+import gzip
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +41,26 @@ def convert_events(
     tz: str = "UTC",
     fee_rate: str | None = None,
 ) -> tuple[list[Event], Counter[str]]:
-    """The journal events of `source` in format `fmt`, ordered by ts, and the skipped counts."""
+    """The journal events of `source` in format `fmt`, ordered by ts, and the skipped counts.
+    A file that is not UTF-8 text, a damaged gzip or a CSV the reader cannot split is a
+    ConvertError naming the file, like any bad field."""
     source = Path(source)
     if not source.exists():
         raise ConvertError(source, 0, "INPUT", "no such file or directory")
+    try:
+        return _convert_events(fmt, source, asset=asset, tz=tz, fee_rate=fee_rate)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise ConvertError(source, 0, "(file)", f"not UTF-8 text (byte 0x{byte})") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ConvertError(source, 0, "(file)", f"damaged gzip file ({exc})") from None
+    except csv.Error as exc:
+        raise ConvertError(source, 0, "(csv)", str(exc)) from None
+
+
+def _convert_events(
+    fmt: str, source: Path, *, asset: str, tz: str, fee_rate: str | None
+) -> tuple[list[Event], Counter[str]]:
     if fmt == "chainlink":
         return chainlink.convert(source, asset=asset), Counter()
     if fmt == "gamma-markets":

@@ -70,6 +70,9 @@ def record_events(
         return _record_events(record, options)
     except FieldError as exc:
         raise ConvertError(path, line, exc.field, str(exc)) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # a shape no field check foresaw: refused at its line, never a traceback
+        raise ConvertError(path, line, "(record)", f"malformed record ({exc!r})") from None
 
 
 def _record_events(record: Any, options: GammaOptions) -> list[Event]:
@@ -194,8 +197,14 @@ def _resolved(record: dict, market: dict, window: Event, options: GammaOptions) 
     if record.get("resolved", market.get("closed")) is not True:
         return None
     labels = [str(label).strip().upper() for label in _json_list(market, "outcomes")]
-    prices = record.get("outcome_prices") or _json_list(market, "outcomePrices")
-    by_label = dict(zip(labels, (decimal_str(p) for p in prices), strict=True))
+    key = "outcome_prices" if record.get("outcome_prices") else "outcomePrices"
+    prices = _json_list(record if key == "outcome_prices" else market, key)
+    if len(prices) != len(labels):
+        raise FieldError(key, f"{len(prices)} prices for {len(labels)} outcomes: {prices}")
+    try:
+        by_label = dict(zip(labels, (decimal_str(p) for p in prices), strict=True))
+    except ValueError as exc:
+        raise FieldError(key, str(exc)) from None
     winners = [label for label, price in by_label.items() if price == "1"]
     if len(winners) != 1 or sorted(by_label.values()) != ["0", "1"]:
         if record.get("resolved") is True:

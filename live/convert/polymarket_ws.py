@@ -52,6 +52,9 @@ def convert(path: Path, *, fee_rate: str | None = None) -> WsResult:
             raise ConvertError(source, line, exc.field, str(exc)) from None
         except ConvertError as exc:
             raise ConvertError(source, line, exc.field, exc.message) from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # a shape no field check foresaw: refused at its line, never a traceback
+            raise ConvertError(source, line, "(message)", f"malformed message ({exc!r})") from None
     result.events = sort_events(result.events)
     return result
 
@@ -99,7 +102,7 @@ def _convert_message(message: Any, options: gamma.GammaOptions, skipped: Counter
     if not isinstance(message, dict):
         raise FieldError("(message)", f"expected a JSON object, got {type(message).__name__}")
     event_type = message.get("event_type")
-    if event_type in _WS_HANDLERS:
+    if isinstance(event_type, str) and event_type in _WS_HANDLERS:
         return _WS_HANDLERS[event_type](message, skipped)
     if message.get("topic") in ("crypto_prices", "crypto_prices_chainlink"):
         return [_crypto_price(message)]
@@ -142,7 +145,7 @@ def _delta(ts: int, change: Any, prefix: str) -> Event:
     if not isinstance(change, dict):
         raise FieldError(prefix.rstrip(".") or "(message)", "expected a JSON object")
     side = change.get("side")
-    if side not in _BOOK_SIDE:
+    if not isinstance(side, str) or side not in _BOOK_SIDE:
         raise FieldError(prefix + "side", f"expected BUY or SELL, got {side!r}")
     return {
         "ts": ts,

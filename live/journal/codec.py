@@ -81,8 +81,8 @@ def _signal(o: dict[str, Any], ts: int) -> SignalLine:
         stop_loss=field.optional_decimal(o, "stop_loss"),
         take_profit=field.optional_decimal(o, "take_profit"),
         trailing_stop=field.optional_decimal(o, "trailing_stop"),
-        signal_id=o.get("signal_id"),
-        strategy=o.get("strategy") or "scripted",
+        signal_id=field.optional_text(o, "signal_id", None),
+        strategy=field.optional_text(o, "strategy", "scripted"),
     )
 
 
@@ -94,11 +94,18 @@ def _fill(o: dict[str, Any], ts: int) -> OrderFill:
         price=field.decimal(o, "price"),
         shares=field.decimal(o, "shares"),
         fee=field.decimal(o, "fee") if "fee" in o else Decimal(0),
-        status=o.get("status") or "CONFIRMED",
+        status=field.optional_text(o, "status", "CONFIRMED"),
         intended_price=field.optional_decimal(o, "intended_price"),
         book_ratio=field.optional_decimal(o, "book_ratio"),
-        impact_flag=bool(o.get("impact_flag", False)),
+        impact_flag=_flag(o, "impact_flag"),
     )
+
+
+def _flag(o: dict[str, Any], key: str) -> bool:
+    value = o.get(key, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise JournalError(f"must be true or false, got {value!r}", field=key)
 
 
 def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
@@ -133,7 +140,10 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
         field.member(o, "side", OrderSide),
     ),
     "oracle": lambda o, ts: OracleTick(
-        ts, field.member(o, "asset", Asset), field.decimal(o, "price"), o.get("source") or ""
+        ts,
+        field.member(o, "asset", Asset),
+        field.decimal(o, "price"),
+        field.optional_text(o, "source"),
     ),
     "resolved": lambda o, ts: Resolved(
         ts, field.text(o, "slug"), field.member(o, "winner", Outcome)
@@ -144,14 +154,14 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
         ts, field.text(o, "client_order_id"), field.text(o, "venue_order_id")
     ),
     "order_reject": lambda o, ts: OrderReject(
-        ts, field.text(o, "client_order_id"), o.get("reason") or ""
+        ts, field.text(o, "client_order_id"), field.optional_text(o, "reason")
     ),
     "order_fill": _fill,
     "order_cancel": lambda o, ts: OrderCancel(
-        ts, field.text(o, "client_order_id"), o.get("reason") or ""
+        ts, field.text(o, "client_order_id"), field.optional_text(o, "reason")
     ),
     "order_unknown": lambda o, ts: OrderUnknown(
-        ts, field.text(o, "client_order_id"), o.get("reason") or ""
+        ts, field.text(o, "client_order_id"), field.optional_text(o, "reason")
     ),
     "balance": lambda o, ts: BalanceReport(ts, field.decimal(o, "usd")),
     "venue_positions": _venue_positions,
@@ -168,7 +178,7 @@ def parse_event(obj: Any, lineno: int = 0, source: str = "") -> Event:
             raise JournalError("a journal line must be a JSON object")
         ts = field.epoch_ms(obj, "ts")
         kind = field.required(obj, "kind")
-        parser = _PARSERS.get(kind)
+        parser = _PARSERS.get(kind) if isinstance(kind, str) else None
         if parser is None:
             raise JournalError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}", field="kind")
         return parser(obj, ts)

@@ -41,6 +41,16 @@ def text(obj: dict[str, Any], key: str) -> str:
     return value
 
 
+def optional_text(obj: dict[str, Any], key: str, default: Any = "") -> Any:
+    """A string, or `default` when absent, null or empty; anything else is refused."""
+    value = obj.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise JournalError(f"must be a string, got {value!r}", field=key)
+    return value
+
+
 def non_negative_int(obj: dict[str, Any], key: str) -> int:
     """An integer >= 0 (epoch ms, or a length in seconds); bools refused."""
     value = required(obj, key)
@@ -155,6 +165,6 @@ _BOOK_SIDES = {"bid": "bid", "ask": "ask", "BUY": "bid", "SELL": "ask", "buy": "
 def book_side(obj: dict[str, Any], key: str) -> str:
     """`bid` / `ask` (BUY / SELL and lower case accepted) → `bid` | `ask`."""
     value = required(obj, key)
-    if value not in _BOOK_SIDES:
+    if not isinstance(value, str) or value not in _BOOK_SIDES:
         raise JournalError(f"must be bid or ask (or BUY / SELL), got {value!r}", field=key)
     return _BOOK_SIDES[value]

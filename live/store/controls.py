@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg
 
-from live.kernel.controls import Controls, validate
+from live.kernel.controls import Controls, InvalidControl, validate
 
 CHANNEL = "updown_controls"
 
@@ -20,9 +20,21 @@ def read(conn: psycopg.Connection) -> Controls:
     return Controls.from_mapping(read_raw(conn))
 
 
+def _storable_name(by: str) -> None:
+    """The audit name must be text PostgreSQL stores: no NUL, valid UTF-8 (a command-line
+    argument that is not UTF-8 arrives with lone surrogates)."""
+    try:
+        by.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidControl(f"--by {by!r} rejected: not UTF-8 text") from None
+    if "\x00" in by:
+        raise InvalidControl(f"--by {by!r} rejected: contains a NUL character")
+
+
 def write(conn: psycopg.Connection, key: str, value: str, by: str) -> str | None:
     """Set one control (validated) and return its previous value. Commits."""
     validate(key, value)
+    _storable_name(by)
     with conn.transaction():
         # The actor the audit trigger records (`changed_by`), for this transaction only.
         conn.execute("SELECT set_config('updown.actor', %s, true)", (by,))

@@ -9,10 +9,12 @@ The REST order book (`rest_book`) becomes the same `book` event as the market ch
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from live.journal.field import MAX_EPOCH_MS
 from live.kernel.domain import Asset, Outcome, dec, taker_fee
 from live.kernel.events import BookDelta, BookSnapshot, OracleTick, Resolved, Trade
 
@@ -96,6 +98,23 @@ class TradeView:
 # ------------------------------------------------------------------ field readers
 
 
+def _object(value: Any, what: str) -> dict:
+    """`value` if it is a JSON object, else MessageError naming `what`."""
+    if not isinstance(value, dict):
+        raise MessageError(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _list(msg: dict, key: str) -> list:
+    """The list at `key` ([] when absent or null), else MessageError naming the field."""
+    value = msg.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MessageError(f"field {key!r} must be a list, got {type(value).__name__}")
+    return value
+
+
 def _get(msg: dict, key: str) -> Any:
     value = msg.get(key)
     if value is None or value == "":
@@ -107,16 +126,33 @@ def _ms(msg: dict, key: str = "timestamp") -> int:
     value = _get(msg, key)
     try:
         number = int(Decimal(str(value)))
-    except ArithmeticError:
+    except (ArithmeticError, ValueError):  # not a number, NaN, infinite
         raise MessageError(f"field {key!r}: not a timestamp: {value!r}") from None
-    return number * 1000 if number < 10**11 else number  # seconds → ms
+    ms = number * 1000 if number < 10**11 else number  # seconds → ms
+    if not 0 <= ms <= MAX_EPOCH_MS:
+        raise MessageError(f"field {key!r}: not a time in years 1970-9999: {value!r}")
+    return ms
 
 
-def _dec(msg: dict, key: str) -> Decimal:
+def _dec(msg: dict, key: str, default: str | None = None) -> Decimal:
+    """A finite decimal (string or number; not a bool); `default` when absent if given."""
+    if default is not None and msg.get(key) in (None, ""):
+        return Decimal(default)
+    value = _get(msg, key)
+    if isinstance(value, bool):
+        raise MessageError(f"field {key!r}: not a decimal: {value!r}")
     try:
-        return dec(_get(msg, key), key)
+        return dec(value, key)
     except ValueError as exc:
-        raise MessageError(str(exc)) from None
+        raise MessageError(f"field {key!r}: {str(exc).removeprefix(key + ': ')}") from None
+
+
+def _float(msg: dict, key: str) -> float:
+    """A market-data number as a float, refused if it is too large for one."""
+    value = float(_dec(msg, key))
+    if value in (math.inf, -math.inf):
+        raise MessageError(f"field {key!r}: out of range: {msg[key]!r}")
+    return value
 
 
 def trade_status(value: object) -> str:
@@ -128,8 +164,10 @@ def trade_status(value: object) -> str:
 
 
 def _levels(msg: dict, key: str, best_first_desc: bool) -> tuple[tuple[float, float], ...]:
-    raw = msg.get(key) or []
-    levels = [(float(_dec(lv, "price")), float(_dec(lv, "size"))) for lv in raw]
+    levels = []
+    for i, level in enumerate(_list(msg, key)):
+        level = _object(level, f"{key}[{i}]")
+        levels.append((_float(level, "price"), _float(level, "size")))
     levels.sort(key=lambda lv: lv[0], reverse=best_first_desc)
     return tuple(levels)
 
@@ -143,9 +181,20 @@ def _book(msg: dict) -> list[Any]:
 
 def rest_book(token_id: str, book: Any) -> BookSnapshot:
     """An SDK OrderBook (REST) as a journal `book` snapshot, levels sorted best-first."""
-    bids = sorted(((float(b.price), float(b.size)) for b in book.bids), reverse=True)
-    asks = sorted((float(a.price), float(a.size)) for a in book.asks)
-    ts = int(getattr(book, "timestamp", 0) or 0)
+
+    def levels(side: str) -> list[tuple[float, float]]:
+        out = []
+        for i, level in enumerate(getattr(book, side, None) or ()):
+            fields = {"price": getattr(level, "price", None), "size": getattr(level, "size", None)}
+            try:
+                out.append((_float(fields, "price"), _float(fields, "size")))
+            except MessageError as exc:
+                raise MessageError(f"REST book {side}[{i}]: {exc}") from None
+        return out
+
+    bids, asks = sorted(levels("bids"), reverse=True), sorted(levels("asks"))
+    stamp = getattr(book, "timestamp", None)
+    ts = 0 if stamp in (None, "", 0, "0") else _ms({"timestamp": stamp})
     return BookSnapshot(ts, token_id, tuple(bids), tuple(asks))
 
 
@@ -154,7 +203,8 @@ def _price_change(msg: dict) -> list[Any]:
     changes = msg.get("price_changes")
     items = changes if isinstance(changes, list) else [msg]
     out = []
-    for change in items:
+    for i, change in enumerate(items):
+        change = _object(change, f"price_changes[{i}]")
         side = {"BUY": "bid", "SELL": "ask"}.get(str(change.get("side", "")).upper())
         if side is None:
             raise MessageError(f"price_change side must be BUY or SELL: {change.get('side')!r}")
@@ -163,8 +213,8 @@ def _price_change(msg: dict) -> list[Any]:
                 ts,
                 str(_get(change, "asset_id")),
                 side,
-                float(_dec(change, "price")),
-                float(_dec(change, "size")),
+                _float(change, "price"),
+                _float(change, "size"),
             )
         )
     return out
@@ -173,8 +223,8 @@ def _price_change(msg: dict) -> list[Any]:
 def _last_trade(msg: dict) -> list[Any]:
     side = str(_get(msg, "side")).upper()
     return [
-        Trade(_ms(msg), str(_get(msg, "asset_id")), float(_dec(msg, "price")),
-              float(_dec(msg, "size")), side)
+        Trade(_ms(msg), str(_get(msg, "asset_id")), _float(msg, "price"),
+              _float(msg, "size"), side)
     ]  # fmt: skip
 
 
@@ -233,6 +283,7 @@ def trade_view(msg: dict, api_key: str) -> TradeView:
     `taker_order_id` and we got the trade's size at its price (fee: the taker formula on the
     trade's fee rate, or the venue's `fee` when given); as MAKER, the `maker_orders` entries
     owned by our API key, without fee."""
+    msg = _object(msg, "trade")
     status = trade_status(_get(msg, "status"))
     price, size = _dec(msg, "price"), _dec(msg, "size")
     fills: list[OurFill] = []
@@ -240,12 +291,12 @@ def trade_view(msg: dict, api_key: str) -> TradeView:
         if msg.get("fee") not in (None, ""):
             fee = _dec(msg, "fee")
         else:
-            rate = dec(msg.get("fee_rate_bps") or "0", "fee_rate_bps") / 10_000
+            rate = _dec(msg, "fee_rate_bps", default="0") / 10_000
             fee = taker_fee(size, rate, price)
         fills.append(OurFill(str(_get(msg, "taker_order_id")), price, size, fee, "TAKER"))
     else:
-        for entry in msg.get("maker_orders") or []:
-            if entry.get("owner") == api_key:
+        for i, entry in enumerate(_list(msg, "maker_orders")):
+            if _object(entry, f"maker_orders[{i}]").get("owner") == api_key:
                 fills.append(
                     OurFill(
                         str(_get(entry, "order_id")),
@@ -273,7 +324,7 @@ def _order_event(msg: dict) -> UserOrderEvent:
         side=str(_get(msg, "side")).upper(),
         price=_dec(msg, "price"),
         original_size=_dec(msg, "original_size"),
-        size_matched=dec(msg.get("size_matched") or "0", "size_matched"),
+        size_matched=_dec(msg, "size_matched", default="0"),
     )
 
 
@@ -311,11 +362,11 @@ def _oracle_price(payload: dict) -> Decimal:
     full = payload.get("full_accuracy_value")
     if full in (None, ""):
         return _dec(payload, "value")
-    price = dec(full, "full_accuracy_value")
+    price = _dec(payload, "full_accuracy_value")
     approx = payload.get("value")
     if "." not in str(full) and approx and price > 10**12:
         scaled = price / _E18
-        if abs(scaled - dec(approx, "value")) <= abs(scaled) / 100:
+        if abs(scaled - _dec(payload, "value")) <= abs(scaled) / 100:
             return scaled
     return price
 

@@ -30,6 +30,7 @@ from live.kernel.events import (
     OrderFill,
     OrderReject,
     OrderUnknown,
+    Redeemed,
     Resolved,
     SignalLine,
     Timer,
@@ -101,16 +102,34 @@ def _fill(o: dict[str, Any], ts: int) -> OrderFill:
     )
 
 
-def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
-    raw = field.required(o, "positions")
+def _pairs(raw: Any, name: str) -> tuple[tuple[str, Decimal], ...]:
     if not isinstance(raw, list):
-        raise JournalError("must be a list of [token_id, shares] pairs", field="positions")
+        raise JournalError("must be a list of [token_id, shares] pairs", field=name)
     pairs = []
     for i, pair in enumerate(raw):
         if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], str):
-            raise JournalError(f"entry {i} must be a [token_id, shares] pair", field="positions")
+            raise JournalError(f"entry {i} must be a [token_id, shares] pair", field=name)
         pairs.append((str(pair[0]), field.decimal({"shares": pair[1]}, "shares")))
-    return VenuePositions(ts, tuple(pairs))
+    return tuple(pairs)
+
+
+def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
+    positions = _pairs(field.required(o, "positions"), "positions")
+    return VenuePositions(ts, positions, _pairs(o.get("redeemable", []), "redeemable"))
+
+
+def _redeemed(o: dict[str, Any], ts: int) -> Redeemed:
+    attempts = o.get("attempts", 1)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+        raise JournalError("must be a non-negative integer", field="attempts")
+    return Redeemed(
+        ts,
+        field.text(o, "window_slug"),
+        field.optional_decimal(o, "paid"),
+        str(o.get("tx_hash") or ""),
+        str(o.get("via") or ""),
+        attempts,
+    )
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
@@ -155,6 +174,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
     ),
     "balance": lambda o, ts: BalanceReport(ts, field.decimal(o, "usd")),
     "venue_positions": _venue_positions,
+    "redeemed": _redeemed,
     "timer": lambda o, ts: Timer(ts),
 }
 

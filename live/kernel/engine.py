@@ -39,6 +39,7 @@ from live.kernel.events import (
     OrderFill,
     OrderReject,
     OrderUnknown,
+    Redeemed,
     Resolved,
     SignalLine,
     Timer,
@@ -163,6 +164,7 @@ class Engine:
             OrderUnknown: self._on_venue_result,
             BalanceReport: self._on_balance,
             VenuePositions: self.ledger.on_venue_positions,
+            Redeemed: self._on_redeemed,
             Timer: _ignore,
         }
 
@@ -317,6 +319,10 @@ class Engine:
 
     def _on_balance(self, ev: BalanceReport) -> None:
         self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
+
+    def _on_redeemed(self, ev: Redeemed) -> None:
+        """A confirmed redemption: the window's receivable is cash now (LIVE)."""
+        self.ledger.on_redeemed(ev)
 
     def _on_venue_result(self, ev: Any) -> None:
         self.order_desk.apply(ev, self.now)

@@ -4,7 +4,7 @@ One sink per run: `open_run` writes the `backtest_runs` row, `add` buffers recor
 each table in one statement batch inside one transaction (COPY for the append-only tables,
 executemany upserts for the keyed ones), `finish` stores the summary. Writes are idempotent where
 the record has a key: fills by fill_id and signals by signal_id (ON CONFLICT DO NOTHING), orders
-and positions by their id (the latest row wins), settlements by (window, mode, run).
+positions and redemptions by their (position) id (the latest row wins), settlements by (window, mode, run).
 """
 
 from __future__ import annotations
@@ -32,11 +32,16 @@ WRITE_ORDER: tuple[type, ...] = (
     Position,
     records.PositionEventRecord,
     records.SettlementRecord,
+    records.RedemptionRecord,
     records.BalanceRecord,
     records.AssertionRecord,
     records.BreakerRecord,
 )
-_UPSERT_LATEST = {Order: "client_order_id", Position: "position_id"}
+_UPSERT_LATEST = {
+    Order: "client_order_id",
+    Position: "position_id",
+    records.RedemptionRecord: "position_id",
+}
 _INSERT_ONCE = {Fill: "fill_id", records.SignalRecord: "signal_id"}
 _SETTLEMENT_KEY = "(window_slug, mode, (coalesce(run_id, '')))"
 

@@ -75,6 +75,9 @@ class VenueConfig(BaseModel):
     fallback_fee_rate: Decimal | None = Field(default=None, ge=0, le=Decimal("0.25"))
     twap_since_ms: int = Field(default=TWAP_SINCE_MS, ge=0)
     ws_ping_interval_s: float = Field(default=10.0, gt=0, le=30)
+    # How often the SDK polls a redemption's receipt or relayer state (sandbox only; Polymarket
+    # keeps the SDK's own 2000 ms).
+    tx_poll_ms: int = Field(default=250, ge=50, le=5000)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VenueConfig:
@@ -161,6 +164,8 @@ class VenueConfig(BaseModel):
             clob_url=f"{base}/clob",
             data_url=f"{base}/data",
             relayer_url=f"{base}/relayer",
+            rpc_url=f"{base}/rpc",
+            relayer_poll_frequency_ms=self.tx_poll_ms,
             clob_market_ws_url=f"{ws}/ws/market",
             clob_user_ws_url=f"{ws}/ws/user",
             rtds_ws_url=f"{ws}/ws/prices",

@@ -4,10 +4,10 @@ assertions 4 and 5).
 Ours is the expected balance: the starting cash, minus what entries cost, plus what exits and
 settlements paid, fees included. In LIVE a resolution pays nothing by itself (Polymarket): what
 resolved positions are owed is a receivable (receivables.py) until their redemption is confirmed,
-then it is cash; cash + receivables + cost tied up in open positions = start + realised P&L. The venue's is the simulated venue's own ledger in PAPER,
-DRY_RUN and BACKTEST (the executor), or in LIVE the runner's last `balance` and `venue_positions`
-reports. A report taken before our last fill or settlement (`book_changed_ts`) describes another
-instant and is not compared.
+then it is cash; cash + receivables + cost tied up in open positions = start + realised P&L. The
+venue's is the simulated venue's own ledger in PAPER, DRY_RUN and BACKTEST (the executor), or in
+LIVE the runner's last `balance` and `venue_positions` reports. A report taken before our last fill
+or settlement (`book_changed_ts`) describes another instant and is not compared.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The settlement desk: a window's end, from its close to the venue's resolution (DESIGN §3).
 
 At the close the window is CLOSED and positions still monitored expire (they are held to
-settlement); a second later our own resolution is computed from the oracle (settlement.py); when
-the venue's `resolved` arrives the window is RESOLVED, ours is recorded beside the venue's, the
-simulated venue pays its winning shares, and every open position on the window is settled
-(CLOSED, its P&L realised) into the ledger: as cash from a venue that pays at resolution, as a
-receivable awaiting redemption on Polymarket (receivables.py). Breaker trips and alerts stay with the engine, which reads the returned `Settled`.
+settlement); a second later our own resolution is computed from the oracle (settlement.py); when the
+venue's `resolved` arrives the window is RESOLVED, ours is recorded beside the venue's, the
+simulated venue pays its winning shares, and every open position on the window is settled (CLOSED,
+its P&L realised) into the ledger: as cash from a venue that pays at resolution, as a receivable
+awaiting redemption on Polymarket (receivables.py). Breaker trips and alerts stay with the engine,
+which reads the returned `Settled`.
 
 It works with what it is handed, never with the engine: the market state, the position book, the
 ledger and the records list.

@@ -1,7 +1,7 @@
 """LIVE: the venue's balance and positions (open and redeemable apart) as engine events, the
-evidence for runtime assertions 4 and 5. A report is stamped with the time its query began, and only sent when it describes one
-instant: no order of ours in flight and no window of ours settling at the venue while it ran (the
-engine ignores reports older than its last fill or settlement)."""
+evidence for runtime assertions 4 and 5. A report is stamped with the time its query began, and only
+sent when it describes one instant: no order of ours in flight and no window of ours settling at the
+venue while it ran (the engine ignores reports older than its last fill or settlement)."""
 
 from __future__ import annotations
 

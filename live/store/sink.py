@@ -4,7 +4,8 @@ One sink per run: `open_run` writes the `backtest_runs` row, `add` buffers recor
 each table in one statement batch inside one transaction (COPY for the append-only tables,
 executemany upserts for the keyed ones), `finish` stores the summary. Writes are idempotent where
 the record has a key: fills by fill_id and signals by signal_id (ON CONFLICT DO NOTHING), orders
-positions and redemptions by their (position) id (the latest row wins), settlements by (window, mode, run).
+positions and redemptions by their (position) id (the latest row wins), settlements by (window,
+mode, run).
 """
 
 from __future__ import annotations

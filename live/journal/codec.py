@@ -24,6 +24,7 @@ from live.kernel.events import (
     BookSnapshot,
     ControlChange,
     Event,
+    FillSettled,
     OracleTick,
     OrderAck,
     OrderCancel,
@@ -118,6 +119,19 @@ def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
     return VenuePositions(ts, positions, _pairs(o.get("redeemable", []), "redeemable"))
 
 
+def _fill_settled(o: dict[str, Any], ts: int) -> FillSettled:
+    status = field.text(o, "status")
+    if status not in ("CONFIRMED", "FAILED"):
+        raise JournalError("must be CONFIRMED or FAILED", field="status")
+    return FillSettled(
+        ts,
+        field.text(o, "client_order_id"),
+        field.text(o, "fill_id"),
+        status,
+        o.get("reason") or "",
+    )
+
+
 def _redeemed(o: dict[str, Any], ts: int) -> Redeemed:
     attempts = o.get("attempts", 1)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
@@ -172,6 +186,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
     "order_unknown": lambda o, ts: OrderUnknown(
         ts, field.text(o, "client_order_id"), o.get("reason") or ""
     ),
+    "fill_settled": _fill_settled,
     "balance": lambda o, ts: BalanceReport(ts, field.decimal(o, "usd")),
     "venue_positions": _venue_positions,
     "redeemed": _redeemed,

@@ -65,13 +65,22 @@ def signal_exactly_one_order(e: Evidence) -> Result:
 
 
 def order_confirmed_within_10s(e: Evidence) -> Result:
-    """2. Every order is final (filled, cancelled or explicitly rejected) within 10 s."""
+    """2. Every order is final (filled, cancelled or explicitly rejected) within 10 s — the
+    venue's match answer counts as the confirmation — and, a separate bound, every matched fill
+    reaches its on-chain outcome (CONFIRMED or FAILED) within `settle_bound_ms` (60 s)."""
     late = [
         o.client_order_id
         for o in e.orders
         if o.state not in TERMINAL_ORDER_STATES and e.now - o.created_ts > CONFIRM_WITHIN_MS
     ]
-    return not late, {"late": late[:10]}
+    unsettled = e.orders.overdue_unsettled(e.now)
+    detail: dict[str, Any] = {"late": late[:10]}
+    if e.orders.unsettled:
+        detail["settling"] = len(e.orders.unsettled)
+    if unsettled:
+        detail["unsettled_past_bound"] = unsettled[:10]
+        detail["settle_bound_ms"] = e.orders.settle_bound_ms
+    return not late and not unsettled, detail
 
 
 def fill_has_position(e: Evidence) -> Result:

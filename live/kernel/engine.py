@@ -33,6 +33,7 @@ from live.kernel.events import (
     BookDelta,
     BookSnapshot,
     ControlChange,
+    FillSettled,
     OracleTick,
     OrderAck,
     OrderCancel,
@@ -162,6 +163,7 @@ class Engine:
             OrderFill: self._on_venue_result,
             OrderCancel: self._on_venue_result,
             OrderUnknown: self._on_venue_result,
+            FillSettled: self._on_fill_settled,
             BalanceReport: self._on_balance,
             VenuePositions: self.ledger.on_venue_positions,
             Redeemed: self._on_redeemed,
@@ -319,6 +321,9 @@ class Engine:
 
     def _on_balance(self, ev: BalanceReport) -> None:
         self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
+
+    def _on_fill_settled(self, ev: FillSettled) -> None:
+        self.order_desk.settle_fill(ev, self.now)
 
     def _on_redeemed(self, ev: Redeemed) -> None:
         """A confirmed redemption: the window's receivable is cash now (LIVE)."""

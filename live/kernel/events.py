@@ -2,9 +2,9 @@
 
 Market kinds: window, book, book_delta, trade, oracle, resolved, control, signal. Venue-result kinds
 (what the live runner feeds back after a command, and what the simulated executors produce
-in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, balance,
-venue_positions, redeemed, timer. Reading and validating them is live/journal/ (field.py, codec.py,
-reader.py); writing them is codec.py.
+in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, fill_settled,
+balance, venue_positions, redeemed, timer. Reading and validating them is live/journal/ (field.py,
+codec.py, reader.py); writing them is codec.py.
 
 The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
 frozen dataclasses used for everything else, but about half the construction cost, which matters
@@ -159,6 +159,18 @@ class OrderUnknown:
 
 
 @dataclass(frozen=True, slots=True)
+class FillSettled:
+    """A fill answered at its match (MATCHED / MINED: filled, settlement pending) reached its
+    on-chain outcome: CONFIRMED (final), or FAILED (the venue undid it: reversed, `reason`)."""
+
+    ts: int
+    client_order_id: str
+    fill_id: str
+    status: str  # CONFIRMED | FAILED
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceReport:
     """The venue's collateral balance in USD, as last queried."""
 
@@ -212,6 +224,7 @@ Event = (
     | OrderFill
     | OrderCancel
     | OrderUnknown
+    | FillSettled
     | BalanceReport
     | VenuePositions
     | Redeemed
@@ -233,6 +246,7 @@ _KIND_OF: dict[type, str] = {
     OrderFill: "order_fill",
     OrderCancel: "order_cancel",
     OrderUnknown: "order_unknown",
+    FillSettled: "fill_settled",
     BalanceReport: "balance",
     VenuePositions: "venue_positions",
     Redeemed: "redeemed",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from live.kernel.domain import Mode, OrderSide, Position, Window
+from live.kernel.domain import Fill, Mode, OrderSide, Position, Window
 from live.kernel.events import BalanceReport, OrderFill, Redeemed, VenuePositions
 from live.kernel.executors import SimExecutor
 from live.kernel.receivables import REDEEM_WITHIN_MS, Receivables
@@ -68,6 +68,13 @@ class Ledger:
         if self.cash is not None:
             value = fill.shares * fill.price
             self.cash += -value - fill.fee if side is OrderSide.BUY else value - fill.fee
+
+    def reverse_fill(self, side: OrderSide, fill: Fill, ts: int) -> None:
+        """A fill the venue undid (trade FAILED): its cash effect reversed."""
+        self.book_changed_ts = max(self.book_changed_ts, ts)
+        if self.cash is not None:
+            value = fill.shares * fill.price
+            self.cash += value + fill.fee if side is OrderSide.BUY else -(value - fill.fee)
 
     def on_resolution(self, pos: Position, window: Window, payout: Decimal, ts: int) -> None:
         """The resolution of `pos` at `ts` earned it `payout` (its winning shares at $1): cash

@@ -55,6 +55,7 @@ class RunnerConfig(BaseModel):
     redeem_retry_s: float = Field(default=5.0, ge=0.1, le=600)
     redeem_bound_s: float = Field(default=180.0, ge=1, le=86_400)
     data_lag_s: float = Field(default=15.0, ge=0, le=600)  # the Data API's lag bound
+    settle_bound_s: float = Field(default=60.0, ge=1, le=3600)  # matched → CONFIRMED bound
     instance_id: str = Field(min_length=1, max_length=200)
     repo_root: str = "."
 

@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.domain import Mode, TradingState
-from live.kernel.events import BalanceReport, Redeemed, Timer, VenuePositions
+from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
 from live.runner import instances
 from live.runner.account_watch import AccountWatch
@@ -36,6 +36,7 @@ from live.runner.reconciliation import reconcile_at_start
 from live.runner.recorder import Recorder, engine_input
 from live.runner.redemption import RedemptionDesk
 from live.runner.role import TraderRole
+from live.runner.settling import SettlementFollower
 from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
 from live.runner.strategy_gate import StrategyGate
@@ -168,6 +169,7 @@ class Runner:
                 ledger.by_redemption = self.config.redemption is not Redemption.AT_RESOLUTION
                 ledger.redeem_bound_ms = int(self.config.redeem_bound_s * 1000)
                 ledger.data_lag_ms = int(self.config.data_lag_s * 1000)
+                slot.engine.orders.settle_bound_ms = int(self.config.settle_bound_s * 1000)
         # Signal replay (research.parity) re-runs a simulated engine on exactly what it saw.
         simulated = [s for s in self.slots if s.engine.mode is not Mode.LIVE]
         self.journalled = simulated[0] if simulated else None
@@ -208,6 +210,9 @@ class Runner:
             self.windows.tokens,
         )
         self.gateway = OrderGateway(self.venue, self.emit, self.now_ms, lambda: self.is_trader)
+        self.gateway.settling = SettlementFollower(
+            self.venue, self.emit, self.now_ms, self.alarms.raise_, cfg.settle_bound_s
+        )
         self.account = AccountWatch(
             self.venue,
             self.primary.engine,
@@ -311,7 +316,7 @@ class Runner:
     def _dispatch(self, event: Any) -> None:
         self.events_processed += 1
         venue_answer = type(event).__name__.startswith("Order") or isinstance(
-            event, (BalanceReport, VenuePositions, Redeemed)
+            event, (BalanceReport, VenuePositions, Redeemed, FillSettled)
         )
         for slot in self.slots:
             if venue_answer and not slot.venue_orders:

@@ -65,6 +65,9 @@ class VenueConfig(BaseModel):
     funder: str | None = None
     signature_type: int = Field(default=0, ge=0, le=3)
     confirm_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Once matched, how long the confirmation loop waits for CONFIRMED before answering with the
+    # match (filled, settlement pending; issue 13).
+    match_answer_s: float = Field(default=1.0, ge=0, le=30)
     poll_interval_s: float = Field(default=0.25, ge=0.02, le=5)
     heartbeat_interval_s: float = Field(default=5.0, gt=0, le=9)
     token_cache_s: float = Field(default=0.0, ge=0, le=2)  # 0: a fresh Gamma read per order

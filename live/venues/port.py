@@ -182,6 +182,10 @@ class Venue(Protocol):
         """(open, redeemable) token id → shares, from one Data API read."""
         ...
 
+    async def trade_statuses(self, client_order_id: str) -> dict[str, str]:
+        """Trade id → latest status of an answered order's trades (MATCHED … CONFIRMED/FAILED)."""
+        ...
+
     # ------------------------------------------------------------ settling to cash
 
     async def redeem(self, condition_id: str) -> Redemption:

@@ -198,7 +198,7 @@ def test_redemption_that_fails_is_retried_and_alerted_then_succeeds(db_url):
             async with running(runner):
                 engine = runner.primary.engine
                 await until(
-                    lambda: max(runner.redemption.attempts.values(), default=0) >= 2,
+                    lambda: max(runner.redemption.failed.values(), default=0) >= 2,
                     timeout=120,
                     what="a window's redemption failed twice",
                 )

@@ -54,6 +54,7 @@ class RedemptionDesk:
         self.done: set[str] = set()  # windows whose `Redeemed` is on the queue
         self.attempts: dict[str, int] = {}
         self.failures = 0
+        self.failed: dict[str, int] = {}  # window slug -> its failed attempts
         self.redeemed = 0
         self._late: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -99,6 +100,7 @@ class RedemptionDesk:
                         done = await self._venue.redeem(condition_id)
                 except VenueError as error:
                     self.failures += 1
+                    self.failed[slug] = self.failed.get(slug, 0) + 1
                     log.warning("redemption of %s failed (attempt %d): %s", slug,
                                 self.attempts[slug], error)  # fmt: skip
                     if self.attempts[slug] == 1:

@@ -63,11 +63,14 @@ class RedemptionDesk:
         self._send = asyncio.Lock()
 
     def pending(self) -> dict[str, str]:
-        """Window slug → condition id of the receivables not yet redeemed (nor on the queue)."""
+        """Window slug → condition id of the receivables not yet redeemed (nor on the queue), once
+        every fill on the window is CONFIRMED."""
         out = {}
+        orders = self._engine.orders
         for row in self._engine.ledger.receivables:
-            if row.window_slug not in self.done:
-                out[row.window_slug] = row.condition_id
+            if row.window_slug in self.done or orders.unsettled_on(row.window_slug):
+                continue  # shares not yet on chain would be redeemed for nothing: wait
+            out[row.window_slug] = row.condition_id
         return out
 
     async def run(self) -> None:

@@ -25,6 +25,13 @@ def header_html(model: CommandCenterModel) -> str:
         if agree is None
         else (" ✓ = expected" if agree else f" ✗ expected {money(bal.get('expected'))}")
     )
+    owed = ""
+    if bal.get("receivable") is not None:
+        owed = (
+            f'<span class="ud-figure ud-receivable">Receivable: {money(bal.get("receivable"))} '
+            f"({bal.get('awaiting', 0)} awaiting redemption; {bal.get('redeemed', 0)} redeemed, "
+            f"{money(bal.get('redeemed_usd') or 0)})</span>"
+        )
     gross, _, net = model.session_shown()
     return (
         f'<span class="ud-badge ud-venue-{esc(b.get("venue"))}" id="ud-venue">'
@@ -34,6 +41,7 @@ def header_html(model: CommandCenterModel) -> str:
         f'<span class="ud-figure ud-trading-state">state: {esc(b.get("trading_state"))} '
         f"(kill_switch={esc(b.get('kill_switch'))})</span><br>{spot}"
         f'<span class="ud-figure ud-balance">Balance: {money(bal.get("venue"))}{check}</span>'
+        f"{owed}"
         f'<span class="ud-figure ud-session-pnl">Session P&amp;L: gross '
         f"{money(gross, True)} · net {money(net, True)}</span>"
     )

@@ -327,7 +327,8 @@ def settled_windows(db_url: str, mode: str, run_id: str) -> int:
 async def settle_then_pause(db_url: str, runner: Runner, needed: int) -> datetime:
     """Inside `running(runner)`: wait until the primary has `needed` settled windows and each
     copy twice that (two assets per period), pause, let what is open settle and be redeemed,
-    and return the pause time (windows closed by then are complete; later ones only hold denied signals)."""
+    and return the pause time (windows closed by then are complete; later ones only hold
+    denied signals)."""
     live_run = runner.primary.engine.run_id
     copies = [slot.engine for slot in runner.slots[1:]]
 

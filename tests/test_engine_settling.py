@@ -206,3 +206,31 @@ def test_failed_trade_reverses_the_fill_atomically_with_its_reason() -> None:
     assert settlement_pnl_matches_balance(evidence(engine))[0]
     engine.process(signal(OPEN + 10_000, W, side="DOWN", usd="1", signal_id="c"))
     assert of_type(engine.records, DecisionRecord)[-1].code != DenyCode.SETTLEMENT_PENDING
+
+
+def test_exit_closes_only_once_its_fill_is_confirmed_and_a_failed_exit_sells_again() -> None:
+    engine = live_engine()
+    buy(engine, usd="3", stop_loss="0.05")
+    (pos,) = list(engine.positions)
+    (sell,) = [c for c in run(engine, two_sided(OPEN + 4000, W, 0.30, 0.32)) if hasattr(c, "order")]
+    scid = sell.order.client_order_id
+    exit_fill = OrderFill(OPEN + 4300, scid, "t-x:v-x", Decimal("0.3"), Decimal("6"),
+                          Decimal("0.02"), "MATCHED")  # fmt: skip
+    run(engine, [OrderAck(OPEN + 4200, scid, "v-x"), exit_fill])
+    assert engine.orders.get(scid).state is OrderState.FILLED
+    assert engine.positions.get(pos.position_id).state is PositionState.EXIT_PENDING  # settling
+    # FAILED: the shares are back and the exit is sent again.
+    commands = engine.process(FillSettled(OPEN + 9000, scid, exit_fill.fill_id, "FAILED", "x"))
+    again = [c for c in commands if getattr(c, "order", None) is not None]
+    assert engine.positions.get(pos.position_id).shares == Decimal("6")
+    assert len(again) == 1 and again[0].order.side is OrderSide.SELL
+    rcid = again[0].order.client_order_id
+    refill = OrderFill(OPEN + 9300, rcid, "t-y:v-y", Decimal("0.3"), Decimal("6"),
+                       Decimal("0.02"), "MATCHED")  # fmt: skip
+    run(engine, [OrderAck(OPEN + 9200, rcid, "v-y"), refill])
+    assert engine.positions.get(pos.position_id).state is PositionState.EXIT_PENDING
+    engine.process(FillSettled(OPEN + 12_000, rcid, refill.fill_id, "CONFIRMED"))
+    closed = engine.positions.get(pos.position_id)
+    assert closed.state is PositionState.CLOSED
+    assert closed.pnl_net == Decimal("6") * Decimal("0.3") - Decimal("3") - Decimal("0.05")
+    assert engine.ledger.cash == START - Decimal("3.03") + Decimal("1.8") - Decimal("0.02")

@@ -108,7 +108,7 @@ class OrderDesk:
         if ev.status != "FAILED":
             if track is not None:
                 track.unsettled.discard(fill.fill_id)
-                self.exits.check([pid], now)
+                self._after_settled(pid, now)
             return
         self.ledger.reverse_fill(order.side, fill, now)
         entry = order.purpose is OrderPurpose.ENTRY
@@ -122,6 +122,20 @@ class OrderDesk:
         self.emit(AlertCommand("fill_failed", "warning", message + ": reversed"))
         if pos is not None and pos.state is PositionState.CLOSED:
             self.on_position_closed()
+        elif pos is not None:
+            self.exits.check([pid], now)  # a failed exit fill: the shares are back, sell again
+
+    def _after_settled(self, pid: str, now: int) -> None:
+        """A fill of the position settled: an exit held for it may go, or an exit that sold
+        everything closes the position once its last fill is CONFIRMED."""
+        pos = self.positions.get(pid)
+        working = any(o.position_id == pid for o in self.orders.working())
+        if pos.state is PositionState.EXIT_PENDING and not working:
+            pos = self.positions.on_exit_done(pid, now)
+            if pos.state is PositionState.CLOSED:
+                self.on_position_closed()
+                return
+        self.exits.check([pid], now)
 
     def _on_fill(self, order: Order, ev: OrderFill, now: int) -> None:
         fill = self.orders.record_fill(ev)

@@ -303,9 +303,12 @@ class PositionBook:
         )
 
     def on_exit_done(self, position_id: str, ts: int) -> Position:
-        """The exit order is final: CLOSED if only dust is left, else still EXIT_PENDING."""
+        """The exit order is final: CLOSED if only dust is left, else still EXIT_PENDING (also
+        while an exit fill is matched but not yet CONFIRMED: it may still fail)."""
         pos = self.positions[position_id]
         if pos.state is not P.EXIT_PENDING or pos.shares >= DUST_SHARES:
+            return pos
+        if self.tracks[position_id].unsettled:
             return pos
         gross = pos.proceeds - pos.cost
         return self._move(

@@ -101,9 +101,9 @@ def test_phase_1b_twenty_windows_on_the_venue_realistic_sandbox(db_url, tmp_path
 async def _drive(db_url: str, runner) -> datetime:
     """Until the LIVE engine has settled and redeemed PERIODS windows; pause; everything open
     settles and is redeemed; reports taken after the last change."""
-    engine = runner.primary.engine
-    run_id = engine.run_id
     async with running(runner):
+        engine = runner.primary.engine
+        run_id = engine.run_id
 
         def redeemed() -> int:
             (n,) = rows(

@@ -333,7 +333,6 @@ class Engine:
         self.order_desk.apply(ev, self.now)
 
     def _on_resolved(self, ev: Resolved) -> None:
-        self.ledger.changed_at(self.now)
         ws = self.market.windows.get(ev.slug)
         if ws is None:
             self.emit(AlertCommand("settlement", "warning", f"unknown {ev.slug}"))
@@ -344,6 +343,11 @@ class Engine:
             return
         settled = self.settlement.settle(ws, ev)
         if settled.positions:
+            # Our holdings changed (open → redeemable): venue reports taken before describe
+            # another instant. A window we held nothing on changes nothing of ours (with short
+            # windows resolving more often than the Data API's lag bound, marking every
+            # resolution would leave no positions report ever comparable).
+            self.ledger.changed_at(self.now)
             self._on_position_closed()
         if settled.agreement is Agreement.DISAGREE:
             detail = {"ours": str(settled.ours), "venue": str(ev.winner)}

@@ -189,9 +189,7 @@ def test_fill_at_the_venue_unknown_to_the_db_fails_reconciliation(db_url, server
             }
             placed = (await other.execute(order)).venue_order_id
             # The Data API lags trades (10 s in the venue profile): reconcile once it shows.
-            await until(
-                lambda: other.positions(), timeout=30, what="the position in the Data API"
-            )
+            await until(lambda: other.positions(), timeout=30, what="the position in the Data API")
             return placed
 
     async def drive() -> None:

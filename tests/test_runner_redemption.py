@@ -237,6 +237,11 @@ def test_a_real_balance_discrepancy_still_trips_assertion_5(db_url):
                     timeout=30,
                     what="the breaker tripped by assertion 5",
                 )
+                await until(  # recorded while the runner runs (not left to the shutdown flush)
+                    lambda: _failed_assertions(db_url, engine.run_id),
+                    timeout=10,
+                    what="the failed assertion row",
+                )
 
         asyncio.run(drive())
     finally:

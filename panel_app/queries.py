@@ -127,6 +127,8 @@ EVENT_QUERIES: dict[str, str] = {
     "balances": """SELECT DISTINCT ON (b.mode, b.source) b.mode, b.source, b.ts, b.usd,
         (SELECT max(f.ts) FROM fills f WHERE f.mode = b.mode) AS last_fill_ts FROM balances b
         ORDER BY b.mode, b.source, b.ts DESC""",
+    "redemptions": """SELECT mode, status, count(*) AS positions,
+        sum(expected_usd) AS usd FROM redemptions GROUP BY mode, status ORDER BY mode, status""",
     "feed_gaps": """SELECT feed, asset, start_ts, end_ts, reason FROM feed_gaps
         WHERE end_ts IS NULL OR start_ts > now() - interval '24 hours'
         ORDER BY start_ts DESC LIMIT 100""",

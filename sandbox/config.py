@@ -40,10 +40,10 @@ class SandboxConfig:
     chain_id: int = 137
     page_size: int = 100
     # Realism (docs/sandbox.md, "Realism"): `realism` picks a profile; every option left at
-    # None takes the profile's value, an explicit value overrides it. The default profile is
-    # still `instant` until the runner redeems (issue 13); tests of the venue's behaviour ask
-    # for `venue` explicitly.
-    realism: Realism = Realism.INSTANT
+    # None takes the profile's value, an explicit value overrides it. The default is `venue`
+    # (Polymarket as its users report it: redeem to get paid, seconds-to-tens-of-seconds
+    # settlement, Data API lag); `instant` only where a test says why.
+    realism: Realism = Realism.VENUE
     payout_at_resolution: bool | None = None
     auto_redeem_delay: float | None = None
     trade_mined_seconds: Span | None = None

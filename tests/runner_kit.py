@@ -332,8 +332,9 @@ def settled_windows(db_url: str, mode: str, run_id: str) -> int:
 
 async def settle_then_pause(db_url: str, runner: Runner, needed: int) -> datetime:
     """Inside `running(runner)`: wait until the primary has `needed` settled windows and each
-    copy twice that (two assets per period), pause, let what is open settle, and return the
-    pause time (windows closed by then are complete; later ones only hold denied signals)."""
+    copy twice that (two assets per period), pause, let what is open settle and be redeemed,
+    and return the pause time (windows closed by then are complete; later ones only hold
+    denied signals)."""
     live_run = runner.primary.engine.run_id
     copies = [slot.engine for slot in runner.slots[1:]]
 
@@ -346,9 +347,13 @@ async def settle_then_pause(db_url: str, runner: Runner, needed: int) -> datetim
     paused_at = datetime.now(UTC)
     set_controls(db_url, kill_switch="pause")
     await until(
-        lambda: all(not list(s.engine.positions.open_positions()) for s in runner.slots),
-        timeout=40,
-        what="open positions settled",
+        lambda: all(
+            not list(s.engine.positions.open_positions())
+            and not s.engine.ledger.receivables.pending
+            for s in runner.slots
+        ),
+        timeout=60,
+        what="open positions settled and redeemed (their cash arrived)",
     )
     await asyncio.sleep(2.5)  # one more balance poll and assertion round after the last
     return paused_at

@@ -201,7 +201,13 @@ def running_sandbox(config: SandboxConfig) -> Iterator[SandboxHandle]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxHandle]:
+    """The shared sandbox of the SDK-surface drills (orders, books, streams, payout rules), in
+    the `instant` profile: they check the venue's answer to one request right after it (a fill's
+    position in the Data API, a payout at resolution). The venue profile's latencies, lag and
+    redemption have their own drills (test_sandbox_realism_*), and the runner's tests run on the
+    default `venue` profile."""
     config = SandboxConfig(
+        realism="instant",
         port=0,
         seed=7,
         assets=("BTC", "ETH"),

@@ -169,3 +169,55 @@ def test_daily_report_lines_and_table_hold(real):
         for st, line, row in zip(s.strategies, lines[1:], daily.shown_strategies(s), strict=False):
             assert_statement(*figures(line, "gross", "fees", "net"), st.fees, st.pnl_net)
             assert_statement(row["pnl_gross"], row["fees"], row["pnl_net"], st.fees, st.pnl_net)
+
+
+def test_balance_shows_receivables_and_redemptions_per_mode() -> None:
+    """Issue 13: the header's balance carries what resolved positions are owed (awaiting
+    redemption) beside the cash, and how many were redeemed."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from panel_app.models.command_center import balance
+    from panel_app.models.state import Snapshot
+    from panel_app.views.command_center import header_html
+
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    frames = {
+        "balances": pd.DataFrame(
+            [
+                {"mode": "LIVE", "source": "venue", "ts": now, "usd": "98.5", "last_fill_ts": now},
+                {
+                    "mode": "LIVE",
+                    "source": "expected",
+                    "ts": now,
+                    "usd": "98.5",
+                    "last_fill_ts": now,
+                },
+            ]
+        ),  # fmt: skip
+        "redemptions": pd.DataFrame(
+            [
+                {"mode": "LIVE", "status": "PENDING", "positions": 1, "usd": "2.04"},
+                {"mode": "LIVE", "status": "REDEEMED", "positions": 3, "usd": "4.1"},
+            ]
+        ),
+    }
+    shown = balance(Snapshot(now, frames), "LIVE")
+    assert shown["agree"] is True
+    assert (shown["awaiting"], shown["receivable"]) == (1, 2.04)
+    assert (shown["redeemed"], shown["redeemed_usd"]) == (3, 4.1)
+    assert balance(Snapshot(now, frames), "PAPER")["receivable"] is None  # paid at resolution
+
+    class Model:
+        badge = {"venue": "sandbox", "mode": "LIVE", "trading_state": "ACTIVE"}
+        spot: dict = {}
+
+        def __init__(self) -> None:
+            self.balance = shown
+
+        def session_shown(self):
+            return 0, 0, 0
+
+    html = header_html(Model())
+    assert "Receivable: $2.04 (1 awaiting redemption; 3 redeemed, $4.10)" in html

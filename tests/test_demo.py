@@ -135,6 +135,9 @@ class Lines:
         return False
 
 
+CASH = re.compile(r"redeemed [1-9]\d* \(\$\d+\.\d\d cash; awaiting \d+, \$\d+\.\d\d\)")
+
+
 def steps(lines: list[str]) -> dict[str, int]:
     """The path's steps said by the demo: `PROMOTED`, `first order`, ... -> seconds."""
     found: dict[str, int] = {}
@@ -164,6 +167,8 @@ def test_demo_walks_the_whole_path_to_a_settled_live_position_and_stops_cleanly(
     lines = Lines(proc)
     try:
         settled = lines.until(lambda line: "first position settled" in line, timeout_s=240)
+        redeemed = lines.until(lambda line: "first redemption confirmed" in line, timeout_s=90)
+        cash_line = lines.until(lambda line: CASH.search(line) is not None, timeout_s=30)
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: open LIVE positions settle, then all stops
         lines.until(lambda line: line.startswith("demo stopped"), timeout_s=150)
@@ -184,7 +189,9 @@ def test_demo_walks_the_whole_path_to_a_settled_live_position_and_stops_cleanly(
     assert at["evidence"] <= at["PROMOTED"] <= at["first order"] <= at["first position"]
     assert at["first order"] <= 120, out
     assert at["first position"] <= 180, out
-    assert "redeem    not built yet" in out and "redeemed n/a" in out
+    # the cash arrives when the redemption is confirmed (the sandbox pays nothing at resolution)
+    assert redeemed and cash_line, out
+    assert at["first position"] <= at["redeem"], out
     assert f"http://127.0.0.1:{sandbox_port}" in out
     assert f"http://127.0.0.1:{health_port}/health" in out
     assert "ACTIVE trader" in out  # status lines from the live runner's health

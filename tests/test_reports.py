@@ -239,3 +239,33 @@ def test_report_daily_command_writes_the_report_and_records_the_alert(day_db, tm
             "SELECT message FROM alerts WHERE kind = 'daily_summary'"
         ).fetchone()
     assert "Settlements: agree 3, disagree 1, pending 1" in message
+
+
+def test_cash_of_a_mode_that_settles_by_redemption(db_url):
+    """Issue 13: LIVE's cash, its receivables at the day's end (resolved, not yet redeemed)
+    and what the day's redemptions brought in; modes paid at resolution have no cash line."""
+    with psycopg.connect(db_url) as conn:
+        seed_day(conn)
+        trade(conn, "r1", "LIVE", "canary", T0 + 8 * H, T0 + 8 * H + 60 * S)
+        trade(conn, "r2", "LIVE", "canary", T0 + 9 * H, T0 + 9 * H + 60 * S)
+        for pid, done in (("p6", T0 + 5 * H + 90 * S), ("r1", T0 + 8 * H + 70 * S), ("r2", None)):
+            resolved = T0 + (5 if pid == "p6" else 8 if pid == "r1" else 9) * H + 60 * S
+            insert(conn, "redemptions", position_id=pid, mode="LIVE", window_slug=f"w-{pid}",
+                   condition_id="0xc", token_id="tok", shares=2, won=True, expected_usd=2,
+                   status="REDEEMED" if done else "PENDING", resolved_ts=resolved,
+                   redeemed_ts=done, via="rpc" if done else None)  # fmt: skip
+        insert(conn, "balances", ts=T0 + 9 * H, mode="LIVE", source="expected", usd="101.5")
+        insert(conn, "balances", ts=T0 + 9 * H, mode="LIVE", source="venue", usd="101.5")
+        s = reports.daily_summary(conn, DAY, now=T0 + 48 * H)
+    (cash,) = s.cash
+    assert (cash.mode, cash.cash, cash.venue_cash) == ("LIVE", Decimal("101.5"), Decimal("101.5"))
+    assert (cash.awaiting, cash.receivable, cash.redeemed, cash.redeemed_usd) == (
+        1,
+        Decimal(2),
+        2,
+        Decimal(4),
+    )
+    assert (
+        "Cash (LIVE): $101.50 (venue $101.50), receivable $2.00 (1 awaiting redemption); "
+        "redeemed today 2 ($4.00)"
+    ) in reports.summary_lines(s)

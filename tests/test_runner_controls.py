@@ -59,7 +59,10 @@ DRILL = SizedCanary(name="controls-drill", timing=AT_T_MINUS_60)
 
 def test_pause_resume_flatten_emergency_and_invalid_control_take_effect(db_url, monkeypatch):
     monkeypatch.setattr(runner_module, "resolve", lambda names: [DRILL])
-    server = start_sandbox()
+    # Trades settle within ~1 s here: flatten and emergency sell at market inside a 20 s window,
+    # and shares are sellable only once CONFIRMED (2-15 s on the venue profile, which would leave
+    # no time before the close). Held exits of unsettled shares: tests/test_engine_settling.py.
+    server = start_sandbox(trade_mined_seconds=(0.2, 0.4), trade_confirmed_seconds=(0.4, 1.0))
     try:
         live_controls(db_url, DRILL.name)
         promote(db_url, DRILL.name, "canary")  # bound to the canary's pre-registration file
@@ -109,7 +112,7 @@ async def all_open(runner) -> list:
     def settled_entries():
         engine = runner.primary.engine
         entering = [p for p in engine.positions.open_positions() if str(p.state) == "ENTRY"]
-        return not entering and not list(engine.orders.working())
+        return not entering and not list(engine.orders.working()) and not engine.orders.unsettled
 
     await until(settled_entries, timeout=5, every=0.05, what="entries answered")
     held = list(runner.primary.engine.positions.open_positions())

@@ -244,7 +244,8 @@ def test_dropped_confirmation_is_unknown_blocks_reentry_then_resolves_to_the_fil
     shares = scalar(rig.db_url, "SELECT shares FROM positions WHERE window_slug = %s", slug)
     assert shares == order["filled"]
     assert len(rig.faults.orders(slug)) == 1, "resolving must never re-send"
-    poll(lambda: rig.runner.gateway.in_flight == 0, 5, what="resolution finished")
+    # In flight until the fill is CONFIRMED on chain too (2-15 s after its match, venue profile).
+    poll(lambda: rig.runner.gateway.in_flight == 0, 20, what="resolution and settlement finished")
     assert not health_now(rig.runner)["breaker"]["tripped"]
     poll(
         lambda: rows(

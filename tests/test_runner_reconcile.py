@@ -187,7 +187,10 @@ def test_fill_at_the_venue_unknown_to_the_db_fails_reconciliation(db_url, server
                 "amount": "2",
                 "price": "0.99",
             }
-            return (await other.execute(order)).venue_order_id
+            placed = (await other.execute(order)).venue_order_id
+            # The Data API lags trades (10 s in the venue profile): reconcile once it shows.
+            await until(lambda: other.positions(), timeout=30, what="the position in the Data API")
+            return placed
 
     async def drive() -> None:
         async with runner.alerter.recording(), running(runner):

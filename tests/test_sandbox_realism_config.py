@@ -15,8 +15,10 @@ from sandbox.wire import trade_event, trade_json
 from sandbox_fixtures import *  # noqa: F403
 
 
-def test_default_profile_is_still_instant_and_keeps_the_old_behaviour():
-    config = SandboxConfig()
+def test_default_profile_is_venue_and_instant_keeps_the_old_behaviour():
+    assert SandboxConfig().realism is Realism.VENUE  # issue 13: realism on by default
+    assert SandboxConfig().payout_at_resolution is False
+    config = SandboxConfig(realism="instant")
     assert config.realism is Realism.INSTANT
     assert config.payout_at_resolution is True
     assert config.data_lag_seconds == 0.0

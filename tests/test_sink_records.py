@@ -87,6 +87,27 @@ def _position(state: PositionState, closed: int | None = None) -> Position:
     )
 
 
+def _redemption(status: str) -> records.RedemptionRecord:
+    done = status == "REDEEMED"
+    return records.RedemptionRecord(
+        "p-1",
+        Mode.BACKTEST,
+        RUN,
+        "btc-updown-5m-1780876500",
+        "0xcond",
+        "tok-up",
+        Decimal("1.85"),
+        True,
+        Decimal("1.85"),
+        status,
+        T0 + 60_000,
+        T0 + 70_000 if done else None,
+        "rpc" if done else None,
+        "0xabc" if done else None,
+        1 if done else 0,
+    )
+
+
 def _records() -> list:
     fill = Fill(
         "f-1", "c-1", Mode.BACKTEST, RUN, T0 + 5, Decimal("0.54"), Decimal("1.85"), Decimal("0.01")
@@ -143,7 +164,10 @@ def _records() -> list:
             T0 + 60_000,
             None,
         ),
+        _redemption("PENDING"),
+        _redemption("REDEEMED"),  # the latest row per position wins
         records.BalanceRecord(T0, Mode.BACKTEST, RUN, "engine", Decimal("99.000001")),
+        records.BalanceRecord(T0, Mode.BACKTEST, RUN, "receivable", Decimal("1.85")),
         records.AssertionRecord(T0, "signal_has_one_order", True, {}, Mode.BACKTEST, RUN),
         records.BreakerRecord(T0, True, "assertion", {"name": "x"}, Mode.BACKTEST, RUN),
     ]
@@ -167,6 +191,9 @@ def test_every_record_reaches_its_table(conn):
     for table in records.TABLE.values():
         assert _count(conn, table) >= 1, table
     assert _count(conn, "fills") == 1 and _count(conn, "orders") == 1
+    assert conn.execute(
+        "SELECT status, via, redeemed_ts IS NOT NULL FROM redemptions"
+    ).fetchall() == [("REDEEMED", "rpc", True)]
     state, venue_id, payload = conn.execute(
         "SELECT state, venue_order_id, payload FROM orders"
     ).fetchone()

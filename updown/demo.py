@@ -256,10 +256,13 @@ class Demo:
             return
         with psycopg.connect(self.url) as conn:
             control_store.write(conn, "kill_switch", "pause", "demo")
-        bound = max(map(entry_offset_s, self.c.window_seconds)) + self.c.settle_delay_s + 10
+        # + the venue's settlement (CONFIRMED 2-15 s after the match) and the redemption's
+        # transaction (confirmed 4-12 s after it is sent): the cash must arrive too.
+        bound = max(map(entry_offset_s, self.c.window_seconds)) + self.c.settle_delay_s + 40
         self.c.say(
-            f"stopping     new entries paused; waiting up to {bound:.0f} s for {still} open LIVE "
-            "positions to settle, as the sandbox ends with the demo (Ctrl-C again: stop now)"
+            f"stopping     new entries paused; waiting up to {bound:.0f} s for {still} LIVE "
+            "positions to settle and be redeemed, as the sandbox ends with the demo (Ctrl-C "
+            "again: stop now)"
         )
         deadline = time.monotonic() + bound
         while still and time.monotonic() < deadline:
@@ -267,9 +270,10 @@ class Demo:
             self.path.poll()
             still = self.path.open_live_positions()
         self.c.say(
-            f"stopping     {still} LIVE positions still open after {bound:.0f} s"
+            f"stopping     {still} LIVE positions still open or awaiting redemption after "
+            f"{bound:.0f} s"
             if still
-            else "stopping     every LIVE position of this session has settled"
+            else "stopping     every LIVE position of this session has settled and been redeemed"
         )
 
     # ------------------------------------------------------------------ watching

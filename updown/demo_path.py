@@ -4,9 +4,10 @@ DRY_RUN windows (the gate's evidence), the promotion (the demo runs the gate its
 the sandbox and their settlement. Each step is said once, when it happens, with the seconds since
 the demo started; `phrase()` is the path in a few words for the status line.
 
-Redemption of winning shares does not exist yet: today's sandbox pays winning shares at the
-resolution by itself, where Polymarket needs them redeemed. The path says `redeemed n/a` rather
-than pretend; `REDEMPTION` is the one place to change when redemption arrives.
+Settling to cash the way Polymarket does (issue 13): the sandbox pays nothing at the resolution;
+the runner redeems each resolved LIVE window through the SDK and the cash arrives when the
+redemption is confirmed. The path says the first redemption once, and the status line counts the
+redeemed windows with their cash and what is still owed (resolved, awaiting redemption).
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ from strategies.canary import CANARY
 STRATEGY = "canary"
 NAMES = (CANARY.name, *CANARY.aliases)
 EVIDENCE_MODES = gate.EVIDENCE_MODES["paper"]  # DRY_RUN (and BACKTEST) windows
-REDEMPTION = "n/a"
-REDEMPTION_NOTE = (
-    "not built yet: this sandbox pays winning shares at the resolution by itself; on Polymarket "
-    "they must be redeemed (issue 19 adds it with the venue-realistic sandbox)"
-)
+_LIVE_REDEMPTIONS = """
+SELECT count(*) FILTER (WHERE status = 'REDEEMED') OVER (),
+       coalesce(sum(expected_usd) FILTER (WHERE status = 'REDEEMED') OVER (), 0),
+       count(*) FILTER (WHERE status = 'PENDING') OVER (),
+       coalesce(sum(expected_usd) FILTER (WHERE status = 'PENDING') OVER (), 0),
+       window_slug, expected_usd, via, attempts,
+       extract(epoch FROM redeemed_ts - resolved_ts)
+FROM redemptions WHERE mode = 'LIVE' AND resolved_ts >= %s
+ORDER BY (status = 'REDEEMED') DESC, redeemed_ts, position_id LIMIT 1
+"""
 
 _LIVE_ORDERS = """
 SELECT count(*) OVER (), window_slug, side, outcome, requested_usd, state, avg_price
@@ -105,6 +111,10 @@ class PathProgress:
     live_orders: int = 0
     live_settled: int = 0
     live_net: Decimal = Decimal(0)
+    redeemed: int = 0  # LIVE positions whose cash arrived (confirmed redemption)
+    redeemed_usd: Decimal = Decimal(0)
+    awaiting: int = 0  # resolved, awaiting redemption
+    awaiting_usd: Decimal = Decimal(0)
     at: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -150,9 +160,16 @@ class DemoPath:
         return record
 
     def open_live_positions(self) -> int:
-        """LIVE positions this session opened that are not settled yet."""
+        """LIVE positions this session opened that are not settled to cash yet: open, or
+        resolved and awaiting their redemption."""
         with psycopg.connect(self.url) as conn:
-            return conn.execute(_LIVE_OPEN, (self.since,)).fetchone()[0]
+            still_open = conn.execute(_LIVE_OPEN, (self.since,)).fetchone()[0]
+            owed = conn.execute(
+                "SELECT count(*) FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING'"
+                " AND resolved_ts >= %s",
+                (self.since,),
+            ).fetchone()[0]
+        return still_open + owed
 
     def _valid_promotion(self, conn: psycopg.Connection) -> PromotionStatus | None:
         for target in ("paper", "live"):
@@ -171,6 +188,7 @@ class DemoPath:
                 self._revocation(conn)
             self._live_orders(conn)
             self._live_settled(conn)
+            self._live_redeemed(conn)
 
     def _evidence(self, conn: psycopg.Connection) -> None:
         windows = gate.last_settled_windows(conn, NAMES, EVIDENCE_MODES, gate.WINDOWS_REQUIRED)
@@ -264,8 +282,23 @@ class DemoPath:
                 f"first position settled: {slug} held {outcome}, resolved {resolution} "
                 f"({verdict}), net {usd(net, signed=True)}",
             )
-            self._step("redemption", "redeem", REDEMPTION_NOTE)
         self.progress.live_settled, self.progress.live_net = count, total
+
+    def _live_redeemed(self, conn: psycopg.Connection) -> None:
+        row = conn.execute(_LIVE_REDEMPTIONS, (self.since,)).fetchone()
+        if row is None:
+            return
+        redeemed, cash, awaiting, owed, slug, paid, via, attempts, after_s = row
+        p = self.progress
+        if redeemed and p.redeemed == 0:
+            self._step(
+                "redemption",
+                "redeem",
+                f"first redemption confirmed: {slug} {usd(paid)} cash arrived "
+                f"{float(after_s or 0):.0f} s after its resolution (via {via}, "
+                f"{attempts} attempt{'s' if attempts != 1 else ''})",
+            )
+        p.redeemed, p.redeemed_usd, p.awaiting, p.awaiting_usd = redeemed, cash, awaiting, owed
 
     # ------------------------------------------------------------------ saying
 
@@ -278,7 +311,8 @@ class DemoPath:
         return (
             f"path: evidence {p.evidence}/{gate.WINDOWS_REQUIRED} > gate {gate_word} > "
             f"LIVE orders {p.live_orders} > settled {p.live_settled} "
-            f"(net {usd(p.live_net, signed=True)}) > redeemed {REDEMPTION}"
+            f"(net {usd(p.live_net, signed=True)}) > redeemed {p.redeemed} "
+            f"({usd(p.redeemed_usd)} cash; awaiting {p.awaiting}, {usd(p.awaiting_usd)})"
         )
 
     def summary(self) -> str:
@@ -288,9 +322,10 @@ class DemoPath:
             ("promoted", "promotion"),
             ("first LIVE order", "live_order"),
             ("first LIVE settled", "live_settled"),
+            ("first redeemed", "redemption"),
         )
         parts = [f"{label} {self._when(key)}" for label, key in steps]
-        return "timeline   " + ", ".join(parts) + f", redeemed {REDEMPTION}"
+        return "timeline   " + ", ".join(parts)
 
     def _when(self, step: str) -> str:
         if step not in self.progress.at:

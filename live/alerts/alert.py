@@ -31,6 +31,8 @@ class AlertKind(StrEnum):
     DAILY_SUMMARY = "daily_summary"
     ALERTS_DROPPED = "alerts_dropped"  # raised by the Alerter itself when its queue overflowed
     EXIT_BLOCKED = "exit_blocked"  # an exit the venue would refuse (under $1): held instead
+    FILL_FAILED = "fill_failed"  # a matched trade ended FAILED at the venue: the fill reversed
+    REDEMPTION = "redemption"  # a redemption failed (retried) or is not complete within its bound
 
 
 class Severity(StrEnum):
@@ -57,6 +59,8 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.DAILY_SUMMARY: Severity.INFO,
     AlertKind.ALERTS_DROPPED: Severity.WARNING,
     AlertKind.EXIT_BLOCKED: Severity.WARNING,
+    AlertKind.FILL_FAILED: Severity.WARNING,
+    AlertKind.REDEMPTION: Severity.WARNING,
 }
 
 

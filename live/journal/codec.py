@@ -24,12 +24,14 @@ from live.kernel.events import (
     BookSnapshot,
     ControlChange,
     Event,
+    FillSettled,
     OracleTick,
     OrderAck,
     OrderCancel,
     OrderFill,
     OrderReject,
     OrderUnknown,
+    Redeemed,
     Resolved,
     SignalLine,
     Timer,
@@ -108,16 +110,47 @@ def _flag(o: dict[str, Any], key: str) -> bool:
     raise JournalError(f"must be true or false, got {value!r}", field=key)
 
 
-def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
-    raw = field.required(o, "positions")
+def _pairs(raw: Any, name: str) -> tuple[tuple[str, Decimal], ...]:
     if not isinstance(raw, list):
-        raise JournalError("must be a list of [token_id, shares] pairs", field="positions")
+        raise JournalError("must be a list of [token_id, shares] pairs", field=name)
     pairs = []
     for i, pair in enumerate(raw):
         if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], str):
-            raise JournalError(f"entry {i} must be a [token_id, shares] pair", field="positions")
+            raise JournalError(f"entry {i} must be a [token_id, shares] pair", field=name)
         pairs.append((str(pair[0]), field.decimal({"shares": pair[1]}, "shares")))
-    return VenuePositions(ts, tuple(pairs))
+    return tuple(pairs)
+
+
+def _venue_positions(o: dict[str, Any], ts: int) -> VenuePositions:
+    positions = _pairs(field.required(o, "positions"), "positions")
+    return VenuePositions(ts, positions, _pairs(o.get("redeemable", []), "redeemable"))
+
+
+def _fill_settled(o: dict[str, Any], ts: int) -> FillSettled:
+    status = field.text(o, "status")
+    if status not in ("CONFIRMED", "FAILED"):
+        raise JournalError("must be CONFIRMED or FAILED", field="status")
+    return FillSettled(
+        ts,
+        field.text(o, "client_order_id"),
+        field.text(o, "fill_id"),
+        status,
+        field.optional_text(o, "reason"),
+    )
+
+
+def _redeemed(o: dict[str, Any], ts: int) -> Redeemed:
+    attempts = o.get("attempts", 1)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+        raise JournalError("must be a non-negative integer", field="attempts")
+    return Redeemed(
+        ts,
+        field.text(o, "window_slug"),
+        field.optional_decimal(o, "paid"),
+        field.optional_text(o, "tx_hash"),
+        field.optional_text(o, "via"),
+        attempts,
+    )
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
@@ -163,8 +196,10 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
     "order_unknown": lambda o, ts: OrderUnknown(
         ts, field.text(o, "client_order_id"), field.optional_text(o, "reason")
     ),
+    "fill_settled": _fill_settled,
     "balance": lambda o, ts: BalanceReport(ts, field.decimal(o, "usd")),
     "venue_positions": _venue_positions,
+    "redeemed": _redeemed,
     "timer": lambda o, ts: Timer(ts),
 }
 

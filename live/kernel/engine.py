@@ -33,12 +33,14 @@ from live.kernel.events import (
     BookDelta,
     BookSnapshot,
     ControlChange,
+    FillSettled,
     OracleTick,
     OrderAck,
     OrderCancel,
     OrderFill,
     OrderReject,
     OrderUnknown,
+    Redeemed,
     Resolved,
     SignalLine,
     Timer,
@@ -161,8 +163,10 @@ class Engine:
             OrderFill: self._on_venue_result,
             OrderCancel: self._on_venue_result,
             OrderUnknown: self._on_venue_result,
+            FillSettled: self._on_fill_settled,
             BalanceReport: self._on_balance,
             VenuePositions: self.ledger.on_venue_positions,
+            Redeemed: self._on_redeemed,
             Timer: _ignore,
         }
 
@@ -318,11 +322,17 @@ class Engine:
     def _on_balance(self, ev: BalanceReport) -> None:
         self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
 
+    def _on_fill_settled(self, ev: FillSettled) -> None:
+        self.order_desk.settle_fill(ev, self.now)
+
+    def _on_redeemed(self, ev: Redeemed) -> None:
+        """A confirmed redemption: the window's receivable is cash now (LIVE)."""
+        self.ledger.on_redeemed(ev)
+
     def _on_venue_result(self, ev: Any) -> None:
         self.order_desk.apply(ev, self.now)
 
     def _on_resolved(self, ev: Resolved) -> None:
-        self.ledger.changed_at(self.now)
         ws = self.market.windows.get(ev.slug)
         if ws is None:
             self.emit(AlertCommand("settlement", "warning", f"unknown {ev.slug}"))
@@ -333,6 +343,11 @@ class Engine:
             return
         settled = self.settlement.settle(ws, ev)
         if settled.positions:
+            # Our holdings changed (open → redeemable): venue reports taken before describe
+            # another instant. A window we held nothing on changes nothing of ours (with short
+            # windows resolving more often than the Data API's lag bound, marking every
+            # resolution would leave no positions report ever comparable).
+            self.ledger.changed_at(self.now)
             self._on_position_closed()
         if settled.agreement is Agreement.DISAGREE:
             detail = {"ours": str(settled.ours), "venue": str(ev.winner)}

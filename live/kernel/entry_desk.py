@@ -192,6 +192,7 @@ class EntryDesk:
             instrument_exposure_usd=exposure["instrument"],
             balance_usd=None if balance is None else balance - exposure["pending"],
             unknown_order_on_window=orders.unknown_on(signal.window_slug),
+            unsettled_fill_on_window=orders.unsettled_on(signal.window_slug),
             token_id=token,
             token_valid=bool(token) and market.token_window.get(token) == signal.window_slug,
             best_ask=None if book is None else book.best_ask,

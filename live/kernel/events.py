@@ -2,9 +2,9 @@
 
 Market kinds: window, book, book_delta, trade, oracle, resolved, control, signal. Venue-result kinds
 (what the live runner feeds back after a command, and what the simulated executors produce
-in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, balance,
-venue_positions, timer. Reading and validating them is live/journal/ (field.py, codec.py,
-reader.py); writing them is codec.py.
+in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, fill_settled,
+balance, venue_positions, redeemed, timer. Reading and validating them is live/journal/ (field.py,
+codec.py, reader.py); writing them is codec.py.
 
 The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
 frozen dataclasses used for everything else, but about half the construction cost, which matters
@@ -159,6 +159,18 @@ class OrderUnknown:
 
 
 @dataclass(frozen=True, slots=True)
+class FillSettled:
+    """A fill answered at its match (MATCHED / MINED: filled, settlement pending) reached its
+    on-chain outcome: CONFIRMED (final), or FAILED (the venue undid it: reversed, `reason`)."""
+
+    ts: int
+    client_order_id: str
+    fill_id: str
+    status: str  # CONFIRMED | FAILED
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceReport:
     """The venue's collateral balance in USD, as last queried."""
 
@@ -168,10 +180,27 @@ class BalanceReport:
 
 @dataclass(frozen=True, slots=True)
 class VenuePositions:
-    """The venue's open positions: (token_id, shares) pairs."""
+    """The venue's positions (Data API): (token_id, shares) pairs of the open (unresolved) ones,
+    and apart from them the `redeemable` ones (resolved, waiting to be redeemed)."""
 
     ts: int
     positions: tuple[tuple[str, Decimal], ...]
+    redeemable: tuple[tuple[str, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A resolved window's positions of ours were paid out by a confirmed redemption (ours
+    through the SDK, or the venue's auto-redeem operator), or had nothing to pay. `paid` is
+    what the venue says it paid (None when it does not say); `via` is rpc | relayer |
+    operator | none; `attempts` the redemption transactions it took."""
+
+    ts: int
+    window_slug: str
+    paid: Decimal | None = None
+    tx_hash: str = ""
+    via: str = ""
+    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +224,10 @@ Event = (
     | OrderFill
     | OrderCancel
     | OrderUnknown
+    | FillSettled
     | BalanceReport
     | VenuePositions
+    | Redeemed
     | Timer
 )
 
@@ -215,8 +246,10 @@ _KIND_OF: dict[type, str] = {
     OrderFill: "order_fill",
     OrderCancel: "order_cancel",
     OrderUnknown: "order_unknown",
+    FillSettled: "fill_settled",
     BalanceReport: "balance",
     VenuePositions: "venue_positions",
+    Redeemed: "redeemed",
     Timer: "timer",
 }
 

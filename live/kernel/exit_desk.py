@@ -99,6 +99,8 @@ class ExitDesk:
         ws = self.market.windows[pos.window_slug]
         if now >= ws.window.close_ts:
             return  # the market is closed: what is left settles
+        if self.positions.tracks[pid].unsettled:
+            return  # shares matched but not yet CONFIRMED cannot be sold: sent once settled
         book = self.market.books.get(pos.token_id)
         best = None if book is None else book.best_bid
         worst = worst_price(OrderSide.SELL, best, ws.window.tick_size)

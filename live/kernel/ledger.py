@@ -2,19 +2,22 @@
 assertions 4 and 5).
 
 Ours is the expected balance: the starting cash, minus what entries cost, plus what exits and
-settlements paid, fees included. The venue's is the simulated venue's own ledger in PAPER,
-DRY_RUN and BACKTEST (the executor), or in LIVE the runner's last `balance` and `venue_positions`
-reports. A report taken before our last fill or settlement (`book_changed_ts`) describes another
-instant and is not compared.
+settlements paid, fees included. In LIVE a resolution pays nothing by itself (Polymarket): what
+resolved positions are owed is a receivable (receivables.py) until their redemption is confirmed,
+then it is cash; cash + receivables + cost tied up in open positions = start + realised P&L. The
+venue's is the simulated venue's own ledger in PAPER, DRY_RUN and BACKTEST (the executor), or in
+LIVE the runner's last `balance` and `venue_positions` reports. A report taken before our last fill
+or settlement (`book_changed_ts`) describes another instant and is not compared.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from live.kernel.domain import Mode, OrderSide
-from live.kernel.events import BalanceReport, OrderFill, VenuePositions
+from live.kernel.domain import Fill, Mode, OrderSide, Position, Window
+from live.kernel.events import BalanceReport, OrderFill, Redeemed, VenuePositions
 from live.kernel.executors import SimExecutor
+from live.kernel.receivables import REDEEM_WITHIN_MS, Receivables
 from live.kernel.records import BalanceRecord
 
 
@@ -36,7 +39,16 @@ class Ledger:
         self.venue = venue  # the simulated venue, or None when the real one answers (LIVE)
         self.venue_balance: tuple[int, Decimal] | None = None  # (ts, USD) of the last report
         self.venue_positions: tuple[int, dict[str, Decimal]] | None = None  # (ts, token → shares)
+        self.venue_redeemable: dict[str, Decimal] = {}  # token → shares, of the same report
         self.book_changed_ts = 0  # when our positions or cash last changed
+        # LIVE settles to cash by redemption (a simulated venue pays at resolution); the runner
+        # turns this off for a venue that pays at resolution (the sandbox's `instant` profile).
+        self.by_redemption = venue is None
+        self.receivables = Receivables(mode, run_id, records)
+        self.redeem_bound_ms = REDEEM_WITHIN_MS
+        # The Data API's positions lag trades and redemptions by up to this (docs/venue.md):
+        # a positions report taken sooner after our last change is not compared (assertion 4).
+        self.data_lag_ms = 0
 
     @property
     def venue_cash(self) -> Decimal | None:
@@ -57,12 +69,33 @@ class Ledger:
             value = fill.shares * fill.price
             self.cash += -value - fill.fee if side is OrderSide.BUY else value - fill.fee
 
-    def on_settlement(self, payout_usd: Decimal, ts: int) -> None:
-        """A resolution settled positions that paid `payout_usd` in all (winning shares at $1);
-        the balances are recorded at `ts`."""
+    def reverse_fill(self, side: OrderSide, fill: Fill, ts: int) -> None:
+        """A fill the venue undid (trade FAILED): its cash effect reversed."""
+        self.book_changed_ts = max(self.book_changed_ts, ts)
         if self.cash is not None:
-            self.cash += payout_usd
-        self.record_balances(ts)
+            value = fill.shares * fill.price
+            self.cash += value + fill.fee if side is OrderSide.BUY else -(value - fill.fee)
+
+    def on_resolution(self, pos: Position, window: Window, payout: Decimal, ts: int) -> None:
+        """The resolution of `pos` at `ts` earned it `payout` (its winning shares at $1): cash
+        at once from a venue that pays at resolution, else a receivable until redeemed."""
+        if self.by_redemption:
+            self.receivables.add(pos, window, payout, ts)
+        elif self.cash is not None:
+            self.cash += payout
+
+    def on_redeemed(self, ev: Redeemed) -> None:
+        """A confirmed redemption of a window: what it was owed is cash now."""
+        self.book_changed_ts = max(self.book_changed_ts, ev.ts)
+        amount = self.receivables.redeem(ev)
+        if self.cash is not None:
+            self.cash += amount
+        self.record_balances(ev.ts)
+
+    @property
+    def holdings_report_due_ts(self) -> int:
+        """Positions reports taken before this describe another instant (or a lagging index)."""
+        return self.book_changed_ts + self.data_lag_ms
 
     def on_balance(self, report: BalanceReport, before_first_order: bool) -> None:
         """The venue's balance report; LIVE learns its starting cash from the one before its first
@@ -75,6 +108,7 @@ class Ledger:
 
     def on_venue_positions(self, report: VenuePositions) -> None:
         self.venue_positions = (report.ts, dict(report.positions))
+        self.venue_redeemable = dict(report.redeemable)
 
     def record_balances(self, ts: int) -> None:
         """Balance records at `ts`: ours ('expected') and the simulated venue's ('engine')."""
@@ -82,6 +116,8 @@ class Ledger:
             self._record(ts, "expected", self.cash)
         if self.venue is not None:
             self._record(ts, "engine", self.venue.cash)
+        if self.by_redemption:
+            self._record(ts, "receivable", self.receivables.total)
 
     def _record(self, ts: int, source: str, usd: Decimal) -> None:
         self.records.append(BalanceRecord(ts, self.mode, self.run_id, source, usd))

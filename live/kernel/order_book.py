@@ -38,6 +38,8 @@ from live.kernel.fsm import InvalidTransition, transition
 from live.kernel.records import OrderEventRecord
 
 CONFIRM_TIMEOUT_MS = 5_000
+SETTLE_WITHIN_MS = 60_000  # a matched fill not CONFIRMED within this fails assertion 2
+SETTLED_STATUSES = frozenset({"CONFIRMED"})
 
 S = OrderState
 SUBMIT, ACK, PARTIAL, FILL, REJECT, CANCEL, TIMEOUT = (
@@ -92,6 +94,12 @@ class OrderBook:
         self.entries_by_window: dict[str, int] = {}
         self.unknown_by_window: dict[str, set[str]] = {}
         self.deadlines: dict[str, int] = {}  # client id -> ts after which it is UNKNOWN
+        # Fills answered at their match, not yet CONFIRMED on chain (issue 13): fill id -> fill,
+        # and per window (re-entry waits for them). A fill still unsettled `settle_bound_ms`
+        # after it arrived fails assertion 2.
+        self.unsettled: dict[str, Fill] = {}
+        self.unsettled_by_window: dict[str, set[str]] = {}
+        self.settle_bound_ms = SETTLE_WITHIN_MS
         self._working: dict[str, None] = {}  # client ids not final, in submission order
         self._fill_ids: set[str] = set()
         self._last: dict[str, VenueResult] = {}
@@ -190,7 +198,56 @@ class OrderBook:
             impact_flag=event.impact_flag,
         )
         self.records.append(fill)
+        if fill.status not in SETTLED_STATUSES:
+            order = self.orders[event.client_order_id]
+            self.unsettled[fill.fill_id] = fill
+            self.unsettled_by_window.setdefault(order.window_slug, set()).add(fill.fill_id)
         return fill
+
+    def unsettled_on(self, window_slug: str) -> bool:
+        return bool(self.unsettled_by_window.get(window_slug))
+
+    def settle_fill(self, fill_id: str, status: str, ts: int, reason: str) -> Fill | None:
+        """A pending fill's on-chain outcome: its record again with the final status (the
+        sink keeps the latest); None when it is not pending (unknown, or settled already)."""
+        fill = self.unsettled.pop(fill_id, None)
+        if fill is None:
+            return None
+        order = self.orders[fill.client_order_id]
+        self.unsettled_by_window.get(order.window_slug, set()).discard(fill_id)
+        settled = replace(fill, status=status)
+        self.records.append(settled)
+        if status == "FAILED":
+            self._reverse(order, fill, ts, reason)
+        return settled
+
+    def _reverse(self, order: Order, fill: Fill, ts: int, reason: str) -> None:
+        """A FAILED fill undone on its order: filled shares, average price and fee (the order
+        stays final; the correction is recorded as an order event)."""
+        shares = order.filled_shares - fill.shares
+        notional = order.notional - fill.shares * fill.price
+        updated = replace(
+            order,
+            filled_shares=shares,
+            avg_price=(notional / shares) if shares > 0 else None,
+            fee=order.fee - fill.fee,
+            reason=f"trade FAILED at the venue: {reason}" if reason else "trade FAILED",
+            updated_ts=ts,
+        )
+        self.orders[order.client_order_id] = updated
+        self.records.append(
+            OrderEventRecord(
+                order.client_order_id,
+                ts,
+                str(order.state),
+                str(order.state),
+                {"fill_reversed": fill.fill_id, "shares": str(fill.shares), "reason": reason},
+            )
+        )
+        self.records.append(updated)
+
+    def overdue_unsettled(self, now: int) -> list[str]:
+        return [f for f, fill in self.unsettled.items() if now - fill.ts > self.settle_bound_ms]
 
     # ------------------------------------------------------------------ the machine
 

@@ -28,7 +28,7 @@ from live.kernel.domain import (
     OrderState,
     PositionState,
 )
-from live.kernel.events import OrderFill, OrderUnknown
+from live.kernel.events import FillSettled, OrderFill, OrderUnknown
 from live.kernel.executors import build_payload
 from live.kernel.exit_desk import ExitDesk
 from live.kernel.ledger import Ledger
@@ -94,6 +94,49 @@ class OrderDesk:
             message = f"order {order.client_order_id} UNKNOWN"
             self.emit(AlertCommand("order_unknown", "critical", message))
 
+    def settle_fill(self, ev: FillSettled, now: int) -> None:
+        """A matched fill's on-chain outcome. CONFIRMED: its shares are settled (an exit held
+        for them may go). FAILED: the fill is reversed at once — order, cash, position, P&L —
+        and alerted with the venue's reason."""
+        fill = self.orders.settle_fill(ev.fill_id, ev.status, now, ev.reason)
+        if fill is None:
+            return  # not pending: unknown, or settled already (idempotent)
+        order = self.orders.get(fill.client_order_id)
+        assert order is not None
+        pid = order.position_id
+        track = self.positions.tracks.get(pid or "")
+        if ev.status != "FAILED":
+            if track is not None:
+                track.unsettled.discard(fill.fill_id)
+                self._after_settled(pid, now)
+            return
+        self.ledger.reverse_fill(order.side, fill, now)
+        entry = order.purpose is OrderPurpose.ENTRY
+        message = f"fill {fill.fill_id} of {order.client_order_id} FAILED: {ev.reason or '?'}"
+        pos = None
+        if track is not None:
+            pos = self.positions.reverse_fill(pid, fill, entry, now, ev.reason)
+        if track is not None and pos is None:
+            self.emit(AlertCommand("fill_failed", "critical", message + " (position closed)"))
+            return
+        self.emit(AlertCommand("fill_failed", "warning", message + ": reversed"))
+        if pos is not None and pos.state is PositionState.CLOSED:
+            self.on_position_closed()
+        elif pos is not None:
+            self.exits.check([pid], now)  # a failed exit fill: the shares are back, sell again
+
+    def _after_settled(self, pid: str, now: int) -> None:
+        """A fill of the position settled: an exit held for it may go, or an exit that sold
+        everything closes the position once its last fill is CONFIRMED."""
+        pos = self.positions.get(pid)
+        working = any(o.position_id == pid for o in self.orders.working())
+        if pos.state is PositionState.EXIT_PENDING and not working:
+            pos = self.positions.on_exit_done(pid, now)
+            if pos.state is PositionState.CLOSED:
+                self.on_position_closed()
+                return
+        self.exits.check([pid], now)
+
     def _on_fill(self, order: Order, ev: OrderFill, now: int) -> None:
         fill = self.orders.record_fill(ev)
         self.ledger.on_fill(order.side, ev, now)
@@ -104,6 +147,8 @@ class OrderDesk:
             self.positions.on_entry_fill(pid, order, fill, window, risk)
         else:
             self.positions.on_exit_fill(pid, fill)
+        if fill.fill_id in self.orders.unsettled and pid in self.positions.tracks:
+            self.positions.tracks[pid].unsettled.add(fill.fill_id)
 
     def _on_final(self, order: Order, now: int) -> None:
         pid = order.position_id

@@ -9,7 +9,7 @@ the exit flow (exit fills, a retry for the remainder, settlement of what is left
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from live.kernel.domain import (
@@ -55,6 +55,11 @@ TRANSITIONS: dict[tuple[PositionState, str], PositionState] = {
     (P.EXPIRY, "settle"): P.SETTLEMENT,
     (P.SETTLEMENT, "close"): P.CLOSED,
 }
+# A fill the venue undid (trade FAILED, issue 13): the position keeps its state with the fill
+# taken out, or is CLOSED (nothing gained, nothing lost) when nothing is left.
+for _state in OPEN_STATES:
+    TRANSITIONS[(_state, "fill_failed")] = _state
+    TRANSITIONS[(_state, "reversed")] = P.CLOSED
 for _reason, _state in TRIGGERED.items():
     TRANSITIONS[(P.MONITORING, str(_reason))] = _state
 for _state in AWAITING_EXIT:
@@ -79,6 +84,7 @@ class Track:
     marked_ts: int = -MARK_EVERY_MS
     exit_retry_at: int = 0  # after a refused exit, not before (no resend on every book change)
     unexitable_noted: bool = False  # "below the venue's minimum" recorded once per episode
+    unsettled: set[str] = field(default_factory=set)  # fill ids matched, not yet CONFIRMED
 
 
 class PositionBook:
@@ -297,9 +303,12 @@ class PositionBook:
         )
 
     def on_exit_done(self, position_id: str, ts: int) -> Position:
-        """The exit order is final: CLOSED if only dust is left, else still EXIT_PENDING."""
+        """The exit order is final: CLOSED if only dust is left, else still EXIT_PENDING (also
+        while an exit fill is matched but not yet CONFIRMED: it may still fail)."""
         pos = self.positions[position_id]
         if pos.state is not P.EXIT_PENDING or pos.shares >= DUST_SHARES:
+            return pos
+        if self.tracks[position_id].unsettled:
             return pos
         gross = pos.proceeds - pos.cost
         return self._move(
@@ -339,6 +348,42 @@ class PositionBook:
             reason="settled",
             detail={"payout": str(usd(payout))},
         )
+
+    def reverse_fill(self, position_id: str, fill: Fill, entry: bool, ts: int, reason: str):
+        """A FAILED fill of this position undone (shares, cost or proceeds, fees): CLOSED with
+        a zero P&L when nothing is left of an entry. None when the position is closed already
+        (the caller alerts: that needs an operator)."""
+        pos, track = self.positions[position_id], self.tracks[position_id]
+        track.unsettled.discard(fill.fill_id)
+        if pos.state is P.CLOSED:
+            return None
+        value = fill.shares * fill.price
+        if entry:
+            track.bought -= fill.shares
+            shares, cost, proceeds = pos.shares - fill.shares, pos.cost - value, pos.proceeds
+        else:
+            track.sold -= fill.shares
+            track.sell_value -= value
+            shares, cost, proceeds = pos.shares + fill.shares, pos.cost, pos.proceeds - value
+        detail = {"fill_id": fill.fill_id, "shares": str(fill.shares), "why": reason}
+        changes: dict[str, object] = {
+            "shares": shares,
+            "cost": cost,
+            "proceeds": proceeds,
+            "fees": pos.fees - fill.fee,
+            "reason": "fill FAILED at the venue: reversed",
+            "detail": detail,
+        }
+        if entry:
+            changes["entry_price"] = (
+                (cost / track.bought).quantize(Decimal("0.000001")) if track.bought > 0 else None
+            )
+        if entry and shares < DUST_SHARES and not pos.proceeds:
+            self.by_token.get(pos.token_id, {}).pop(position_id, None)
+            return self._move(
+                pos, "reversed", ts, pnl_gross=ZERO, pnl_net=ZERO, closed_ts=ts, **changes
+            )
+        return self._move(pos, "fill_failed", ts, **changes)
 
     def exposure(self, position: Position) -> Decimal:
         """Capital still at risk in an open position: its remaining cost basis."""

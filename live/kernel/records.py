@@ -1,4 +1,4 @@
-"""Records the engine emits for persistence, one type per table of migration 001.
+"""Records the engine emits for persistence, one type per table (migrations 001 and 003).
 
 Field names are the table's column names. Conventions the sink relies on: a field named `ts` or
 ending in `_ts` is epoch milliseconds (the sink turns it into timestamptz); Decimal fields are
@@ -103,8 +103,35 @@ class SettlementRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RedemptionRecord:
+    """Table `redemptions` (migration 003): a resolved position's way to cash. PENDING from the
+    resolution ("resolved, awaiting redemption": a receivable of `expected_usd`, $1 a winning
+    share, $0 a losing one) until a confirmed redemption makes it REDEEMED (the cash arrived);
+    the latest row per position wins. `venue_paid_usd` is what the venue said the redemption of
+    the whole window paid, when it says."""
+
+    position_id: str
+    mode: Mode
+    run_id: str | None
+    window_slug: str
+    condition_id: str
+    token_id: str
+    shares: Decimal
+    won: bool
+    expected_usd: Decimal
+    status: str  # PENDING | REDEEMED
+    resolved_ts: int
+    redeemed_ts: int | None = None
+    via: str | None = None  # rpc | relayer | operator | none
+    tx_hash: str | None = None
+    attempts: int = 0
+    venue_paid_usd: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceRecord:
-    """Table `balances`: source is venue (reported), expected (our ledger) or engine."""
+    """Table `balances`: source is venue (reported), expected (our ledger's cash), engine (the
+    simulated venue's) or receivable (resolved, awaiting redemption; migration 003)."""
 
     ts: int
     mode: Mode
@@ -149,6 +176,7 @@ Record = (
     | Position
     | PositionEventRecord
     | SettlementRecord
+    | RedemptionRecord
     | BalanceRecord
     | AssertionRecord
     | BreakerRecord
@@ -163,6 +191,7 @@ TABLE: dict[type, str] = {
     Position: "positions",
     PositionEventRecord: "position_events",
     SettlementRecord: "settlements",
+    RedemptionRecord: "redemptions",
     BalanceRecord: "balances",
     AssertionRecord: "assertion_results",
     BreakerRecord: "breaker_events",
@@ -174,6 +203,7 @@ PRIMARY_KEY: dict[type, str] = {
     Position: "position_id",
     Fill: "fill_id",
     SignalRecord: "signal_id",
+    RedemptionRecord: "position_id",
 }
 
 

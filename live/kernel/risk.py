@@ -59,6 +59,7 @@ class RiskContext:
     signal_seen: bool
     entry_pending: bool  # this strategy already has a working entry order on this window
     feed_stale: bool = False  # the runner's watchdog says this asset's data is not fresh (FM1)
+    unsettled_fill_on_window: bool = False  # a fill matched, its settlement not yet CONFIRMED
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,13 @@ def check_unknown_orders(s: Signal, c: RiskContext) -> Denial | None:
     return None
 
 
+def check_unsettled_fills(s: Signal, c: RiskContext) -> Denial | None:
+    """Re-entry waits until every fill on the window is CONFIRMED (or FAILED and reversed)."""
+    if c.unsettled_fill_on_window:
+        return _deny(DenyCode.SETTLEMENT_PENDING, window=s.window_slug)
+    return None
+
+
 def check_token(s: Signal, c: RiskContext) -> Denial | None:
     if not c.token_id or not c.token_valid:
         return _deny(DenyCode.TOKEN_INVALID, window=s.window_slug, side=s.side, token=c.token_id)
@@ -276,6 +284,7 @@ RULES: tuple[tuple[DenyCode, Rule], ...] = (
     (DenyCode.INSTRUMENT_CAP, check_instrument_cap),
     (DenyCode.INSUFFICIENT_BALANCE, check_balance),
     (DenyCode.UNKNOWN_ORDER_BLOCK, check_unknown_orders),
+    (DenyCode.SETTLEMENT_PENDING, check_unsettled_fills),
     (DenyCode.TOKEN_INVALID, check_token),
     (DenyCode.PRICE_INVALID, check_price),
     (DenyCode.EXIT_BELOW_MINIMUM, check_exit_reachable),

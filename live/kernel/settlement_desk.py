@@ -1,10 +1,12 @@
 """The settlement desk: a window's end, from its close to the venue's resolution (DESIGN §3).
 
 At the close the window is CLOSED and positions still monitored expire (they are held to
-settlement); a second later our own resolution is computed from the oracle (settlement.py); when
-the venue's `resolved` arrives the window is RESOLVED, ours is recorded beside the venue's, the
-simulated venue pays its winning shares, and every open position on the window is settled into
-the ledger. Breaker trips and alerts stay with the engine, which reads the returned `Settled`.
+settlement); a second later our own resolution is computed from the oracle (settlement.py); when the
+venue's `resolved` arrives the window is RESOLVED, ours is recorded beside the venue's, the
+simulated venue pays its winning shares, and every open position on the window is settled (CLOSED,
+its P&L realised) into the ledger: as cash from a venue that pays at resolution, as a receivable
+awaiting redemption on Polymarket (receivables.py). Breaker trips and alerts stay with the engine,
+which reads the returned `Settled`.
 
 It works with what it is handed, never with the engine: the market state, the position book, the
 ledger and the records list.
@@ -73,15 +75,17 @@ class SettlementDesk:
         self.records.append(settlement_record(ws.window, ours, winner, ts, self.mode, self.run_id))
         if self.ledger.venue is not None:
             self.ledger.venue.on_resolved(ws.window, winner)
-        settled, payout = False, ZERO
+        settled = False
         for pos in list(self.positions.open_positions()):
             if pos.window_slug != resolved.slug:
                 continue
             if pos.state in (PositionState.ENTRY, PositionState.MONITORING):
                 pos = self.positions.expire(pos.position_id, ts)
+            held = pos
             pos = self.positions.settle(pos.position_id, winner, ts)
-            payout += pos.shares if pos.outcome is winner else ZERO
+            payout = held.shares if held.outcome is winner else ZERO
+            self.ledger.on_resolution(held, ws.window, payout, ts)
             settled = True
         if settled:
-            self.ledger.on_settlement(payout, ts)
+            self.ledger.record_balances(ts)
         return Settled(settled, ours.resolution, agreement(ours.resolution, winner))

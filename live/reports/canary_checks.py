@@ -232,13 +232,19 @@ def item8_balance(run: RunData, w: WindowData) -> ItemResult:
         if pos["closed_ts"] is None:
             problems.append(f"position {pos['position_id']} not closed")
             continue
-        # The first venue report after the settlement that is comparable with our ledger, against
-        # what the ledger expected at that same instant (canary_balances: reports stamped near
-        # another window's cash, or with the ledger moved since its last row, are stepped past).
-        venue, expected = canary_balances.settled_balances(run, pos["closed_ts"])
+        # The cash arrives with the confirmed redemption on Polymarket (at the close where the
+        # venue pays at resolution): the post-redemption balance is the one compared.
+        paid_at = run.cash_ts(pos)
+        if paid_at is None:
+            problems.append(f"position {pos['position_id']} resolved, awaiting redemption")
+            continue
+        # The first venue report after the cash arrived that is comparable with our ledger,
+        # against what the ledger expected at that same instant (canary_balances: reports
+        # stamped near another window's cash, or with the ledger moved since, are stepped past).
+        venue, expected = canary_balances.settled_balances(run, paid_at)
         evidence += [b for b in (venue, expected) if b is not None]
         if venue is None or expected is None:
-            problems.append(f"no venue/expected balance after {pos['closed_ts']}")
+            problems.append(f"no venue/expected balance after {paid_at}")
         elif not _close(venue["usd"], expected["usd"], run.tolerance):
             problems.append(f"venue balance {venue['usd']} ≠ expected {expected['usd']}")
     return _result(8, w, problems, evidence)
@@ -268,6 +274,10 @@ def item10_pnl_vs_balance(run: RunData, w: WindowData) -> ItemResult:
     closed = [p for p in w.positions if p["closed_ts"] is not None]
     if not closed:
         return _result(10, w, problems or ["no closed position"], [])
+    paid = [run.cash_ts(p) for p in closed]
+    if any(ts is None for ts in paid):  # resolved, awaiting redemption: no cash yet
+        problems.append("resolved, awaiting redemption: the balance has not moved yet")
+        return _result(10, w, problems, [])
     # Cash can move from the moment the entry order reaches the venue; a fill is stamped when
     # it is confirmed (on the sandbox ~0.5 s after the match), so the balance "before" is the
     # last one before the entry order was placed, not merely before its first fill.
@@ -277,7 +287,7 @@ def item10_pnl_vs_balance(run: RunData, w: WindowData) -> ItemResult:
     # Between balances that each describe one instant (canary_balances): the change may then
     # span other windows' cash, checked combined against the ledger change of all of them.
     before = canary_balances.balance_before(run, "venue", start)
-    after = canary_balances.balance_at_or_after(run, "venue", max(p["closed_ts"] for p in closed))
+    after = canary_balances.balance_at_or_after(run, "venue", max(paid))  # post-redemption
     if before is None or after is None:
         problems.append("no venue balance before the entry and after the settlement")
         return _result(10, w, problems, [b for b in (before, after) if b])

@@ -38,6 +38,7 @@ FILLS = """SELECT f.*, o.side, o.purpose, o.position_id, o.window_slug, o.strate
 SETTLEMENTS = f"""SELECT * FROM settlements WHERE window_slug = ANY(%(slugs)s) AND {RUN}"""
 BALANCES = f"""SELECT * FROM balances WHERE {RUN} AND ts BETWEEN %(start)s AND %(end)s
     ORDER BY ts, id"""
+REDEMPTIONS = """SELECT * FROM redemptions WHERE position_id = ANY(%(pids)s)"""
 ASSERTIONS = """SELECT * FROM assertion_results
     WHERE (mode IS NULL OR mode = %(mode)s) AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
       AND ts BETWEEN %(start)s AND %(end)s ORDER BY ts, id"""
@@ -100,7 +101,23 @@ class RunData:
     fills: list[dict] = field(default_factory=list)  # every fill of the mode/run in range
     positions: list[dict] = field(default_factory=list)  # every position settling in range
     balances: list[dict] = field(default_factory=list)
+    # position id -> its `redemptions` row (LIVE on Polymarket: the cash of a resolved position
+    # arrives when its redemption is confirmed, not at the resolution)
+    redemptions: dict[str, dict] = field(default_factory=dict)
     tolerance: Decimal = Decimal("0.000001")
+
+    def cash_ts(self, position: dict) -> datetime | None:
+        """When the position's settlement cash reached the balance: its confirmed redemption,
+        or its close where the venue pays at resolution; None while it awaits redemption."""
+        row = self.redemptions.get(position["position_id"])
+        if row is None:
+            return position["closed_ts"]
+        return row["redeemed_ts"] if row["status"] == "REDEEMED" else None
+
+    def redemption_status(self, position: dict) -> str:
+        """REDEEMED / PENDING (resolved, awaiting redemption), or '' without a redemption row."""
+        row = self.redemptions.get(position["position_id"])
+        return "" if row is None else row["status"]
 
     def _is(self, row: dict, source: str) -> bool:
         """In PAPER / DRY_RUN the venue is the engine's simulated executor: its ledger rows
@@ -150,16 +167,17 @@ class RunData:
 
     def cash_events(self) -> list[CashEvent]:
         """Every movement of our cash in range, in time order: each fill (with its fee) at its
-        stamp and each settled position's payout (zero for a loser) at its closed_ts."""
+        stamp and each settled position's payout (zero for a loser) when it reached the
+        balance: its confirmed redemption (LIVE), or its closed_ts (paid at resolution)."""
         events = [
             CashEvent(f["ts"], "fill", f["window_slug"], fill_cash(f))
             for f in self.fills
             if f["status"] != "FAILED"
         ]
         events += [
-            CashEvent(p["closed_ts"], "settlement", p["window_slug"], self.payout(p))
+            CashEvent(ts, "settlement", p["window_slug"], self.payout(p))
             for p in self.positions
-            if p["closed_ts"] is not None
+            if p["closed_ts"] is not None and (ts := self.cash_ts(p)) is not None
         ]
         return sorted(events, key=lambda e: e.ts)
 
@@ -256,6 +274,8 @@ def _attach(conn: psycopg.Connection, run: RunData, args: dict) -> None:
             by_slug[f["window_slug"]].fills.append(f)
     pids = [p["position_id"] for w in run.windows for p in w.positions]
     events = _select(conn, EVENTS, args | {"pids": pids})
+    every = [p["position_id"] for p in run.positions]
+    run.redemptions = {r["position_id"]: r for r in _select(conn, REDEMPTIONS, {"pids": every})}
     for w in run.windows:
         w.events = [e for e in events if w.position(e["position_id"]) is not None]
     for s in _select(conn, SETTLEMENTS, args):

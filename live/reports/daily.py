@@ -11,6 +11,8 @@ out (replays carry historical timestamps). Definitions:
   overwrites started_at), so runners should use a fresh instance id per process start.
 - feed gaps: gaps overlapping the day, their seconds clipped to it (an open gap runs to the end).
 - settlement agreement: agree / (agree + disagree) over settlements recorded in the day.
+- cash (modes that settle by redemption): our ledger's and the venue's last balance before the
+  day's end, the receivables then (resolved, not yet redeemed) and the day's redemptions.
 `DailySummary` holds exact money; the lines and `shown_strategies` round it by the one rule of
 `live.reports.money` (fees and net to the cent, gross = net + fees).
 """
@@ -87,6 +89,23 @@ SELECT window_slug, mode, ours, venue, ts FROM settlements
 WHERE ts >= %(start)s AND ts < %(end)s AND mode = ANY(%(modes)s) AND agreement = 'disagree'
 ORDER BY ts"""
 
+CASH = """
+SELECT m.mode,
+  (SELECT usd FROM balances WHERE mode = m.mode AND source = 'expected' AND ts < %(end)s
+   ORDER BY ts DESC, id DESC LIMIT 1),
+  (SELECT usd FROM balances WHERE mode = m.mode AND source = 'venue' AND ts < %(end)s
+   ORDER BY ts DESC, id DESC LIMIT 1),
+  count(*) FILTER (WHERE r.resolved_ts < %(end)s
+                   AND (r.redeemed_ts IS NULL OR r.redeemed_ts >= %(end)s)),
+  coalesce(sum(r.expected_usd) FILTER (WHERE r.resolved_ts < %(end)s
+                   AND (r.redeemed_ts IS NULL OR r.redeemed_ts >= %(end)s)), 0),
+  count(*) FILTER (WHERE r.redeemed_ts >= %(start)s AND r.redeemed_ts < %(end)s),
+  coalesce(sum(r.expected_usd) FILTER (WHERE r.redeemed_ts >= %(start)s
+                   AND r.redeemed_ts < %(end)s), 0)
+FROM (SELECT DISTINCT mode FROM redemptions WHERE mode = ANY(%(modes)s)) m
+JOIN redemptions r ON r.mode = m.mode
+GROUP BY m.mode ORDER BY m.mode"""
+
 ALERTS = """
 SELECT kind, count(*) FROM alerts WHERE ts >= %(start)s AND ts < %(end)s
 AND kind <> 'daily_summary' GROUP BY kind ORDER BY kind"""
@@ -109,6 +128,21 @@ class StrategyDay:
 
 
 @dataclass(frozen=True, slots=True)
+class CashDay:
+    """Where a mode that settles by redemption (LIVE on Polymarket) stands at the day's end:
+    its cash (our ledger; the venue's last report), its receivables (resolved positions
+    awaiting redemption) and what the day's redemptions brought in."""
+
+    mode: str
+    cash: Decimal | None
+    venue_cash: Decimal | None
+    awaiting: int
+    receivable: Decimal
+    redeemed: int
+    redeemed_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class DailySummary:
     """Every figure of the daily summary for one UTC day."""
 
@@ -123,6 +157,7 @@ class DailySummary:
     settlements: dict[str, int]  # agreement → count
     disagreements: list[dict]
     alerts: dict[str, int] = field(default_factory=dict)
+    cash: list[CashDay] = field(default_factory=list)
 
     @property
     def span_s(self) -> float:
@@ -222,6 +257,7 @@ def daily_summary(
             for r in rows(DISAGREEMENTS)
         ],
         alerts=dict(rows(ALERTS)),
+        cash=[CashDay(*row) for row in rows(CASH)],
     )
 
 
@@ -265,6 +301,12 @@ def summary_lines(s: DailySummary) -> list[str]:
         f"({_pct(s.assertion_pass_rate)})"
         + ("; failed: " + ", ".join(f"{n} ×{k}" for n, k in failed.items()) if failed else "")
     )
+    for c in s.cash:
+        lines.append(
+            f"Cash ({c.mode}): {money.usd(c.cash)} (venue {money.usd(c.venue_cash)}), "
+            f"receivable {money.usd(c.receivable)} ({c.awaiting} awaiting redemption); "
+            f"redeemed today {c.redeemed} ({money.usd(c.redeemed_usd)})"
+        )
     lines.append(f"Breaker: {s.breaker_trips} trip(s), {len(s.breaker_events)} event(s)")
     lines.append(
         f"Uptime: {s.uptime_s / 3600:.2f} h of {s.span_s / 3600:.2f} h ({_pct(s.uptime_ratio)})"

@@ -1,7 +1,7 @@
-"""LIVE: the venue's balance and positions as engine events, the evidence for runtime assertions
-4 and 5. A report is stamped with the time its query began, and only sent when it describes one
-instant: no order of ours in flight and no window of ours settling at the venue while it ran (the
-engine ignores reports older than its last fill or settlement)."""
+"""LIVE: the venue's balance and positions (open and redeemable apart) as engine events, the
+evidence for runtime assertions 4 and 5. A report is stamped with the time its query began, and only
+sent when it describes one instant: no order of ours in flight and no window of ours settling at the
+venue while it ran (the engine ignores reports older than its last fill or settlement)."""
 
 from __future__ import annotations
 
@@ -49,10 +49,16 @@ class AccountWatch:
             try:
                 began, quiet = self._now_ms(), self.quiet()
                 usd = await self._venue.balance()
-                held = await self._venue.positions()
+                held, redeemable = await self._venue.holdings()
                 if quiet is not None and quiet == self.quiet():
                     self._emit(BalanceReport(began, Decimal(usd)))
-                    self._emit(VenuePositions(began, tuple(sorted(held.items()))))
+                    self._emit(
+                        VenuePositions(
+                            began,
+                            tuple(sorted(held.items())),
+                            tuple(sorted(redeemable.items())),
+                        )
+                    )
             except Exception as exc:  # noqa: BLE001 - a failed query is not "flat": no report
                 log.warning("account query failed: %s", exc)
             await asyncio.sleep(self._poll_s)

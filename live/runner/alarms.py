@@ -18,6 +18,7 @@ ENGINE_ALERT_KINDS = {
     "order_unknown": "position_unknown",
     "settlement": "assertion_failed",
     "exit_blocked": "exit_blocked",
+    "fill_failed": "fill_failed",
 }
 
 

@@ -22,6 +22,14 @@ class RunMode(StrEnum):
         return {"live": Mode.LIVE, "paper": Mode.PAPER, "dry-run": Mode.DRY_RUN}[self.value]
 
 
+class Redemption(StrEnum):
+    """How resolved positions become cash (issue 13, docs/runner.md "Settling to cash")."""
+
+    REDEEM = "redeem"  # we redeem winners and losers through the SDK (RPC or relayer)
+    AUTO = "auto"  # the venue's auto-redeem operator redeems winners; we follow its notices
+    AT_RESOLUTION = "at-resolution"  # the venue pays at resolution (the sandbox's `instant`)
+
+
 class RunnerConfig(BaseModel):
     """Everything `updown run` needs. Bounds on every number; unknown keys are errors."""
 
@@ -43,6 +51,11 @@ class RunnerConfig(BaseModel):
     feed_idle_s: float = Field(default=5.0, ge=1, le=60)
     balance_poll_s: float = Field(default=2.0, ge=0.2, le=60)
     resolution_poll_s: float = Field(default=2.0, ge=0.2, le=60)
+    redemption: Redemption = Redemption.REDEEM
+    redeem_retry_s: float = Field(default=5.0, ge=0.1, le=600)
+    redeem_bound_s: float = Field(default=180.0, ge=1, le=86_400)
+    data_lag_s: float = Field(default=15.0, ge=0, le=600)  # the Data API's lag bound
+    settle_bound_s: float = Field(default=60.0, ge=1, le=3600)  # matched → CONFIRMED bound
     instance_id: str = Field(min_length=1, max_length=200)
     repo_root: str = "."
 

@@ -43,6 +43,9 @@ class OrderGateway:
         self.in_flight = 0
         self.placements = 0  # every placement ever started (changes when one begins)
         self.resolved = 0  # UNKNOWN orders whose resolution ended (final answer or given up)
+        # Follows matched fills to CONFIRMED / FAILED (live/runner/settling.py); the placement
+        # stays in flight meanwhile (a FAILED trade moves the venue's balance back).
+        self.settling: Any = None
 
     def submit(self, command: Any) -> None:
         if isinstance(command, PlaceOrder):
@@ -79,18 +82,28 @@ class OrderGateway:
             self._emit(event)
         if any(isinstance(e, OrderUnknown) for e in execution.events):
             self._spawn(self._resolve(cid))
+        elif getattr(execution, "unsettled_trade_ids", ()) and self.settling is not None:
+            self._spawn(self._settle(execution))
         else:
+            self.in_flight -= 1
+
+    async def _settle(self, execution: Any) -> None:
+        try:
+            await self.settling.follow(execution)
+        finally:
             self.in_flight -= 1
 
     async def _resolve(self, client_order_id: str) -> None:
         """Targeted queries until the venue says what happened to an UNKNOWN order."""
         try:
-            await self._resolve_until_final(client_order_id)
+            execution = await self._resolve_until_final(client_order_id)
+            if execution is not None and execution.unsettled_trade_ids and self.settling:
+                await self.settling.follow(execution)
         finally:
             self.in_flight -= 1
         self.resolved += 1
 
-    async def _resolve_until_final(self, client_order_id: str) -> None:
+    async def _resolve_until_final(self, client_order_id: str) -> Any:
         waited = 0.0
         while waited < RESOLVE_GIVE_UP_S:
             await asyncio.sleep(RESOLVE_EVERY_S)
@@ -104,12 +117,13 @@ class OrderGateway:
                 continue  # still no final answer: an ack alone would lift the re-entry block
             for event in execution.events:
                 self._emit(event)
-            return
+            return execution
         log.error(
             "order %s still UNKNOWN after %.0f s; re-entry stays blocked",
             client_order_id,
             RESOLVE_GIVE_UP_S,
         )
+        return None
 
     async def _cancel(self, command: CancelOrder) -> None:
         if command.venue_order_id is None or not self._is_trader():

@@ -1,5 +1,7 @@
 """Startup reconciliation (FM19): for a LIVE trader, before trading starts, the venue's open
-orders, positions and recent trades (the last 24 h) are compared with the database; the balance
+orders, positions and recent trades (the last 24 h) are compared with the database (the venue's
+redeemable rows are resolved positions, not open ones: each must be one the database recorded
+as resolved, its redemption pending or done); the balance
 is recorded with the run for the operator (the engine's balance assertion checks it continuously).
 Any mismatch — or any venue query that fails, never read as "flat" — is a failed reconciliation:
 the breaker trips, the runner stays an observer until an operator resolves it, and
@@ -32,6 +34,11 @@ class BookSide:
     balance: Decimal | None = None
     # DB: every venue order id we ever sent; venue: the order ids of our recent trades
     traded_orders: frozenset[str] = frozenset()
+    # Resolved positions (issue 13). Venue: its redeemable rows (token -> shares), listed until
+    # redeemed (and for a while after: the Data API lags); DB: the tokens of our resolved
+    # positions with a redemption row, pending or redeemed. Not open positions on either side.
+    redeemable: dict[str, Decimal] = field(default_factory=dict)
+    resolved_tokens: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,6 +70,7 @@ async def reconcile_at_start(
         venue_side = venue_book(snapshot)
         venue_view = {
             "positions": {t: str(s) for t, s in venue_side.positions.items()},
+            "redeemable": {t: str(s) for t, s in venue_side.redeemable.items()},
             "open_orders": sorted(venue_side.open_orders),
             "balance": str(snapshot.balance_usd),
             "recent_trades": len(snapshot.recent_trades),
@@ -93,6 +101,7 @@ def venue_book(snapshot: VenueSnapshot) -> BookSide:
         snapshot.open_order_ids,
         snapshot.balance_usd,
         frozenset(t.venue_order_id for t in snapshot.recent_trades),
+        redeemable={t: s for t, s in snapshot.redeemable.items() if s > 0},
     )
 
 
@@ -111,6 +120,11 @@ def compare(db: BookSide, venue: BookSide) -> list[dict]:
         diffs.append({"kind": "open_order_unknown_to_db", "venue_order_id": order_id})
     for order_id in sorted(venue.traded_orders - db.traded_orders):
         diffs.append({"kind": "trade_unknown_to_db", "venue_order_id": order_id})
+    for token in sorted(set(venue.redeemable) - db.resolved_tokens):
+        diffs.append(
+            {"kind": "redeemable_unknown_to_db", "token_id": token,
+             "venue": str(venue.redeemable[token])}
+        )  # fmt: skip
     return diffs
 
 
@@ -141,7 +155,10 @@ def db_side(pool: ConnectionPool, mode: str) -> BookSide:
                 (mode,),
             )
         )
-    return BookSide(positions, orders, traded_orders=sent)
+        resolved = frozenset(
+            r[0] for r in conn.execute("SELECT token_id FROM redemptions WHERE mode = %s", (mode,))
+        )
+    return BookSide(positions, orders, traded_orders=sent, resolved_tokens=resolved)
 
 
 def record_run(pool: ConnectionPool, instance_id: str, result: Reconciliation, venue: dict) -> None:

@@ -19,12 +19,12 @@ from psycopg_pool import ConnectionPool
 
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.domain import Mode, TradingState
-from live.kernel.events import BalanceReport, Timer, VenuePositions
+from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
 from live.runner import instances
 from live.runner.account_watch import AccountWatch
 from live.runner.alarms import Alarms, AlertSink
-from live.runner.config import RunnerConfig
+from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
 from live.runner.controls_watch import ControlsWatcher
 from live.runner.feed_guard import FeedGuard
@@ -34,7 +34,9 @@ from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.reconciliation import reconcile_at_start
 from live.runner.recorder import Recorder, engine_input
+from live.runner.redemption import RedemptionDesk
 from live.runner.role import TraderRole
+from live.runner.settling import SettlementFollower
 from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
 from live.runner.strategy_gate import StrategyGate
@@ -85,6 +87,7 @@ class Runner:
         self.feeds: FeedSupervisor | None = None
         self.gateway: OrderGateway | None = None
         self.account: AccountWatch | None = None
+        self.redemption: RedemptionDesk | None = None
         self.applier: ControlApplier | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -160,6 +163,13 @@ class Runner:
         self.slots += build_slots(
             self.config, self.db_url, strategies, controls, self.gate.promoted
         )
+        for slot in self.slots:
+            if slot.venue_orders:
+                ledger = slot.engine.ledger
+                ledger.by_redemption = self.config.redemption is not Redemption.AT_RESOLUTION
+                ledger.redeem_bound_ms = int(self.config.redeem_bound_s * 1000)
+                ledger.data_lag_ms = int(self.config.data_lag_s * 1000)
+                slot.engine.orders.settle_bound_ms = int(self.config.settle_bound_s * 1000)
         # Signal replay (research.parity) re-runs a simulated engine on exactly what it saw.
         simulated = [s for s in self.slots if s.engine.mode is not Mode.LIVE]
         self.journalled = simulated[0] if simulated else None
@@ -200,6 +210,9 @@ class Runner:
             self.windows.tokens,
         )
         self.gateway = OrderGateway(self.venue, self.emit, self.now_ms, lambda: self.is_trader)
+        self.gateway.settling = SettlementFollower(
+            self.venue, self.emit, self.now_ms, self.alarms.raise_, cfg.settle_bound_s
+        )
         self.account = AccountWatch(
             self.venue,
             self.primary.engine,
@@ -208,6 +221,16 @@ class Runner:
             self.now_ms,
             self.emit,
             cfg.balance_poll_s,
+        )
+        self.redemption = RedemptionDesk(
+            self.venue,
+            self.primary.engine,
+            cfg.redemption,
+            self.emit,
+            self.now_ms,
+            self.alarms.raise_,
+            retry_s=cfg.redeem_retry_s,
+            bound_s=cfg.redeem_bound_s,
         )
         self.applier = ControlApplier(
             self.slots,
@@ -233,6 +256,8 @@ class Runner:
             jobs["user-feed"] = self.feeds.run_user()
             jobs["heartbeats"] = self.venue.run_heartbeats(on_failure=self.role.heartbeat_failed)
             jobs["account"] = self.account.run()
+            if self.config.redemption is not Redemption.AT_RESOLUTION:
+                jobs["redemption"] = self.redemption.run()
         self._tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
         for task in self._tasks:
             task.add_done_callback(self._task_ended)
@@ -291,7 +316,7 @@ class Runner:
     def _dispatch(self, event: Any) -> None:
         self.events_processed += 1
         venue_answer = type(event).__name__.startswith("Order") or isinstance(
-            event, (BalanceReport, VenuePositions)
+            event, (BalanceReport, VenuePositions, Redeemed, FillSettled)
         )
         for slot in self.slots:
             if venue_answer and not slot.venue_orders:

@@ -143,6 +143,10 @@ def _engine(slot: EngineSlot) -> dict[str, Any]:
         "session_pnl": {"gross": str(gross), "net": str(net)},
         "balance": None if e.venue_cash is None else str(e.venue_cash),
         "ledger_cash": None if e.cash is None else str(e.cash),
+        # resolved, awaiting redemption (LIVE on Polymarket), and fills matched not CONFIRMED
+        "receivable": str(e.ledger.receivables.total),
+        "awaiting_redemption": len(e.ledger.receivables.pending),
+        "unsettled_fills": len(e.orders.unsettled),
     }
 
 

@@ -3,8 +3,9 @@
 One sink per run: `open_run` writes the `backtest_runs` row, `add` buffers records, `flush` writes
 each table in one statement batch inside one transaction (COPY for the append-only tables,
 executemany upserts for the keyed ones), `finish` stores the summary. Writes are idempotent where
-the record has a key: fills by fill_id and signals by signal_id (ON CONFLICT DO NOTHING), orders
-and positions by their id (the latest row wins), settlements by (window, mode, run).
+the record has a key: signals by signal_id (ON CONFLICT DO NOTHING); orders, fills (a matched
+fill again with its final status), positions and redemptions by their id (the latest row wins);
+settlements by (window, mode, run).
 """
 
 from __future__ import annotations
@@ -32,12 +33,18 @@ WRITE_ORDER: tuple[type, ...] = (
     Position,
     records.PositionEventRecord,
     records.SettlementRecord,
+    records.RedemptionRecord,
     records.BalanceRecord,
     records.AssertionRecord,
     records.BreakerRecord,
 )
-_UPSERT_LATEST = {Order: "client_order_id", Position: "position_id"}
-_INSERT_ONCE = {Fill: "fill_id", records.SignalRecord: "signal_id"}
+_UPSERT_LATEST = {
+    Order: "client_order_id",
+    Position: "position_id",
+    records.RedemptionRecord: "position_id",
+    Fill: "fill_id",  # a matched fill is written again with its final status (issue 13)
+}
+_INSERT_ONCE = {records.SignalRecord: "signal_id"}
 _SETTLEMENT_KEY = "(window_slug, mode, (coalesce(run_id, '')))"
 
 

@@ -33,19 +33,31 @@ async def balance(client: Any, policy: Backoff) -> Decimal:
     return Decimal(answer.balance) / USDC_UNITS
 
 
-async def positions(client: Any, policy: Backoff) -> dict[str, Decimal]:
-    """Token id → shares held (Data API; dust under 0.01 share left out)."""
+async def holdings(client: Any, policy: Backoff) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Token id → shares held (Data API; dust under 0.01 share left out), in one query: the
+    open (unresolved) positions, and apart from them the redeemable ones (resolved, waiting to
+    be redeemed: winners and losers alike stay listed until then)."""
 
-    async def query() -> dict[str, Decimal]:
-        held: dict[str, Decimal] = {}
+    async def query() -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        open_: dict[str, Decimal] = {}
+        redeemable: dict[str, Decimal] = {}
         async for page in client.list_positions():
             for row in page.items:
-                held[str(row.asset_id)] = held.get(str(row.asset_id), Decimal(0)) + Decimal(
-                    row.current_size
-                )
-        return {token: shares for token, shares in held.items() if shares >= DUST_SHARES}
+                held = redeemable if row.redeemable else open_
+                token = str(row.asset_id)
+                held[token] = held.get(token, Decimal(0)) + Decimal(row.current_size)
+        return _no_dust(open_), _no_dust(redeemable)
 
     return await with_backoff("positions", query, policy)
+
+
+def _no_dust(held: dict[str, Decimal]) -> dict[str, Decimal]:
+    return {token: shares for token, shares in held.items() if shares >= DUST_SHARES}
+
+
+async def positions(client: Any, policy: Backoff) -> dict[str, Decimal]:
+    """Token id → shares of the open (not redeemable) positions."""
+    return (await holdings(client, policy))[0]
 
 
 async def open_orders(

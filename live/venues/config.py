@@ -65,6 +65,9 @@ class VenueConfig(BaseModel):
     funder: str | None = None
     signature_type: int = Field(default=0, ge=0, le=3)
     confirm_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Once matched, how long the confirmation loop waits for CONFIRMED before answering with the
+    # match (filled, settlement pending; issue 13).
+    match_answer_s: float = Field(default=1.0, ge=0, le=30)
     poll_interval_s: float = Field(default=0.25, ge=0.02, le=5)
     heartbeat_interval_s: float = Field(default=5.0, gt=0, le=9)
     token_cache_s: float = Field(default=0.0, ge=0, le=2)  # 0: a fresh Gamma read per order
@@ -75,6 +78,9 @@ class VenueConfig(BaseModel):
     fallback_fee_rate: Decimal | None = Field(default=None, ge=0, le=Decimal("0.25"))
     twap_since_ms: int = Field(default=TWAP_SINCE_MS, ge=0)
     ws_ping_interval_s: float = Field(default=10.0, gt=0, le=30)
+    # How often the SDK polls a redemption's receipt or relayer state (sandbox only; Polymarket
+    # keeps the SDK's own 2000 ms).
+    tx_poll_ms: int = Field(default=250, ge=50, le=5000)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VenueConfig:
@@ -161,6 +167,8 @@ class VenueConfig(BaseModel):
             clob_url=f"{base}/clob",
             data_url=f"{base}/data",
             relayer_url=f"{base}/relayer",
+            rpc_url=f"{base}/rpc",
+            relayer_poll_frequency_ms=self.tx_poll_ms,
             clob_market_ws_url=f"{ws}/ws/market",
             clob_user_ws_url=f"{ws}/ws/user",
             rtds_ws_url=f"{ws}/ws/prices",

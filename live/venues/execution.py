@@ -1,11 +1,12 @@
 """The outcome of one order at the venue, as journal events for the engine (live/journal/codec.py).
 
-Accepted: order_ack, one order_fill per CONFIRMED fill (the venue's price and size; fill id =
+Accepted: order_ack, one order_fill per matched fill with its trade status (CONFIRMED, or MATCHED /
+MINED: filled, settlement pending — the runner follows it) (the venue's price and size; fill id =
 trade id + order id, so replays are idempotent; every event is stamped with the time the adapter
-learned it, the trade's own time stays in `VenueTrade.ts`), then order_cancel when a FAK/FOK
-order ended short by more than dust, or order_unknown when no final answer came within the
-confirmation timeout. Refused (by the venue or before sending): order_reject with the reason.
-Fate unknown (the post could not be resolved): order_unknown.
+learned it, the trade's own time stays in `VenueTrade.ts`), then order_cancel when a FAK/FOK order
+ended short by more than dust, or order_unknown when no final answer came within the confirmation
+timeout. Refused (by the venue or before sending): order_reject with the reason. Fate unknown (the
+post could not be resolved): order_unknown.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Execution:
     reason: str | None = None
     failed_trade_ids: tuple[str, ...] = ()
     sent_at: float | None = None
+    unsettled_trade_ids: tuple[str, ...] = ()  # matched, not yet CONFIRMED: the runner follows
 
     def place_result(self) -> PlaceResult:
         """The post's outcome without the journal events."""
@@ -66,6 +68,11 @@ class Execution:
             error=self.reason,
             trade_ids=posted.trade_ids if posted is not None else (),
         )
+
+
+def fill_id_of(trade_id: str, venue_order_id: str) -> str:
+    """Our fill id: the trade's id and our order's (a trade can fill several of our orders)."""
+    return f"{trade_id}:{venue_order_id}"
 
 
 def build_execution(
@@ -87,6 +94,7 @@ def build_execution(
             filled_shares=kw.get("shares", ZERO), avg_price=kw.get("avg"),
             fee=kw.get("fee", ZERO), events=tuple(events), reason=reason,
             failed_trade_ids=kw.get("failed", ()), sent_at=t0,
+            unsettled_trade_ids=kw.get("unsettled", ()),
         )  # fmt: skip
 
     if refused is not None:
@@ -99,13 +107,19 @@ def build_execution(
         return done(ExecutionStatus.REJECTED, [OrderReject(now_ms, cid, reason)], reason)
     vid = str(posted.venue_order_id)
     events: list[Any] = [OrderAck(now_ms, cid, vid)]
-    for trade, price, shares, fee in sorted(progress.confirmed(), key=lambda r: r[0].ts):
-        fill_id = f"{trade.trade_id}:{vid}"
-        events.append(OrderFill(now_ms, cid, fill_id, price, shares, fee, "CONFIRMED"))
+    for trade, price, shares, fee in sorted(progress.matched(), key=lambda r: r[0].ts):
+        fill_id = fill_id_of(trade.trade_id, vid)
+        events.append(OrderFill(now_ms, cid, fill_id, price, shares, fee, trade.status))
     shares, cost, fee = filled_totals(progress)
     avg = (cost / shares) if shares > 0 else None
-    totals = {"shares": shares, "avg": avg, "fee": fee, "failed": progress.failed_ids()}
-    if not progress.done():
+    totals = {
+        "shares": shares,
+        "avg": avg,
+        "fee": fee,
+        "failed": progress.failed_ids(),
+        "unsettled": progress.unsettled(),
+    }
+    if not progress.done() and not progress.answered():
         pending = ", ".join(progress.pending()) or "order still working"
         reason = f"no final confirmation within the timeout: {pending}"
         events.append(OrderUnknown(now_ms, cid, reason))

@@ -37,7 +37,7 @@ from live.venues.discovery import (
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
 from live.venues.messages import Received, rest_book
-from live.venues.port import VenueOrder, VenueSnapshot, VenueTrade
+from live.venues.port import Redemption, VenueOrder, VenueSnapshot, VenueTrade
 from live.venues.posting import TradeWatch
 from live.venues.retry import Backoff, with_backoff
 from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
@@ -252,6 +252,60 @@ class PolymarketVenue(OrderFlow):
     async def positions(self) -> Mapping[str, Decimal]:
         return await account.positions(self.client, self.policy)
 
+    async def holdings(self) -> tuple[Mapping[str, Decimal], Mapping[str, Decimal]]:
+        return await account.holdings(self.client, self.policy)
+
+    # ------------------------------------------------------------------ settling to cash
+
+    async def redeem(self, condition_id: str) -> Redemption:
+        """`redeem_positions` (JSON-RPC for an EOA, the relayer for a gasless wallet), then
+        wait for the transaction's terminal outcome. One transaction, no retry here (the
+        runner's redemption desk retries); VenueError names what failed."""
+        try:
+            handle = await self.client.redeem_positions(condition_id=condition_id)
+            outcome = await handle.wait()
+        except PolymarketError as error:
+            raise VenueError(f"redeem {condition_id}: {self._scrub(error)}") from None
+        via = "rpc" if type(handle).__name__.startswith("Eoa") else "relayer"
+        tx_hash = str(getattr(outcome, "transaction_hash", None) or handle.transaction_hash or "")
+        return Redemption(condition_id=condition_id, tx_hash=tx_hash, via=via)
+
+    async def auto_redemptions(self) -> list[Redemption]:
+        """AUTO_REDEEMED notifications (the SDK reads them over REST only)."""
+        try:
+            notes = await self.client.get_notifications()
+        except PolymarketError as error:
+            raise VenueQueryError("notifications", self._scrub(error)) from None
+        out = []
+        for note in notes:
+            payload = getattr(note, "payload", None)
+            if type(payload).__name__ != "AutoRedeemedNotificationPayload":
+                continue
+            out.append(
+                Redemption(
+                    condition_id=str(payload.condition_id),
+                    tx_hash=str(payload.transaction_hash),
+                    via="operator",
+                    paid=Decimal(payload.amount),
+                    note_id=str(note.id),
+                )
+            )
+        return out
+
+    async def drop_notifications(self, note_ids: list[str]) -> None:
+        try:
+            await self.client.drop_notifications(ids=note_ids)
+        except PolymarketError as error:
+            log.warning("dropping notifications failed: %s", self._scrub(error))
+
+    async def auto_redeem_approved(self) -> bool:
+        try:
+            state = await self.client.get_trading_approvals_state()
+        except PolymarketError as error:
+            raise VenueQueryError("trading approvals", self._scrub(error)) from None
+        operator = sdk_internal.auto_redeem_operator(self.client).lower()
+        return not any(a.operator.lower() == operator for a in state.missing.erc1155)
+
     async def open_orders(self) -> list[VenueOrder]:
         return await account.open_orders(self.client, self.policy)
 
@@ -266,7 +320,7 @@ class PolymarketVenue(OrderFlow):
         """Open orders, positions, our trades since `since_ts` (epoch ms) and balance, for
         startup reconciliation; the first failed query raises VenueQueryError."""
         open_orders = await self.open_orders()
-        positions = await self.positions()
+        positions, redeemable = await self.holdings()
         trades = await self.trades(since_ts)
         balance = await self.balance()
         return VenueSnapshot(
@@ -275,6 +329,7 @@ class PolymarketVenue(OrderFlow):
             positions=dict(positions),
             open_orders=tuple(open_orders),
             recent_trades=tuple(trades),
+            redeemable=dict(redeemable),
         )
 
     # ------------------------------------------------------------------ heartbeats and clock

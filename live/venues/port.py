@@ -6,7 +6,7 @@ official SDK, against Polymarket or the sandbox. A failed query raises; it is ne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -45,6 +45,20 @@ class VenueTrade:
 
 
 @dataclass(frozen=True, slots=True)
+class Redemption:
+    """A confirmed redemption of one condition: ours (`via` rpc or relayer, `attempts` the
+    transactions sent) or the venue's auto-redeem operator (`via` operator, `paid` as its
+    notification says, `note_id` to drop it)."""
+
+    condition_id: str
+    tx_hash: str
+    via: str
+    paid: Decimal | None = None
+    attempts: int = 1
+    note_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VenueSnapshot:
     """The venue's side of startup reconciliation (FM19): open orders, positions (token id →
     shares), recent trades and balance (dollars), taken together at `taken_ms` (epoch ms). A
@@ -55,6 +69,7 @@ class VenueSnapshot:
     positions: dict[str, Decimal]
     open_orders: tuple[VenueOrder, ...]
     recent_trades: tuple[VenueTrade, ...]
+    redeemable: dict[str, Decimal] = field(default_factory=dict)  # resolved, not yet redeemed
 
     @property
     def open_order_ids(self) -> frozenset[str]:
@@ -66,6 +81,7 @@ class VenueSnapshot:
             "taken_ms": self.taken_ms,
             "balance_usd": str(self.balance_usd),
             "positions": {t: str(s) for t, s in sorted(self.positions.items())},
+            "redeemable": {t: str(s) for t, s in sorted(self.redeemable.items())},
             "open_orders": [
                 {"venue_order_id": o.venue_order_id, "token_id": o.token_id, "side": o.side,
                  "price": str(o.price), "size": str(o.size), "filled": str(o.filled)}
@@ -159,7 +175,32 @@ class Venue(Protocol):
         ...
 
     async def positions(self) -> Mapping[str, Decimal]:
-        """Token id → shares held."""
+        """Token id → shares held in open (unresolved) positions."""
+        ...
+
+    async def holdings(self) -> tuple[Mapping[str, Decimal], Mapping[str, Decimal]]:
+        """(open, redeemable) token id → shares, from one Data API read."""
+        ...
+
+    async def trade_statuses(self, client_order_id: str) -> dict[str, str]:
+        """Trade id → latest status of an answered order's trades (MATCHED … CONFIRMED/FAILED)."""
+        ...
+
+    # ------------------------------------------------------------ settling to cash
+
+    async def redeem(self, condition_id: str) -> Redemption:
+        """Redeem our resolved positions on `condition_id` through the SDK and wait for the
+        transaction's confirmation; raises VenueError when it failed or reverted."""
+        ...
+
+    async def auto_redemptions(self) -> list[Redemption]:
+        """The venue's auto-redeem notifications not yet dropped."""
+        ...
+
+    async def drop_notifications(self, note_ids: list[str]) -> None: ...
+
+    async def auto_redeem_approved(self) -> bool:
+        """Whether the account approved the venue's auto-redeem operator."""
         ...
 
     async def snapshot(self, since_ts: int) -> VenueSnapshot:

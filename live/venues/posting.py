@@ -8,9 +8,12 @@ so a timed-out POST is resolved, never blindly repeated. Placement is serialised
 keeps that lookup unambiguous.
 
 Confirmation: fills come from the user channel (fed into `TradeWatch`) plus REST polling of our
-trades on the token. Only CONFIRMED trades are final fills; FAILED ones are dropped (reversed) and
-reported. Amounts are the venue's (trade sizes), never the requested ones. No final answer within
-the confirmation timeout (5 s by default) ⇒ UNKNOWN.
+trades on the token. The venue's match is the answer (issue 13): once every trade of the order is
+seen and the order is done, the loop waits up to `match_answer_s` for them to be CONFIRMED, then
+answers with the matched fills and their status (MATCHED / MINED: filled, settlement pending; the
+runner follows them to CONFIRMED or FAILED). FAILED ones are dropped (reversed) and reported.
+Amounts are the venue's (trade sizes), never the requested ones. No answer within the
+confirmation timeout (5 s by default) ⇒ UNKNOWN.
 """
 
 from __future__ import annotations
@@ -198,6 +201,26 @@ class Progress:
     def confirmed(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
         return [row for row in self.ours() if row[0].status == "CONFIRMED"]
 
+    def matched(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
+        """Our fills the venue matched and has not FAILED (CONFIRMED or still settling)."""
+        return [row for row in self.ours() if row[0].status != "FAILED"]
+
+    def unsettled(self) -> tuple[str, ...]:
+        """Trade ids of matched fills not yet CONFIRMED on chain."""
+        return tuple(sorted({t.trade_id for t, *_ in self.matched() if t.status != "CONFIRMED"}))
+
+    def answered(self) -> bool:
+        """The venue's match is the answer (issue 13): every trade of the order is seen (at
+        any status) and the order no longer works; on-chain settlement may still follow."""
+        seen = {t.trade_id for t, *_ in self.ours()}
+        if any(trade_id not in seen for trade_id in self.posted.trade_ids):
+            return False
+        if self.posted.status == "matched" and not seen:
+            return False
+        if self.posted.status == "delayed" or self.order_open is True:
+            return False
+        return self.request.order_type in ("FAK", "FOK") or self.order_open is False
+
     def failed_ids(self) -> tuple[str, ...]:
         return tuple(sorted({t.trade_id for t, *_ in self.ours() if t.status == "FAILED"}))
 
@@ -221,8 +244,8 @@ def monotonic_deadline(timeout_s: float) -> float:
 
 
 def filled_totals(progress: Progress) -> tuple[Decimal, Decimal, Decimal]:
-    """(shares, cost, fee) of the confirmed fills."""
-    rows = progress.confirmed()
+    """(shares, cost, fee) of the matched fills (CONFIRMED or settling; FAILED ones left out)."""
+    rows = progress.matched()
     shares = sum((r[2] for r in rows), ZERO)
     cost = sum((r[1] * r[2] for r in rows), ZERO)
     fee = sum((r[3] for r in rows), ZERO)

@@ -1,7 +1,8 @@
 """Every use of the SDK's internal API in one place (pinned polymarket-client 0.14.0), so that
 the guard test (tests/test_venue_sdk_guard.py) fails loudly if the SDK's shape changes:
 - the environment hook (`polymarket._internal.environment`), used by live/venues/config.py;
-- the balance-allowance refresh, which the SDK only performs inside its allowance recovery.
+- the balance-allowance refresh, which the SDK only performs inside its allowance recovery;
+- the environment's auto-redeem operator address (the trading approval auto-redeem needs).
 """
 
 from __future__ import annotations
@@ -31,3 +32,8 @@ async def refresh_balance_allowance(
 def wallet_type(client: Any) -> str:
     """The SDK's classification of the wallet (EOA, POLY_PROXY, GNOSIS_SAFE, DEPOSIT_WALLET)."""
     return str(client.wallet_type)
+
+
+def auto_redeem_operator(client: Any) -> str:
+    """The environment's auto-redeem operator address (what the trading approvals grant)."""
+    return str(client._ctx.environment_config.auto_redeem_operator)

@@ -133,6 +133,7 @@ class OrderFlow:
         req, vid = progress.request, str(progress.posted.venue_order_id)
         quick = Backoff(0, self.policy.base_s, self.policy.max_s)
         deadline = time.monotonic() + self.config.confirm_timeout_s
+        answered_at: float | None = None
         while True:
             try:
                 rest = await account.trade_views(
@@ -146,10 +147,37 @@ class OrderFlow:
                 progress.order_open = await self._order_open(vid)
             if progress.done():
                 return progress
+            if progress.answered():  # matched: settlement pending, wait a little for CONFIRMED
+                answered_at = answered_at or time.monotonic()
+                if time.monotonic() - answered_at >= self.config.match_answer_s:
+                    return progress
             left = deadline - time.monotonic()
             if left <= 0:
                 return progress
             await self.watch.wait(min(self.config.poll_interval_s, left))
+
+    async def trade_statuses(self, client_order_id: str) -> dict[str, str]:
+        """Trade id → latest status (user channel and REST) of an answered order's trades, for
+        following matched fills to CONFIRMED or FAILED; a failed REST poll leaves the channel's
+        word (VenueQueryError only if neither knows the trades)."""
+        execution = self.executions.get(client_order_id)
+        if execution is None or execution.posted is None:
+            raise VenueError(f"no answered order {client_order_id} to follow")
+        req, vid = execution.request, str(execution.venue_order_id)
+        since = int(execution.sent_at or self._clock()) - 2
+        rest: list = []
+        try:
+            rest = await account.trade_views(
+                self.client, self.policy, self.api_key, token_id=req.token_id, after_s=since
+            )
+        except VenueQueryError as error:
+            log.warning("settlement poll of %s failed: %s", vid, error)
+        views = merge(self.watch.for_order(vid), rest)
+        return {
+            tid: view.status
+            for tid, view in views.items()
+            if any(f.venue_order_id == vid for f in view.fills)
+        }
 
     async def _order_open(self, venue_order_id: str) -> bool | None:
         """Order lookup: True while it works at the venue, False once gone (filled/cancelled

@@ -127,10 +127,11 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
 
 
 def balance(snap: Snapshot, mode: str) -> dict:
-    """Latest venue and expected balance for `mode` and whether they agree."""
+    """Latest venue and expected balance for `mode` and whether they agree, with what resolved
+    positions are owed (receivable: resolved, awaiting redemption) and the redemptions done."""
     rows = snap.frame("balances")
     if rows.empty:
-        return {"venue": None, "expected": None, "agree": None}
+        return {"venue": None, "expected": None, "agree": None, **redemptions(snap, mode)}
     mine = {r["source"]: r for _, r in rows[rows["mode"] == mode].iterrows()}
     venue, expected = mine.get("venue"), mine.get("expected")
     usd = {
@@ -145,7 +146,24 @@ def balance(snap: Snapshot, mode: str) -> dict:
     last_fill = None if expected is None else expected.get("last_fill_ts")
     if agree is not None and not pd.isna(last_fill) and last_fill > expected["ts"]:
         agree = None
-    return {**usd, "agree": agree}
+    return {**usd, "agree": agree, **redemptions(snap, mode)}
+
+
+def redemptions(snap: Snapshot, mode: str) -> dict:
+    """Resolved positions of `mode` by redemption status: awaiting (count, USD owed: the
+    receivable) and redeemed (count, USD that arrived as cash)."""
+    rows = snap.frame("redemptions")
+    out = {"awaiting": 0, "receivable": None, "redeemed": 0, "redeemed_usd": None}
+    if rows.empty:
+        return out
+    for _, r in rows[rows["mode"] == mode].iterrows():
+        if r["status"] == "PENDING":
+            out["awaiting"], out["receivable"] = int(r["positions"]), _num(r["usd"])
+        elif r["status"] == "REDEEMED":
+            out["redeemed"], out["redeemed_usd"] = int(r["positions"]), _num(r["usd"])
+    if out["redeemed"] and out["receivable"] is None:
+        out["receivable"] = 0.0  # settling by redemption, nothing owed right now
+    return out
 
 
 @functools.cache

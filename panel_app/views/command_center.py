@@ -23,13 +23,23 @@ def header_html(model: CommandCenterModel) -> Html:
         if agree is None
         else (" ✓ = expected" if agree else f" ✗ expected {money(bal.get('expected'))}")
     )
+    owed = Html("")
+    if bal.get("receivable") is not None:
+        owed = fmt(
+            '<span class="ud-figure ud-receivable">Receivable: {} ({} awaiting redemption; '
+            "{} redeemed, {})</span>",
+            money(bal.get("receivable")),
+            bal.get("awaiting", 0),
+            bal.get("redeemed", 0),
+            money(bal.get("redeemed_usd") or 0),
+        )
     gross, _, net = model.session_shown()
     return fmt(
         '<span class="ud-badge ud-venue-{venue_cls}" id="ud-venue">{venue}</span>'
         '<span class="ud-badge ud-mode-{mode_cls}" id="ud-mode">{mode}</span>'
         '<span class="ud-figure ud-trading-state">state: {state} '
         "(kill_switch={kill})</span><br>{spot}"
-        '<span class="ud-figure ud-balance">Balance: {balance}{check}</span>'
+        '<span class="ud-figure ud-balance">Balance: {balance}{check}</span>{owed}'
         '<span class="ud-figure ud-session-pnl">Session P&amp;L: gross '
         "{gross} · net {net}</span>",
         venue_cls=token(b.get("venue")),
@@ -41,6 +51,7 @@ def header_html(model: CommandCenterModel) -> Html:
         spot=spot,
         balance=money(bal.get("venue")),
         check=check,
+        owed=owed,
         gross=money(gross, True),
         net=money(net, True),
     )

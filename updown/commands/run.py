@@ -30,6 +30,12 @@ class Venue(StrEnum):
     POLYMARKET = "polymarket"
 
 
+class Redemption(StrEnum):
+    REDEEM = "redeem"
+    AUTO = "auto"
+    AT_RESOLUTION = "at-resolution"
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -93,6 +99,27 @@ def run(
     balance: str = typer.Option(
         "100", "--paper-balance", metavar="USD", help="Start balance of PAPER/DRY_RUN engines."
     ),
+    redemption: Redemption = typer.Option(
+        Redemption.REDEEM,
+        "--redemption",
+        metavar="[redeem|auto|at-resolution]",
+        help="How resolved LIVE positions become cash: we redeem them through the SDK, the "
+        "venue's auto-redeem operator does (approved on the account), or the venue pays at "
+        "resolution (the sandbox's instant profile).",
+    ),
+    redeem_bound: float = typer.Option(
+        180.0,
+        "--redeem-bound",
+        metavar="SECONDS",
+        help="Alert, and fail assertion 5, when a resolved position is not redeemed this long "
+        "after its resolution.",
+    ),
+    settle_bound: float = typer.Option(
+        60.0,
+        "--settle-bound",
+        metavar="SECONDS",
+        help="Alert, and fail assertion 2, when a matched trade is not CONFIRMED this long after.",
+    ),
 ) -> None:
     """Run the shared live runner until SIGINT/SIGTERM or --duration."""
     from live.runner.lock import new_instance_id
@@ -115,6 +142,9 @@ def run(
         health_port=health_port,
         copies=_split(copies),
         paper_balance_usd=balance,
+        redemption=redemption.value,
+        redeem_bound_s=redeem_bound,
+        settle_bound_s=settle_bound,
         instance_id=new_instance_id(),
     )
     venue_config = _venue_config(config)

@@ -35,14 +35,62 @@ def sandbox_cmd(
         envvar="UPDOWN_SANDBOX_ADMIN_TOKEN",
         help="Token of the /_sandbox admin routes (faults, fund); random and printed if unset.",
     ),
+    realism: str = typer.Option(
+        "venue",
+        metavar="[venue|instant]",
+        help="venue: Polymarket as its users report it (resolution pays nothing until redeemed, "
+        "trades CONFIRMED after seconds, Data API lag); instant: the old test-friendly venue.",
+    ),
+    auto_redeem_delay: float | None = typer.Option(
+        None,
+        metavar="SECONDS",
+        help="Seconds after resolution the auto-redeem operator redeems approved accounts "
+        "(default: the profile's, 60 in venue).",
+    ),
+    data_lag: float | None = typer.Option(
+        None,
+        metavar="SECONDS",
+        help="How far Data API positions lag trades and redemptions (default: 10 in venue).",
+    ),
+    trade_mined: str | None = typer.Option(
+        None, metavar="LOW,HIGH", help="Seconds from a match to MINED (default: 1,5 in venue)."
+    ),
+    trade_confirmed: str | None = typer.Option(
+        None,
+        metavar="LOW,HIGH",
+        help="Seconds from a match to CONFIRMED (default: 2,15 in venue).",
+    ),
+    tx_confirmed: str | None = typer.Option(
+        None,
+        metavar="LOW,HIGH",
+        help="Seconds from a transaction's submission to its confirmation (default: 4,12).",
+    ),
 ) -> None:
     """Serve the sandbox exchange (Gamma, CLOB, Data API, WebSockets) and print its URLs."""
-    from sandbox.config import ConfigError, SandboxConfig, parse_assets, parse_lengths
+    from sandbox.config import (
+        ConfigError,
+        SandboxConfig,
+        parse_assets,
+        parse_lengths,
+        parse_span,
+    )
     from sandbox.server import SandboxServer
 
     balance = _usdc(start_balance)
+    spans = {
+        "trade_mined_seconds": ("--trade-mined", trade_mined),
+        "trade_confirmed_seconds": ("--trade-confirmed", trade_confirmed),
+        "tx_confirmed_seconds": ("--tx-confirmed", tx_confirmed),
+    }
+    realism_options: dict = {"auto_redeem_delay": auto_redeem_delay, "data_lag_seconds": data_lag}
     try:
+        for name, (flag, text) in spans.items():
+            realism_options[name] = None if text is None else parse_span(text, flag)
+        if realism_options["tx_confirmed_seconds"] is not None:  # mined before it confirms
+            low = realism_options["tx_confirmed_seconds"][0]
+            realism_options["tx_mined_seconds"] = (low / 2, low)
         config = SandboxConfig(
+            realism=realism,
             host=host,
             port=port,
             seed=seed,
@@ -51,10 +99,17 @@ def sandbox_cmd(
             settle_delay=settle_delay,
             settlement_rule=SettlementRule(settlement_rule),
             start_balance=balance,
+            **realism_options,
         )
         server = SandboxServer(config, admin_token=admin_token)
     except (ConfigError, ValueError, ArithmeticError) as exc:
-        fail(str(exc))
+        message = str(exc)
+        for field, flag in (
+            ("auto_redeem_delay", "--auto-redeem-delay"),
+            ("data_lag_seconds", "--data-lag"),
+        ):
+            message = message.replace(field, flag)
+        fail(message)
     except OSError as exc:
         fail(f"cannot bind {host}:{port}: {exc}")
     for name, url in server.urls.items():

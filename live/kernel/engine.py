@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from live.kernel import adoption as adoption_
 from live.kernel.assertions import Evidence, run_all
 from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
@@ -147,6 +148,7 @@ class Engine:
             ledger=self.ledger,
             records=self.records,
         )
+        self.adopted: adoption_.Adoption | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             BookSnapshot: self._on_book,
             BookDelta: self._on_book_delta,
@@ -196,6 +198,16 @@ class Engine:
         """Send a NEW order now (the order desk: SUBMITTED, then executed in-process in simulated
         modes or handed to the runner as a PlaceOrder command in LIVE); returns it SUBMITTED."""
         return self.order_desk.dispatch(order, self.now)
+
+    def export_adoption(self) -> adoption_.Adoption:
+        """What this engine owns now (open positions, working and UNKNOWN orders, windows and
+        timers, per-window entry counts, the session's realised P&L, decided signals), for the
+        engine that takes over (live/kernel/adoption.py)."""
+        return adoption_.export(self)
+
+    def adopt(self, adoption: adoption_.Adoption) -> None:
+        """Own what an earlier engine owned (a fresh engine, before its first event)."""
+        adoption_.adopt(self, adoption)
 
     def take_records(self) -> list[Any]:
         """The records emitted since the last call, in order (for the persistence sink)."""
@@ -316,7 +328,8 @@ class Engine:
         self._refresh_trading_state()
 
     def _on_balance(self, ev: BalanceReport) -> None:
-        self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
+        own = self.run_id
+        self.ledger.on_balance(ev, before_first_order=not any(o.run_id == own for o in self.orders))
 
     def _on_venue_result(self, ev: Any) -> None:
         self.order_desk.apply(ev, self.now)

@@ -199,17 +199,23 @@ def _adopted_position(pos: Position, track: Track) -> AdoptedPosition:
 
 
 def adopt(engine: Any, adoption: Adoption) -> None:
-    """Make a fresh `engine` own `adoption` (before its first event). Positions and orders keep
-    their ids and run ids (their rows are updated in place); new ids use the engine's run id."""
+    """Make `engine` own `adoption`: a fresh engine, or one that has only watched (an observer
+    taking over, no orders or positions of its own). Positions and orders keep their ids and run
+    ids (their rows are updated in place); new ids use the engine's run id. Windows the engine
+    already knows keep its own status and timers."""
     if any(True for _ in engine.orders) or any(True for _ in engine.positions):
         raise AdoptionError("adopt into a fresh engine only (it already holds orders/positions)")
     market, orders, positions = engine.market, engine.orders, engine.positions
     engine.now = max(engine.now, adoption.now)
+    new_slugs: set[str] = set()
     for aw in adoption.windows:
+        if aw.window.slug in market.windows:
+            continue  # an engine that watched the window (an observer) has the newer view
         market.list_window(aw.window)
         ws = market.windows[aw.window.slug]
         ws.status, ws.winner, ws.ours = aw.status, aw.winner, aw.ours
-    _schedule(engine, adoption)
+        new_slugs.add(aw.window.slug)
+    _schedule(engine, adoption, new_slugs)
     for ap in adoption.positions:
         pos = ap.position
         if pos.state is PositionState.CLOSED or pos.position_id in positions.positions:
@@ -280,10 +286,12 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     engine._refresh_trading_state()
 
 
-def _schedule(engine: Any, adoption: Adoption) -> None:
+def _schedule(engine: Any, adoption: Adoption, new_slugs: set[str]) -> None:
     timers, strategies = engine.timers, {s.name: s for s in engine.config.strategies}
     if adoption.timers is not None:
         for due, kind, slug, name in adoption.timers:
+            if slug not in new_slugs:
+                continue
             if kind == STRATEGY_DUE:
                 strategy = strategies.get(name or "")
                 if strategy is not None:
@@ -293,7 +301,8 @@ def _schedule(engine: Any, adoption: Adoption) -> None:
         return
     # From the status at `now`: the lifecycle steps not yet taken; a strategy is asked again only
     # if its first evaluation is still to come (an earlier run asked it already).
-    for slug, ws in engine.market.windows.items():
+    for slug in sorted(new_slugs):
+        ws = engine.market.windows[slug]
         w, status = ws.window, ws.status
         if status is WindowStatus.UPCOMING:
             timers.schedule(w.open_ts, OPEN_WINDOW, slug)

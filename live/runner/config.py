@@ -44,6 +44,9 @@ class RunnerConfig(BaseModel):
     balance_poll_s: float = Field(default=2.0, ge=0.2, le=60)
     resolution_poll_s: float = Field(default=2.0, ge=0.2, le=60)
     instance_id: str = Field(min_length=1, max_length=200)
+    # An observer that does not hold the sole-trader lock retries it this often and takes over
+    # when it gets it (issue 15); 0 = stay an observer for good (the pre-issue-15 behaviour).
+    takeover_s: float = Field(default=1.0, ge=0, le=2)
     repo_root: str = "."
 
     @model_validator(mode="after")

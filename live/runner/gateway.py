@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from live.kernel.commands import CancelOrder, PlaceOrder
@@ -30,8 +30,10 @@ class OrderGateway:
         emit: Callable[[Any], None],
         now_ms: Callable[[], int],
         is_trader: Callable[[], bool],
+        verify: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._venue = venue
+        self._verify = verify  # checks the lock right before each order (issue 15)
         self._emit = emit
         self._now_ms = now_ms
         self._is_trader = is_trader
@@ -62,6 +64,10 @@ class OrderGateway:
 
     async def _place(self, command: PlaceOrder) -> None:
         cid = command.order.client_order_id
+        if self._verify is not None and not await self._verify():
+            self.refused += 1
+            self._emit(OrderReject(self._now_ms(), cid, "observer: the sole-trader lock is lost"))
+            return
         self.sent += 1
         self.placements += 1
         self.in_flight += 1

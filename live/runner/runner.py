@@ -17,12 +17,14 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from live.kernel import records as kr
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.domain import Mode, TradingState
+from live.kernel.domain import Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
-from live.runner import instances
+from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
+from live.runner.adoption import adopt_owned
 from live.runner.alarms import Alarms, AlertSink
 from live.runner.config import RunnerConfig
 from live.runner.controls_apply import ControlApplier
@@ -34,17 +36,20 @@ from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.reconciliation import reconcile_at_start
 from live.runner.recorder import Recorder, engine_input
-from live.runner.role import TraderRole
+from live.runner.role import LOCK_HELD_ELSEWHERE, TraderRole
 from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
 from live.runner.strategy_gate import StrategyGate
 from live.runner.windows import WindowTracker
 from live.store import migrate
+from live.store.adoption import record_stop
 from live.store.db import make_pool
 from live.venues.port import Venue
 from strategies import resolve
 
 log = logging.getLogger(__name__)
+# What a trader that lost the lock no longer writes: the rows the new trader adopted.
+HANDED_OVER = (Order, Position, kr.OrderEventRecord, kr.PositionEventRecord, kr.SettlementRecord)
 
 
 class HealthUnavailable(RuntimeError):
@@ -86,6 +91,9 @@ class Runner:
         self.gateway: OrderGateway | None = None
         self.account: AccountWatch | None = None
         self.applier: ControlApplier | None = None
+        self.lock_watch: takeover.LockWatch | None = None
+        self.adoption: dict[str, Any] = {}
+        self.stop_reason = "stopped"
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
@@ -124,7 +132,7 @@ class Runner:
         root = Path(cfg.repo_root).resolve()
         self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
         self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
-        lock.acquire()
+        await asyncio.to_thread(lock.acquire)  # no synchronous database call on the loop
         self.role = TraderRole(lock, self.slots, self.alarms.raise_, cfg.instance_id)
         self.health = HealthServer(lambda: health_status(self), cfg.health_host, cfg.health_port)
         await self.health.start()
@@ -136,12 +144,26 @@ class Runner:
         self.clock_offset_ms = await self.venue.clock_offset_ms()
         self._build_engines()
         if not lock.held:  # after the engines exist, so observe() trips them too
-            self.role.observe("another instance holds the sole-trader lock")
-        instances.register(
-            pool, cfg.instance_id, self.role.name, str(cfg.mode), cfg.venue, self.health.url
+            self.role.observe(LOCK_HELD_ELSEWHERE)
+        await asyncio.to_thread(
+            instances.register,
+            pool,
+            cfg.instance_id,
+            self.role.name,
+            str(cfg.mode),
+            cfg.venue,
+            self.health.url,
         )
-        if self.primary.engine.mode is Mode.LIVE and lock.held:
-            await self._reconcile()
+        # The gateway exists before adoption: answers to adopted orders may call for exits.
+        self.gateway = OrderGateway(
+            self.venue,
+            self.emit,
+            self.now_ms,
+            lambda: self.is_trader,
+            verify=lambda: takeover.verify(self),
+        )
+        if lock.held:
+            await self.adopt_and_reconcile()
         self._start_tasks()
         # A NOTIFY'd control reaches the engines at once, not at the next tick (≤ 200 ms target).
         self.controls.on_change = self.applier.apply
@@ -163,6 +185,32 @@ class Runner:
         # Signal replay (research.parity) re-runs a simulated engine on exactly what it saw.
         simulated = [s for s in self.slots if s.engine.mode is not Mode.LIVE]
         self.journalled = simulated[0] if simulated else None
+
+    async def adopt_and_reconcile(self) -> None:
+        """A LIVE trader, before it may order (at start, on takeover): adopt what earlier runs
+        owned (live/runner/adoption.py), then the startup reconciliation with the venue."""
+        if self.primary.engine.mode is not Mode.LIVE:
+            return
+        adopted = await adopt_owned(
+            self.venue,
+            self.pool,
+            self.primary,
+            self.dispatch_to,
+            self.now_ms(),
+            self.config.instance_id,
+        )
+        self.adoption = {**adopted.summary, "error": adopted.error}
+        await self._reconcile()
+
+    def watch_adopted(self) -> None:
+        """The windows of what the primary owns: followed to their resolution (issue 15)."""
+        if self.windows is None:
+            return
+        engine = self.primary.engine
+        slugs = {p.window_slug for p in engine.positions.open_positions()}
+        slugs |= {o.window_slug for o in engine.orders.working()}
+        for slug in sorted(slugs):
+            self.windows.watch(engine.market.windows[slug].window)
 
     async def _reconcile(self) -> None:
         result = await reconcile_at_start(
@@ -190,6 +238,7 @@ class Runner:
         self.windows = WindowTracker(
             self.venue, cfg.venue, self.emit, pool, instruments, self.now_ms, poll_s
         )
+        self.watch_adopted()
         self.feeds = FeedSupervisor(
             self.venue,
             self.emit,
@@ -199,7 +248,6 @@ class Runner:
             self.windows.token_asset.get,
             self.windows.tokens,
         )
-        self.gateway = OrderGateway(self.venue, self.emit, self.now_ms, lambda: self.is_trader)
         self.account = AccountWatch(
             self.venue,
             self.primary.engine,
@@ -218,6 +266,7 @@ class Runner:
             lambda: self.is_trader,
             self.gateway.cancel_all,
         )
+        self.lock_watch = takeover.LockWatch(self)
         self._launch()
 
     def _launch(self) -> None:
@@ -228,6 +277,7 @@ class Runner:
             "market-feed": self.feeds.run_market(),
             "price-feed": self.feeds.run_prices(),
             "slow": self._slow_loop(),
+            "lock": self.lock_watch.run(),
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
@@ -243,14 +293,18 @@ class Runner:
         exc = task.exception()
         log.error("runner task %s ended unexpectedly: %r", task.get_name(), exc)
         trip(self.slots, f"runner task {task.get_name()} died: {exc!r}")
-        self.stopping.set()
+        self.request_stop(f"runner task {task.get_name()} died: {exc!r}")
 
     async def _until_stopped(self) -> None:
         timeout = self.config.duration_s
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await asyncio.wait_for(self.stopping.wait(), timeout)
+        except TimeoutError:
+            self.request_stop(f"--duration {timeout:g} s elapsed")
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stop requested (signal)") -> None:
+        if not self.stopping.is_set():
+            self.stop_reason = reason
         self.stopping.set()
 
     async def shutdown(self) -> None:
@@ -264,17 +318,19 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain_queue()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(record_stops, self)
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 await slot.persist.close(run_summary(slot, self.events_processed, self.max_tick_ms))
         if self.recorder is not None:
             self.recorder.flush(self.now_ms())
         with contextlib.suppress(Exception):
-            instances.mark_stopped(self.pool, self.config.instance_id)
+            await asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id)
         for closer in (self.controls.stop, self.health.stop, self.venue.close):
             with contextlib.suppress(Exception):
                 await closer()
-        self.lock.release()
+        await asyncio.to_thread(self.lock.release)
         self.pool.close()
 
     # ------------------------------------------------------------------ the event path
@@ -307,6 +363,9 @@ class Runner:
             )
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
+        if slot.venue_orders and self.role is not None and self.role.lost_lock:
+            # Another instance took the lock and adopted these rows: never overwrite them.
+            records = [r for r in records if not isinstance(r, HANDED_OVER)]
         slot.persist.add(records)
         self._after_records(slot, records)
         for command in commands:
@@ -322,7 +381,7 @@ class Runner:
         """A settlement of the primary: a fresh venue balance (LIVE), then the kill criteria."""
         for record in records:
             if isinstance(record, SettlementRecord) and slot is self.primary:
-                if slot.venue_orders:
+                if slot.venue_orders and self.account is not None:
                     self.account.after_settlement()
                 self.gate.after_settlement(slot)
 
@@ -334,7 +393,6 @@ class Runner:
         period = self.config.tick_ms / 1000
         while True:
             began = time.monotonic()
-            self.role.check_lock()
             self.applier.apply(self.controls.current())
             self.feed_guard.check(self.feeds.reconnect)
             self._dispatch(Timer(self.now_ms()))
@@ -370,6 +428,38 @@ class Runner:
             if beat % 15 == 0:
                 with contextlib.suppress(Exception):
                     self.clock_offset_ms = await self.venue.clock_offset_ms()
+
+
+def record_stops(runner: Runner) -> None:
+    """At a stop: what each engine left open (positions, working orders) and why, one
+    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones."""
+    for slot in runner.slots:
+        engine = slot.engine
+        positions = [
+            {
+                "position_id": p.position_id,
+                "window_slug": p.window_slug,
+                "state": str(p.state),
+                "shares": str(p.shares),
+            }
+            for p in engine.positions.open_positions()
+        ]
+        orders = [
+            {"client_order_id": o.client_order_id, "state": str(o.state)}
+            for o in engine.orders.working()
+        ]
+        if not positions and not orders:
+            continue
+        with runner.pool.connection() as conn:
+            record_stop(
+                conn,
+                runner.config.instance_id,
+                engine.run_id,
+                str(engine.mode),
+                runner.stop_reason,
+                positions,
+                orders,
+            )
 
 
 __all__ = ["HealthUnavailable", "Runner", "TradingState"]

@@ -274,9 +274,12 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     ledger = engine.ledger
     if adoption.cash is not None:
         ledger.cash, ledger.initial_cash = adoption.cash, adoption.initial_cash
-    else:
-        # LIVE learns its cash from the next balance report; what the adopted positions cost was
-        # spent before it, so the starting cash of assertion 5 adds it back.
+    elif ledger.venue is None:
+        # LIVE learns its cash from the next balance report (an observer taking over forgets
+        # what it learnt while it owned nothing); what the adopted positions cost was spent
+        # before it, so the starting cash of assertion 5 adds it back.
+        ledger.cash = ledger.initial_cash = None
+        ledger.venue_balance = ledger.venue_positions = None
         ledger.adopted_tied = sum(
             (p.position.cost + p.position.fees - p.position.proceeds for p in adoption.positions),
             start=ZERO,

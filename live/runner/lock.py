@@ -75,6 +75,8 @@ class SoleTraderLock:
             try:
                 if self.held:
                     self._conn.execute("SELECT pg_advisory_unlock(%s)", (TRADER_LOCK_KEY,))
+            except psycopg.Error as exc:  # a dead connection holds nothing: released already
+                self.last_error = f"unlock: {type(exc).__name__}: {exc}"
             finally:
                 self._conn.close()
         self.held = False

@@ -256,6 +256,7 @@ class Runner:
             self.now_ms,
             self.emit,
             cfg.balance_poll_s,
+            active=lambda: self.is_trader,
         )
         self.applier = ControlApplier(
             self.slots,

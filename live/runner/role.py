@@ -12,6 +12,7 @@ from live.runner.lock import LockStatus, SoleTraderLock
 from live.runner.slots import EngineSlot, trip
 
 LOCK_HELD_ELSEWHERE = "another instance holds the sole-trader lock"
+HEALTH_TRIP = "health endpoint does not answer"
 
 
 class TraderRole:
@@ -28,6 +29,7 @@ class TraderRole:
         self.observer_reasons: list[str] = []
         self.heartbeat_failures = 0
         self.health_failures = 0
+        self.health_down = False
         self.lost_lock = False  # held it once and lost it: another instance owns the rows now
         self.takeovers = 0
 
@@ -89,10 +91,21 @@ class TraderRole:
         """The health endpoint at `url` did not answer its self-check: if we cannot report,
         we do not enter."""
         self.health_failures += 1
-        trip(self._slots, "health endpoint does not answer")
+        self.health_down = True
+        trip(self._slots, HEALTH_TRIP)
         self._alert(
             "health_down",
             url,
             "the health endpoint did not answer",
-            "new entries stopped until an operator resets the breaker",
+            "new entries stopped until it answers again (the runner restarts it)",
         )
+
+    def health_recovered(self, ts: int) -> None:
+        """The endpoint answers again: lift the trips it caused (and only those)."""
+        self.health_down = False
+        for slot in self._slots:
+            breaker = slot.engine.breaker
+            if breaker.tripped and set(breaker.reasons) == {HEALTH_TRIP}:
+                slot.engine.reset_breaker(ts, "health endpoint answers again")
+                breaker.reasons.clear()
+                slot.persist.add(slot.engine.take_records())

@@ -415,6 +415,10 @@ class Runner:
             beat += 1
             if not await self.health.self_check():
                 self.role.health_failed(self.health.url)
+                if not self.health.serving:
+                    await self.health.restart()
+            elif self.role.health_down:
+                self.role.health_recovered(self.now_ms())
             for slot in self.slots:
                 self.alarms.run_assertions(slot)
             await self.feeds.subscribe_new_tokens()

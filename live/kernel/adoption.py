@@ -276,14 +276,10 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         ledger.cash, ledger.initial_cash = adoption.cash, adoption.initial_cash
     elif ledger.venue is None:
         # LIVE learns its cash from the next balance report (an observer taking over forgets
-        # what it learnt while it owned nothing); what the adopted positions cost was spent
-        # before it, so the starting cash of assertion 5 adds it back.
+        # what it learnt while it owned nothing); the engine then sets the starting cash that
+        # accounts for what the adopted positions cost (Engine._on_balance).
         ledger.cash = ledger.initial_cash = None
         ledger.venue_balance = ledger.venue_positions = None
-        ledger.adopted_tied = sum(
-            (p.position.cost + p.position.fees - p.position.proceeds for p in adoption.positions),
-            start=ZERO,
-        )
     ledger.changed_at(engine.now)
     engine.adopted = adoption
     engine._refresh_trading_state()

@@ -27,7 +27,7 @@ from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.commands import CancelOrder, Command
 from live.kernel.controls import ControlMode, Controls, InvalidControl
-from live.kernel.domain import Agreement, Mode, Order, TradingState
+from live.kernel.domain import ZERO, Agreement, Mode, Order, TradingState
 from live.kernel.entry_desk import EntryDesk, Moment
 from live.kernel.events import (
     BalanceReport,
@@ -328,8 +328,18 @@ class Engine:
         self._refresh_trading_state()
 
     def _on_balance(self, ev: BalanceReport) -> None:
-        own = self.run_id
-        self.ledger.on_balance(ev, before_first_order=not any(o.run_id == own for o in self.orders))
+        own, ledger = self.run_id, self.ledger
+        learning = ledger.cash is None
+        ledger.on_balance(ev, before_first_order=not any(o.run_id == own for o in self.orders))
+        if learning and ledger.cash is not None and self.adopted is not None:
+            # After an adoption the first report is mid-session: the starting cash is what makes
+            # assertion 5 hold at this instant (realised P&L and the cost still tied up in the
+            # adopted positions happened before it).
+            realised = sum((p.pnl_net for p in self.positions if p.pnl_net is not None), ZERO)
+            tied = sum(
+                (p.cost + p.fees - p.proceeds for p in self.positions if p.pnl_net is None), ZERO
+            )
+            ledger.initial_cash = ev.usd - realised + tied
 
     def _on_venue_result(self, ev: Any) -> None:
         self.order_desk.apply(ev, self.now)

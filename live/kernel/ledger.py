@@ -37,9 +37,6 @@ class Ledger:
         self.venue_balance: tuple[int, Decimal] | None = None  # (ts, USD) of the last report
         self.venue_positions: tuple[int, dict[str, Decimal]] | None = None  # (ts, token → shares)
         self.book_changed_ts = 0  # when our positions or cash last changed
-        # Cost still tied up in positions adopted from an earlier run (adoption.py): spent before
-        # the first balance report this run sees, so the starting cash adds it back.
-        self.adopted_tied = Decimal(0)
 
     @property
     def venue_cash(self) -> Decimal | None:
@@ -72,8 +69,7 @@ class Ledger:
         order, and from then on our own ledger is the expected balance."""
         self.venue_balance = (report.ts, report.usd)
         if self.cash is None and before_first_order:
-            self.cash = report.usd
-            self.initial_cash = report.usd + self.adopted_tied
+            self.cash = self.initial_cash = report.usd
             self._record(report.ts, "expected", report.usd)
         self._record(report.ts, "venue", report.usd)
 

@@ -38,6 +38,7 @@ class Adopted:
 
     summary: dict[str, Any] = field(default_factory=dict)
     answers: list[Any] = field(default_factory=list)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
 
@@ -59,7 +60,7 @@ async def adopt_owned(
         snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
     except Exception as exc:  # noqa: BLE001 - no venue view: adopt the database's, reconcile fails
         out.error = f"venue snapshot failed: {type(exc).__name__}: {exc}"
-    adoption, known = await asyncio.to_thread(_load, pool, mode, now_ms)
+    adoption, known, excluded = await asyncio.to_thread(_load, pool, mode, now_ms)
     slot.engine.adopt(adoption)
     if snapshot is not None:
         out.answers = resolve_from_venue(adoption, snapshot, known, now_ms)
@@ -68,8 +69,10 @@ async def adopt_owned(
         dispatch(slot, event)
     await slot.persist.flush()
     out.summary = {**adoption.summary(), "venue_answers": [_describe(e) for e in out.answers]}
-    excluded = [] if out.error is None else [{"error": out.error}]
-    await asyncio.to_thread(_record, pool, instance_id, slot.engine.run_id, out.summary, excluded)
+    out.excluded = excluded + ([] if out.error is None else [{"error": out.error}])
+    await asyncio.to_thread(
+        _record, pool, instance_id, slot.engine.run_id, out.summary, out.excluded
+    )
     log.info(
         "adopted %d position(s), %d working order(s); %d venue answer(s)",
         len(adoption.positions),
@@ -96,9 +99,9 @@ async def _resolutions(venue: Venue, adoption: Adoption, now_ms: int) -> list[An
     return out
 
 
-def _load(pool: ConnectionPool, mode: str, now_ms: int) -> tuple[Adoption, frozenset[str]]:
+def _load(pool: ConnectionPool, mode: str, now_ms: int) -> tuple[Adoption, frozenset[str], list]:
     with pool.connection() as conn:
-        adoption = store.load_adoption(conn, mode, now_ms)
+        adoption, excluded = store.load_adoption(conn, mode, now_ms)
         known = frozenset(
             r[0]
             for r in conn.execute(
@@ -106,7 +109,7 @@ def _load(pool: ConnectionPool, mode: str, now_ms: int) -> tuple[Adoption, froze
                 (mode,),
             )
         )
-    return adoption, known
+    return adoption, known, excluded
 
 
 def _record(pool: ConnectionPool, instance_id: str, run_id: str, summary: dict, excluded) -> None:

@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from live.kernel import records as kr
+from live.kernel.adoption import AdoptionError
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.domain import Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, Timer, VenuePositions
@@ -191,15 +193,28 @@ class Runner:
         owned (live/runner/adoption.py), then the startup reconciliation with the venue."""
         if self.primary.engine.mode is not Mode.LIVE:
             return
-        adopted = await adopt_owned(
-            self.venue,
-            self.pool,
-            self.primary,
-            self.dispatch_to,
-            self.now_ms(),
-            self.config.instance_id,
-        )
-        self.adoption = {**adopted.summary, "error": adopted.error}
+        try:
+            adopted = await adopt_owned(
+                self.venue,
+                self.pool,
+                self.primary,
+                self.dispatch_to,
+                self.now_ms(),
+                self.config.instance_id,
+            )
+        except (AdoptionError, psycopg.Error) as exc:
+            # Nothing adopted: the runner must not trade blind to what it may own.
+            reason = f"adoption failed: {type(exc).__name__}: {exc}"
+            self.adoption = {"error": reason}
+            self.role.observe(reason)
+            self.alarms.raise_(
+                "reconciliation_mismatch",
+                self.config.instance_id,
+                reason,
+                "breaker tripped; staying observer until resolved",
+            )
+            return
+        self.adoption = {**adopted.summary, "excluded": adopted.excluded, "error": adopted.error}
         await self._reconcile()
 
     def watch_adopted(self) -> None:

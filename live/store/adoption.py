@@ -100,31 +100,47 @@ def _window(row: dict[str, Any]) -> AdoptedWindow:
     return AdoptedWindow(window, WindowStatus(row["status"]), winner)
 
 
-def load_adoption(conn: psycopg.Connection, mode: str, now_ms: int) -> Adoption:
-    """The Adoption the database holds for `mode` at `now_ms` (venue time)."""
+def load_adoption(
+    conn: psycopg.Connection, mode: str, now_ms: int
+) -> tuple[Adoption, list[dict[str, Any]]]:
+    """The Adoption the database holds for `mode` at `now_ms` (venue time), and the rows it
+    cannot adopt (a row the engine cannot read, or on a window the database does not know):
+    those stay in the database, where the reconciliation with the venue judges them."""
     start = session_start(now_ms)
+    excluded: list[dict[str, Any]] = []
     with conn.cursor(row_factory=dict_row) as cur:
-        positions = [
-            _record(Position, row, PositionState)
-            for row in cur.execute(
-                "SELECT * FROM positions WHERE mode = %s AND state <> 'CLOSED' "
-                "ORDER BY opened_ts, position_id",
-                (mode,),
-            )
-        ]
-        orders = [
-            _record(Order, row, OrderState)
-            for row in cur.execute(
-                "SELECT * FROM orders WHERE mode = %s AND state = ANY(%s) "
-                "ORDER BY created_ts, client_order_id",
-                (mode, list(WORKING)),
-            )
-        ]
+        positions = _rows(
+            cur,
+            Position,
+            PositionState,
+            "SELECT * FROM positions WHERE mode = %s AND state <> 'CLOSED' "
+            "ORDER BY opened_ts, position_id",
+            (mode,),
+            excluded,
+        )
+        orders = _rows(
+            cur,
+            Order,
+            OrderState,
+            "SELECT * FROM orders WHERE mode = %s AND state = ANY(%s) "
+            "ORDER BY created_ts, client_order_id",
+            (mode, list(WORKING)),
+            excluded,
+        )
         slugs = sorted({p.window_slug for p in positions} | {o.window_slug for o in orders})
-        windows = [
-            _window(row)
-            for row in cur.execute("SELECT * FROM windows WHERE slug = ANY(%s)", (slugs,))
-        ]
+        windows = []
+        for row in cur.execute("SELECT * FROM windows WHERE slug = ANY(%s)", (slugs,)).fetchall():
+            try:
+                windows.append(_window(row))
+            except (ValueError, TypeError) as exc:
+                excluded.append({"window": row["slug"], "why": f"unreadable: {exc}"})
+        known = {w.window.slug for w in windows}
+        for p in [p for p in positions if p.window_slug not in known]:
+            positions.remove(p)
+            excluded.append({"position": p.position_id, "why": f"window {p.window_slug} unknown"})
+        for o in [o for o in orders if o.window_slug not in known]:
+            orders.remove(o)
+            excluded.append({"order": o.client_order_id, "why": f"window {o.window_slug} unknown"})
         # entries per window: every window not yet resolved, or closed less than a day ago
         since = _dt(now_ms - 86_400_000)
         entries = {
@@ -162,7 +178,7 @@ def load_adoption(conn: psycopg.Connection, mode: str, now_ms: int) -> Adoption:
                 (order_ids, position_ids),
             )
         )
-    return Adoption(
+    adoption = Adoption(
         now=now_ms,
         session_start=start,
         windows=tuple(windows),
@@ -173,6 +189,18 @@ def load_adoption(conn: psycopg.Connection, mode: str, now_ms: int) -> Adoption:
         signal_ids=signal_ids,
         fill_ids=fill_ids,
     )
+    return adoption, excluded
+
+
+def _rows(cur, cls: type, state: type, sql: str, args: tuple, excluded: list) -> list[Any]:
+    out = []
+    for row in cur.execute(sql, args).fetchall():
+        try:
+            out.append(_record(cls, row, state))
+        except (ValueError, TypeError, KeyError) as exc:
+            key = row.get("position_id") if cls is Position else row.get("client_order_id")
+            excluded.append({cls.__name__.lower(): key, "why": f"unreadable: {exc}"})
+    return out
 
 
 def _track(cur: psycopg.Cursor, pos: Position) -> AdoptedPosition:

@@ -86,8 +86,12 @@ async def _resolutions(venue: Venue, adoption: Adoption, now_ms: int) -> list[An
     """The venue's resolution of each adopted window that closed while nobody watched it (the
     window tracker polls only the windows it lists); a failed query leaves it to the tracker."""
     out: list[Any] = []
+    held = {p.position.window_slug for p in adoption.positions}
+    held |= {o.order.window_slug for o in adoption.orders}
     for aw in adoption.windows:
-        if aw.window.close_ts > now_ms or aw.status is WindowStatus.RESOLVED:
+        if aw.window.slug not in held or aw.window.close_ts > now_ms:
+            continue
+        if aw.status is WindowStatus.RESOLVED:
             continue
         try:
             found = await venue.listing(aw.window.slug, max_age_s=0)

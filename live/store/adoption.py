@@ -13,7 +13,7 @@ stop left open (migration 002).
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -127,21 +127,7 @@ def load_adoption(
             (mode, list(WORKING)),
             excluded,
         )
-        slugs = sorted({p.window_slug for p in positions} | {o.window_slug for o in orders})
-        windows = []
-        for row in cur.execute("SELECT * FROM windows WHERE slug = ANY(%s)", (slugs,)).fetchall():
-            try:
-                windows.append(_window(row))
-            except (ValueError, TypeError) as exc:
-                excluded.append({"window": row["slug"], "why": f"unreadable: {exc}"})
-        known = {w.window.slug for w in windows}
-        for p in [p for p in positions if p.window_slug not in known]:
-            positions.remove(p)
-            excluded.append({"position": p.position_id, "why": f"window {p.window_slug} unknown"})
-        for o in [o for o in orders if o.window_slug not in known]:
-            orders.remove(o)
-            excluded.append({"order": o.client_order_id, "why": f"window {o.window_slug} unknown"})
-        # entries per window: every window not yet resolved, or closed less than a day ago
+        # entries per window: every window closed less than a day ago (or still to close)
         since = _dt(now_ms - 86_400_000)
         entries = {
             row["window_slug"]: row["n"]
@@ -149,11 +135,37 @@ def load_adoption(
                 """SELECT o.window_slug, count(*) AS n FROM orders o
                    LEFT JOIN windows w ON w.slug = o.window_slug
                    WHERE o.mode = %s AND o.purpose = 'ENTRY'
-                     AND (w.slug IS NULL OR w.status <> 'RESOLVED' OR w.close_ts > %s)
+                     AND (w.slug IS NULL OR w.close_ts > %s)
                    GROUP BY o.window_slug""",
                 (mode, since),
             )
         }
+        # the windows of what is open, and of the entries per window: a strategy is not asked
+        # again about a window an earlier run already traded (live.kernel.adoption._schedule)
+        held = {p.window_slug for p in positions} | {o.window_slug for o in orders}
+        slugs = sorted(held | set(entries))
+        windows = []
+        for row in cur.execute("SELECT * FROM windows WHERE slug = ANY(%s)", (slugs,)).fetchall():
+            try:
+                windows.append(_window(row))
+            except (ValueError, TypeError) as exc:
+                excluded.append({"window": row["slug"], "why": f"unreadable: {exc}"})
+        # A window resolved while a position on it is still open: the kill came between the
+        # resolution and its settlement. Adopted as closed, so the venue's resolution settles it.
+        open_on = {p.window_slug for p in positions}
+        windows = [
+            replace(w, status=WindowStatus.CLOSED, winner=None)
+            if w.window.slug in open_on and w.status is WindowStatus.RESOLVED
+            else w
+            for w in windows
+        ]
+        known = {w.window.slug for w in windows}
+        for p in [p for p in positions if p.window_slug not in known]:
+            positions.remove(p)
+            excluded.append({"position": p.position_id, "why": f"window {p.window_slug} unknown"})
+        for o in [o for o in orders if o.window_slug not in known]:
+            orders.remove(o)
+            excluded.append({"order": o.client_order_id, "why": f"window {o.window_slug} unknown"})
         signal_ids = frozenset(
             row["signal_id"]
             for row in cur.execute(

@@ -251,6 +251,14 @@ def _stage_probe(world: World, stage: str, since: float) -> Callable[[], bool]:
 
 
 def _check_start(world: World, name: str, status: dict, report: Report, n: int) -> None:
+    """A trader's start (or takeover): the reconciliation that follows its adoption is clean."""
+
+    def reconciled() -> dict | None:
+        found = world.health(name) or {}
+        done = (found.get("reconciliation") or {}).get("ok") is not None
+        return found if done or (found.get("lock") or {}).get("role") == "observer" else None
+
+    status = _wait(reconciled, 60, every=0.1) or status
     rec = status.get("reconciliation") or {}
     role = (status.get("lock") or {}).get("role")
     if role == "trader" and rec.get("ok") is not True:

@@ -21,6 +21,7 @@ class EnginePersistence:
     """Collects one engine's records and writes them in batches (serialised by a lock)."""
 
     def __init__(self, url: str, run_id: str, mode: Mode, strategies: str, assets: list[str]):
+        self._url = url
         self._conn = psycopg.connect(url, autocommit=False)
         self.sink = Sink(self._conn, run_id)
         self.sink.open_run(kind="session", mode=mode, strategy=strategies, assets=assets)
@@ -30,6 +31,7 @@ class EnginePersistence:
         self.last_write: float | None = None
         self.failures = 0
         self.last_error: str | None = None
+        self.failing = False  # the last write failed: the store is unreachable (issue 15)
 
     def add(self, records: list[Any]) -> None:
         self._pending.extend(records)
@@ -42,10 +44,12 @@ class EnginePersistence:
             try:
                 await asyncio.to_thread(self._write, batch)
                 self.last_write = time.monotonic()
+                self.failing = False
             except psycopg.Error as exc:
                 # Keep the records: they are retried with the next flush (never dropped).
                 self._pending[:0] = batch
                 self.failures += 1
+                self.failing = True
                 self.last_error = str(exc)
                 log.error("writing engine records failed (%d pending): %s", len(batch), exc)
                 with contextlib.suppress(psycopg.Error):
@@ -53,7 +57,16 @@ class EnginePersistence:
                 # The failed sink's buffer is discarded with it; the batch is re-queued above.
                 self.sink = Sink(self._conn, self.sink.run_id)
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
     def _write(self, batch: list[Any]) -> None:
+        if self._conn.closed or self._conn.broken:
+            # The server went away (restart, outage, a killed backend): a new connection.
+            self._conn.close()
+            self._conn = psycopg.connect(self._url, autocommit=False, connect_timeout=5)
+            self.sink = Sink(self._conn, self.sink.run_id)
         self.sink.extend(batch)
         self.sink.flush()
 

@@ -41,6 +41,7 @@ from live.runner.recorder import Recorder, engine_input
 from live.runner.role import LOCK_HELD_ELSEWHERE, TraderRole
 from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
+from live.runner.store_guard import StoreGuard
 from live.runner.strategy_gate import StrategyGate
 from live.runner.windows import WindowTracker
 from live.store import migrate
@@ -94,6 +95,7 @@ class Runner:
         self.account: AccountWatch | None = None
         self.applier: ControlApplier | None = None
         self.lock_watch: takeover.LockWatch | None = None
+        self.store_guard: StoreGuard | None = None
         self.adoption: dict[str, Any] = {}
         self.stop_reason = "stopped"
         self._tasks: list[asyncio.Task] = []
@@ -217,6 +219,14 @@ class Runner:
         self.adoption = {**adopted.summary, "excluded": adopted.excluded, "error": adopted.error}
         await self._reconcile()
 
+    async def _reconcile_again(self) -> bool:
+        """After a store outage: the LIVE trader compares the venue with the database again."""
+        if self.primary.engine.mode is not Mode.LIVE or not self.is_trader:
+            return True
+        await asyncio.to_thread(self.pool.check)  # drop the pool's connections the outage killed
+        await self._reconcile()
+        return bool(self.reconciliation.get("ok"))
+
     def watch_adopted(self) -> None:
         """The windows of what the primary owns: followed to their resolution (issue 15)."""
         if self.windows is None:
@@ -283,6 +293,14 @@ class Runner:
             self.gateway.cancel_all,
         )
         self.lock_watch = takeover.LockWatch(self)
+        self.store_guard = StoreGuard(
+            self.slots,
+            pool,
+            self.alarms.raise_,
+            self._reconcile_again,
+            self.now_ms,
+            cfg.instance_id,
+        )
         self._launch()
 
     def _launch(self) -> None:
@@ -414,6 +432,7 @@ class Runner:
             self._dispatch(Timer(self.now_ms()))
             for slot in self.slots:
                 await slot.persist.flush()
+            await self.store_guard.check()
             if self.recorder.pending():
                 await asyncio.to_thread(self.recorder.flush, self.now_ms())
             took = int((time.monotonic() - began) * 1000)

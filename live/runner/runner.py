@@ -352,8 +352,10 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain_queue()
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.to_thread(record_stops, self)
+        except psycopg.Error as exc:  # the store is down: the next start adopts all the same
+            log.error("recording what the stop left open failed: %s", exc)
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 await slot.persist.close(run_summary(slot, self.events_processed, self.max_tick_ms))

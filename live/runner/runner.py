@@ -429,7 +429,11 @@ class Runner:
         period = self.config.tick_ms / 1000
         while True:
             began = time.monotonic()
-            self.applier.apply(self.controls.current())
+            # Database reads in worker threads: a hung server never freezes the loop.
+            self.applier.apply(await self.controls.current_async())
+            if self.primary.engine.mode is Mode.LIVE:
+                names = [s.name for s in self.primary.engine.config.strategies]
+                await asyncio.to_thread(self.gate.prefetch, names)
             self.feed_guard.check(self.feeds.reconnect)
             self._dispatch(Timer(self.now_ms()))
             for slot in self.slots:

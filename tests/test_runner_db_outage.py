@@ -90,3 +90,28 @@ def test_pool_above_80_percent_raises_db_pool_high_once_per_episode(db_url):
         assert not guard.pool_high
     finally:
         pool.close()
+
+
+def test_a_stuck_write_hits_the_timeout_is_alerted_and_entries_wait(db_url):
+    server = start_sandbox()
+    try:
+        live_controls(db_url)
+        config = runner_config(server.base_url, db_statement_timeout_s=1.0)
+        runner = make_runner(db_url, config)
+        asyncio.run(_stuck(db_url, runner))
+    finally:
+        server.stop()
+
+
+async def _stuck(db_url: str, runner) -> None:
+    async with running(runner):
+        breaker, persist = runner.primary.engine.breaker, runner.primary.persist
+        with psycopg.connect(db_url) as blocker:  # holds the table: every insert into it waits
+            blocker.execute("LOCK TABLE assertion_results IN ACCESS EXCLUSIVE MODE")
+            await until(lambda: persist.timeouts >= 1, timeout=30, what="a statement timeout")
+            assert "QueryCanceled" in persist.last_error
+            await until(lambda: breaker.tripped, timeout=10, what="the store trip")
+            assert "query_timeout" in runner.alerter.kinds()
+            blocker.rollback()
+        await until(lambda: not breaker.tripped, timeout=30, what="the store trip lifted")
+        assert not persist.failing

@@ -47,6 +47,9 @@ class RunnerConfig(BaseModel):
     # An observer that does not hold the sole-trader lock retries it this often and takes over
     # when it gets it (issue 15); 0 = stay an observer for good (the pre-issue-15 behaviour).
     takeover_s: float = Field(default=1.0, ge=0, le=2)
+    # A query of the engines' record writer that runs longer is cancelled, logged with its
+    # context and alerted (`query_timeout`); the store guard then stops new entries.
+    db_statement_timeout_s: float = Field(default=10.0, gt=0, le=300)
     repo_root: str = "."
 
     @model_validator(mode="after")

@@ -36,9 +36,21 @@ class StoreGuard:
         self.down = False
         self.outages = 0
         self.pool_high = False
+        self._timeouts: dict[str, int] = {}
 
     async def check(self) -> None:
         failing = [s for s in self._slots if s.persist.failing]
+        for slot in self._slots:
+            if slot.persist.timeouts > self._timeouts.get(slot.name, 0):
+                self._timeouts[slot.name] = slot.persist.timeouts
+                self._alert(
+                    "query_timeout",
+                    f"{self._where}:{slot.name} records",
+                    f"a write of run {slot.engine.run_id} hit the statement timeout: "
+                    f"{slot.persist.last_error}",
+                    "records kept in memory and retried; no new entries until they are written",
+                    pending=slot.persist.pending,
+                )
         if failing and not self.down:
             self.down = True
             self.outages += 1

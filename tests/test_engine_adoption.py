@@ -288,3 +288,17 @@ def test_adopting_into_a_used_engine_is_refused() -> None:
 def test_session_is_the_utc_day() -> None:
     assert session_start(OPEN) % 86_400_000 == 0
     assert 0 <= OPEN - session_start(OPEN) < 86_400_000
+
+
+def test_an_observer_that_saw_the_resolution_settles_what_it_adopts_on_it() -> None:
+    trader = _live()
+    cid = _opened(trader)
+    trader.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    trader.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0)))
+    adoption = trader.export_adoption()  # the trader dies holding it
+    observer = _live()
+    run(observer, [listed(W), resolved(CLOSE + 20_000, W, "UP")])  # it watched the resolution
+    observer.adopt(adoption)
+    (pos,) = list(observer.positions)
+    assert pos.state is PositionState.CLOSED and pos.resolution == "UP"
+    assert pos.pnl_net == Decimal("5.77") - Decimal("0.52") * Decimal("5.77")

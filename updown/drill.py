@@ -193,6 +193,8 @@ class World:
         raise DrillError(f"{name} did not start within {timeout:.0f} s: {self.tail(name)}")
 
     def kill(self, name: str, sig: int) -> None:
+        if name not in self.procs:
+            return  # already gone
         proc, _ = self.procs.pop(name)
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -397,7 +399,12 @@ def handover(
             t0 = time.monotonic()
             took = _wait(lambda o=observer: _role(world, o) == "trader", 10, every=0.05)
             if not took:
-                report.violations.append(f"handover {n}: no takeover within 10 s")
+                status = world.health(observer) or {}
+                report.violations.append(
+                    f"handover {n}: no takeover within 10 s: {status.get('lock')}, "
+                    f"reconciliation {status.get('reconciliation')}"
+                )
+                trader = observer
                 break
             took_s = time.monotonic() - t0
             takeover_s.append(took_s)
@@ -415,7 +422,8 @@ def handover(
                 f"handover {n}/{starts}: took over in {took_s:.2f} s "
                 f"({len(report.violations)} violations)"
             )
-        world.kill(observer, signal.SIGINT)
+        if observer != trader:
+            world.kill(observer, signal.SIGINT)
         if not _settle_all(world, trader, 4 * window_s + 30):
             report.violations.append("the last trader did not settle everything in time")
         world.kill(trader, signal.SIGINT)

@@ -282,7 +282,27 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         ledger.venue_balance = ledger.venue_positions = None
     ledger.changed_at(engine.now)
     engine.adopted = adoption
+    _settle_already_resolved(engine)
     engine._refresh_trading_state()
+
+
+def _settle_already_resolved(engine: Any) -> None:
+    """Adopted positions on a window this engine already saw resolved (an observer watched the
+    resolution before it took over): settled now, as they would have been at the resolution."""
+    positions, windows = engine.positions, engine.market.windows
+    payout = ZERO
+    settled = False
+    for pos in list(positions.open_positions()):
+        ws = windows[pos.window_slug]
+        if ws.winner is None:
+            continue
+        if pos.state in (PositionState.ENTRY, PositionState.MONITORING):
+            pos = positions.expire(pos.position_id, engine.now)
+        pos = positions.settle(pos.position_id, ws.winner, engine.now)
+        payout += pos.shares if pos.outcome is ws.winner else ZERO
+        settled = True
+    if settled:
+        engine.ledger.on_settlement(payout, engine.now)
 
 
 def _schedule(engine: Any, adoption: Adoption, new_slugs: set[str]) -> None:

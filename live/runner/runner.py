@@ -227,6 +227,16 @@ class Runner:
         await self._reconcile()
         return bool(self.reconciliation.get("ok"))
 
+    def _settling_tokens(self) -> frozenset[str]:
+        """Tokens of windows closed in the last minute: the venue may still be paying them."""
+        now = self.now_ms()
+        return frozenset(
+            token
+            for ws in self.primary.engine.market.windows.values()
+            if now - 60_000 <= ws.window.close_ts <= now
+            for token in (ws.window.token_up, ws.window.token_down)
+        )
+
     def watch_adopted(self) -> None:
         """The windows of what the primary owns: followed to their resolution (issue 15)."""
         if self.windows is None:
@@ -246,6 +256,8 @@ class Runner:
             now_ms=self.now_ms(),
             observe=self.role.observe,
             alert=self.alarms.raise_,
+            settling=self._settling_tokens,
+            retries=10,
         )
         self.reconciliation = result.health()
 

@@ -111,6 +111,10 @@ class World:
                 ("trading_mode", "LIVE"),
                 ("allowed_strategies", "canary"),
                 ("kill_switch", "off"),
+                # Many windows in one session: the session-loss cap (which survives restarts)
+                # would otherwise stop the canary's entries, and the kills would find nothing
+                # open. The hard per-position cap stays.
+                ("max_session_loss", "1000"),
             ):
                 controls.write(conn, key, value, "drill")
             self._promote(conn)

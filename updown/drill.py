@@ -267,9 +267,10 @@ def _check_start(world: World, name: str, status: dict, report: Report, n: int) 
     status = _wait(reconciled, 60, every=0.1) or status
     rec = status.get("reconciliation") or {}
     role = (status.get("lock") or {}).get("role")
-    if role == "trader" and rec.get("ok") is not True:
+    if role != "trader" or rec.get("ok") is not True:
         report.violations.append(
-            f"start {n}: reconciliation failed after a kill: {rec.get('differences') or rec}"
+            f"start {n}: {role}, reconciliation {rec.get('differences') or rec} "
+            f"{(status.get('lock') or {}).get('observer_reasons')}"
         )
     adopted = status.get("adoption") or {}
     report.figures["adopted_positions"] += len(adopted.get("positions") or [])

@@ -165,6 +165,7 @@ class Runner:
             self.now_ms,
             lambda: self.is_trader,
             verify=lambda: takeover.verify(self),
+            journal=self._journal_before_send,
         )
         if lock.held:
             await self.adopt_and_reconcile()
@@ -226,6 +227,13 @@ class Runner:
         await asyncio.to_thread(self.pool.check)  # drop the pool's connections the outage killed
         await self._reconcile()
         return bool(self.reconciliation.get("ok"))
+
+    async def _journal_before_send(self) -> bool:
+        """The primary's pending records (the order about to be sent among them) written now:
+        a crash after the send never leaves a venue order the database does not know."""
+        persist = self.primary.persist
+        await persist.flush()
+        return not persist.failing
 
     def _settling_tokens(self) -> frozenset[str]:
         """Tokens of windows closed in the last minute: the venue may still be paying them."""

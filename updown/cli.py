@@ -42,6 +42,10 @@ COMMANDS: tuple[CommandEntry, ...] = (
         ),
     ),
     CommandEntry("db", "db", "The PostgreSQL store: migrations and connection."),
+    CommandEntry(
+        "drill", "drill", "Crash and hand-over drills of the live runner (sandbox).",
+        ("updown drill crash --runs 100", "updown drill handover --starts 50"),
+    ),
     CommandEntry("replay", "replay", "Replay journal files through the engine."),
     CommandEntry("convert", "convert", "Convert a public data file into a journal."),
     # research and reporting: the research extra (dashboard: the dashboard extra)

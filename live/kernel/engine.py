@@ -21,12 +21,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from live.kernel import adoption as adoption_
 from live.kernel.assertions import Evidence, run_all
 from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.commands import CancelOrder, Command
 from live.kernel.controls import ControlMode, Controls, InvalidControl
-from live.kernel.domain import Agreement, Mode, Order, TradingState
+from live.kernel.domain import ZERO, Agreement, Mode, Order, TradingState
 from live.kernel.entry_desk import EntryDesk, Moment
 from live.kernel.events import (
     BalanceReport,
@@ -149,6 +150,7 @@ class Engine:
             ledger=self.ledger,
             records=self.records,
         )
+        self.adopted: adoption_.Adoption | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             BookSnapshot: self._on_book,
             BookDelta: self._on_book_delta,
@@ -200,6 +202,16 @@ class Engine:
         """Send a NEW order now (the order desk: SUBMITTED, then executed in-process in simulated
         modes or handed to the runner as a PlaceOrder command in LIVE); returns it SUBMITTED."""
         return self.order_desk.dispatch(order, self.now)
+
+    def export_adoption(self) -> adoption_.Adoption:
+        """What this engine owns now (open positions, working and UNKNOWN orders, windows and
+        timers, per-window entry counts, the session's realised P&L, decided signals), for the
+        engine that takes over (live/kernel/adoption.py)."""
+        return adoption_.export(self)
+
+    def adopt(self, adoption: adoption_.Adoption) -> None:
+        """Own what an earlier engine owned (a fresh engine, before its first event)."""
+        adoption_.adopt(self, adoption)
 
     def take_records(self) -> list[Any]:
         """The records emitted since the last call, in order (for the persistence sink)."""
@@ -320,7 +332,18 @@ class Engine:
         self._refresh_trading_state()
 
     def _on_balance(self, ev: BalanceReport) -> None:
-        self.ledger.on_balance(ev, before_first_order=not any(True for _ in self.orders))
+        own, ledger = self.run_id, self.ledger
+        learning = ledger.cash is None
+        ledger.on_balance(ev, before_first_order=not any(o.run_id == own for o in self.orders))
+        if learning and ledger.cash is not None and self.adopted is not None:
+            # After an adoption the first report is mid-session: the starting cash is what makes
+            # assertion 5 hold at this instant (realised P&L and the cost still tied up in the
+            # adopted positions happened before it).
+            realised = sum((p.pnl_net for p in self.positions if p.pnl_net is not None), ZERO)
+            tied = sum(
+                (p.cost + p.fees - p.proceeds for p in self.positions if p.pnl_net is None), ZERO
+            )
+            ledger.initial_cash = ev.usd - realised + tied
 
     def _on_fill_settled(self, ev: FillSettled) -> None:
         self.order_desk.settle_fill(ev, self.now)

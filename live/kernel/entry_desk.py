@@ -76,6 +76,9 @@ class EntryDesk:
         self.signal_id_prefix = signal_id_prefix
         self.signal_ids: set[str] = set()
         self.approved: dict[str, int] = {}  # signal id -> decision ts (assertion 1)
+        # The realised net P&L of the session's earlier runs (adoption.py) and their session.
+        self.prior_realised = ZERO
+        self.prior_session: int | None = None
 
     # ------------------------------------------------------------------ evaluation
 
@@ -230,8 +233,11 @@ class EntryDesk:
             out["position"] += amount
 
     def session_loss(self) -> Decimal:
-        """The realised net loss of this engine's positions so far, in USD (≥ 0)."""
-        realised = sum((p.pnl_net for p in self.positions if p.pnl_net is not None), start=ZERO)
+        """The realised net loss of the session so far, in USD (≥ 0): this engine's positions
+        and, after a restart, what the session's earlier runs realised (adoption.py)."""
+        realised = sum(
+            (p.pnl_net for p in self.positions if p.pnl_net is not None), start=self.prior_realised
+        )
         return max(-realised, ZERO)
 
 

@@ -106,6 +106,7 @@ class OrderBook:
         self._order_seq = 0
         self._position_seq = 0
         self._position_risk: dict[str, RiskParams] = {}  # entry client id -> its position's exits
+        self.sequences: dict[str, tuple[int, int]] = {}  # adopted runs' id counters (adoption.py)
         self.records = records
 
     def __iter__(self) -> Iterator[Order]:

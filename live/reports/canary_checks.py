@@ -9,7 +9,7 @@ it. No papermill, no pandas: the report notebook, the CLI and the runner's tests
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +32,9 @@ ITEMS: dict[int, str] = {
     11: "Runtime assertions: every assertion held over the window",
 }
 FINAL_ORDER_STATES = {"FILLED", "PARTIALLY_FILLED", "CANCELLED"}
+# Items that need the window's resolution (issue 15): while it is not yet due they are PENDING.
+SETTLEMENT_ITEMS = frozenset({6, 7, 8, 9, 10, 11})
+RESOLUTION_DUE_S = 300.0  # a window's resolution is overdue this long after its close
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,12 @@ class ItemResult:
     passed: bool
     reason: str
     evidence: tuple[dict[str, Any], ...] = ()
+    pending: bool = False  # the window's resolution is not yet due: neither PASS nor FAIL
 
     @property
     def verdict(self) -> str:
+        if self.pending:
+            return "PENDING"
         return "PASS" if self.passed else "FAIL"
 
 
@@ -57,14 +63,18 @@ class CanaryReport:
 
     @property
     def passed(self) -> bool:
-        """True only if at least one window was checked and every item passed."""
-        return bool(self.windows) and all(r.passed for r in self.results)
+        """True only if at least one window was checked and every item passed (or is PENDING:
+        its window's resolution is not yet due)."""
+        return bool(self.windows) and all(r.passed or r.pending for r in self.results)
 
     def failures(self) -> list[ItemResult]:
-        return [r for r in self.results if not r.passed]
+        return [r for r in self.results if not r.passed and not r.pending]
+
+    def pending(self) -> list[ItemResult]:
+        return [r for r in self.results if r.pending]
 
     def matrix(self) -> dict[str, dict[int, str]]:
-        """{window_slug: {item: "PASS" | "FAIL"}}."""
+        """{window_slug: {item: "PASS" | "FAIL" | "PENDING"}}."""
         out: dict[str, dict[int, str]] = {slug: {} for slug in self.windows}
         for r in self.results:
             out[r.window_slug][r.item] = r.verdict
@@ -357,12 +367,58 @@ def venue_refused(w: WindowData) -> str | None:
     )
 
 
-def check_run(run: RunData) -> CanaryReport:
-    """Every item for every window of `run` the canary traded (see `venue_refused`)."""
+def check_run(
+    run: RunData,
+    now: datetime | None = None,
+    stops: Sequence[dict[str, Any]] = (),
+    resolution_due_s: float = RESOLUTION_DUE_S,
+) -> CanaryReport:
+    """Every item for every window of `run` the canary traded (see `venue_refused`). With `now`,
+    a window not yet settled whose resolution is not yet due has its settlement items PENDING;
+    once overdue they fail, saying so when a runner stopped with it open (`stops`: rows of
+    `runner_stops`)."""
     skipped = tuple((w.slug, why) for w in run.windows if (why := venue_refused(w)))
     checked = [w for w in run.windows if w.slug not in dict(skipped)]
-    results = tuple(CHECKS[item](run, w) for w in checked for item in sorted(CHECKS))
+    results = tuple(
+        _unsettled_verdict(CHECKS[item](run, w), w, now, stops, resolution_due_s)
+        for w in checked
+        for item in sorted(CHECKS)
+    )
     return CanaryReport(tuple(w.slug for w in checked), results, skipped)
+
+
+def _unsettled_verdict(
+    r: ItemResult,
+    w: WindowData,
+    now: datetime | None,
+    stops: Sequence[dict[str, Any]],
+    due_s: float,
+) -> ItemResult:
+    unsettled = w.settlement is None or any(p["state"] != "CLOSED" for p in w.positions)
+    if r.passed or r.item not in SETTLEMENT_ITEMS or not unsettled or w.close_ts is None:
+        return r
+    due = w.close_ts + timedelta(seconds=due_s)
+    if now is not None and now < due:
+        reason = f"resolution not yet due (by {due.isoformat()}): {r.reason}"
+        return replace(r, reason=reason, pending=True)
+    held = {p["position_id"] for p in w.positions if p["state"] != "CLOSED"}
+    for stop in stops:
+        left = list(stop.get("open_positions") or [])
+        ids = {p.get("position_id") for p in left}
+        slugs = {p.get("window_slug") for p in left}
+        if stop["ts"] <= due and (ids & held or w.slug in slugs):
+            why = (
+                f"{r.reason} — the runner was stopped at {stop['ts'].isoformat()} "
+                f"({stop['reason']}) with it open, and no run settled it since"
+            )
+            return replace(r, reason=why)
+    return r
+
+
+def load_stops(conn: Any) -> list[dict[str, Any]]:
+    """The `runner_stops` rows (what each stop left open and why), oldest first."""
+    cur = conn.execute("SELECT ts, reason, mode, open_positions FROM runner_stops ORDER BY ts")
+    return [dict(zip(("ts", "reason", "mode", "open_positions"), row, strict=True)) for row in cur]
 
 
 def verify(
@@ -376,8 +432,9 @@ def verify(
     settle_grace_s: float = 0,
 ) -> CanaryReport:
     """Load the last `windows` window periods the canary traded and check them."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settle_grace_s)
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=settle_grace_s)
     run = canary_data.load_run(
         conn, periods=windows, mode=mode, run_id=run_id, strategies=strategies, closed_by=cutoff
     )
-    return check_run(run)
+    return check_run(run, now=now, stops=load_stops(conn))

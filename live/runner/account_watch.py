@@ -33,8 +33,12 @@ class AccountWatch:
         now_ms: Callable[[], int],
         emit: Callable[[Any], None],
         poll_s: float,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self._venue = venue
+        # Only the trader compares: an observer owns nothing the venue holds (issue 15: an
+        # observer that took over learns its cash from the first report after adoption).
+        self._active = active
         self._engine = engine
         self._gateway = gateway
         self._windows = windows
@@ -46,6 +50,9 @@ class AccountWatch:
     async def run(self) -> None:
         """Balance and positions every `poll_s`; a failed query sends no report (not "flat")."""
         while True:
+            if not self._active():
+                await asyncio.sleep(self._poll_s)
+                continue
             try:
                 began, quiet = self._now_ms(), self.quiet()
                 usd = await self._venue.balance()

@@ -57,6 +57,12 @@ class RunnerConfig(BaseModel):
     data_lag_s: float = Field(default=15.0, ge=0, le=600)  # the Data API's lag bound
     settle_bound_s: float = Field(default=60.0, ge=1, le=3600)  # matched → CONFIRMED bound
     instance_id: str = Field(min_length=1, max_length=200)
+    # An observer that does not hold the sole-trader lock retries it this often and takes over
+    # when it gets it (issue 15); 0 = stay an observer for good (the pre-issue-15 behaviour).
+    takeover_s: float = Field(default=1.0, ge=0, le=2)
+    # A query of the engines' record writer that runs longer is cancelled, logged with its
+    # context and alerted (`query_timeout`); the store guard then stops new entries.
+    db_statement_timeout_s: float = Field(default=10.0, gt=0, le=300)
     repo_root: str = "."
 
     @model_validator(mode="after")

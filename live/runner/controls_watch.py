@@ -44,13 +44,30 @@ class ControlsWatcher:
     def failed_closed(self) -> bool:
         return self.error is not None
 
-    def refresh(self) -> Controls:
-        self._read_at = self._clock()
+    async def current_async(self) -> Controls:
+        """`current()` with the database read in a worker thread (the runner's tick: no
+        synchronous database call on the event loop, issue 15); the snapshot and the change
+        callback are applied on the loop."""
+        if self._clock() - self._read_at >= CACHE_S:
+            self._read_at = self._clock()
+            fresh, error = await asyncio.to_thread(self._read)
+            self._apply(fresh, error)
+        return self._snapshot
+
+    def _read(self) -> tuple[Controls | None, str | None]:
         try:
             with self._pool.connection(timeout=2) as conn:
-                fresh = control_store.read(conn)
+                return control_store.read(conn), None
         except (psycopg.Error, PoolTimeout, InvalidControl, OSError) as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def refresh(self) -> Controls:
+        self._read_at = self._clock()
+        return self._apply(*self._read())
+
+    def _apply(self, fresh: Controls | None, error: str | None) -> Controls:
+        if fresh is None:
+            self.error = error
             log.error("runtime controls unreadable, failing closed (PAUSE): %s", self.error)
             self._fail_closed()
             return self._snapshot

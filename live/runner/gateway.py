@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from live.kernel.commands import CancelOrder, PlaceOrder
+from live.kernel.domain import OrderPurpose
 from live.kernel.events import OrderCancel, OrderReject, OrderUnknown
 from live.venues.port import Venue
 
@@ -30,8 +31,14 @@ class OrderGateway:
         emit: Callable[[Any], None],
         now_ms: Callable[[], int],
         is_trader: Callable[[], bool],
+        verify: Callable[[], Awaitable[bool]] | None = None,
+        journal: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._venue = venue
+        self._verify = verify  # checks the lock right before each order (issue 15)
+        # Writes the order's row before it is sent (issue 15: a crash between the send and the
+        # next flush left venue trades the database never heard of); False = not written.
+        self._journal = journal
         self._emit = emit
         self._now_ms = now_ms
         self._is_trader = is_trader
@@ -65,6 +72,15 @@ class OrderGateway:
 
     async def _place(self, command: PlaceOrder) -> None:
         cid = command.order.client_order_id
+        if self._verify is not None and not await self._verify():
+            self.refused += 1
+            self._emit(OrderReject(self._now_ms(), cid, "observer: the sole-trader lock is lost"))
+            return
+        written = self._journal is None or await self._journal()
+        if not written and command.order.purpose is OrderPurpose.ENTRY:
+            self.refused += 1
+            self._emit(OrderReject(self._now_ms(), cid, "store unreachable: entry not sent"))
+            return
         self.sent += 1
         self.placements += 1
         self.in_flight += 1

@@ -31,10 +31,18 @@ class SoleTraderLock:
         self.last_error: str | None = None
 
     def acquire(self) -> bool:
-        """Take the lock if free. Never blocks."""
-        self._conn = psycopg.connect(
-            self._url, autocommit=True, application_name=f"updown-lock-{self.instance_id}"
-        )
+        """Take the lock if free. Never blocks on the lock (an observer calls it again to take
+        over, issue 15); a dead connection is replaced first. Blocking IO: call it off the
+        event loop."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = psycopg.connect(
+                self._url,
+                autocommit=True,
+                application_name=f"updown-lock-{self.instance_id}",
+                connect_timeout=5,
+            )
         row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (TRADER_LOCK_KEY,)).fetchone()
         self.held = bool(row[0])
         return self.held
@@ -67,6 +75,8 @@ class SoleTraderLock:
             try:
                 if self.held:
                     self._conn.execute("SELECT pg_advisory_unlock(%s)", (TRADER_LOCK_KEY,))
+            except psycopg.Error as exc:  # a dead connection holds nothing: released already
+                self.last_error = f"unlock: {type(exc).__name__}: {exc}"
             finally:
                 self._conn.close()
         self.held = False

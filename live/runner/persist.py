@@ -20,8 +20,22 @@ log = logging.getLogger(__name__)
 class EnginePersistence:
     """Collects one engine's records and writes them in batches (serialised by a lock)."""
 
-    def __init__(self, url: str, run_id: str, mode: Mode, strategies: str, assets: list[str]):
-        self._conn = psycopg.connect(url, autocommit=False)
+    def __init__(
+        self,
+        url: str,
+        run_id: str,
+        mode: Mode,
+        strategies: str,
+        assets: list[str],
+        statement_timeout_ms: int | None = None,
+    ):
+        self._url = url
+        self._options = (
+            {}
+            if statement_timeout_ms is None
+            else {"options": f"-c statement_timeout={statement_timeout_ms}"}
+        )
+        self._conn = psycopg.connect(url, autocommit=False, **self._options)
         self.sink = Sink(self._conn, run_id)
         self.sink.open_run(kind="session", mode=mode, strategy=strategies, assets=assets)
         self._conn.commit()
@@ -30,6 +44,8 @@ class EnginePersistence:
         self.last_write: float | None = None
         self.failures = 0
         self.last_error: str | None = None
+        self.failing = False  # the last write failed: the store is unreachable (issue 15)
+        self.timeouts = 0  # writes cancelled by the statement timeout (a stuck query)
 
     def add(self, records: list[Any]) -> None:
         self._pending.extend(records)
@@ -42,18 +58,42 @@ class EnginePersistence:
             try:
                 await asyncio.to_thread(self._write, batch)
                 self.last_write = time.monotonic()
+                self.failing = False
             except psycopg.Error as exc:
                 # Keep the records: they are retried with the next flush (never dropped).
                 self._pending[:0] = batch
                 self.failures += 1
-                self.last_error = str(exc)
-                log.error("writing engine records failed (%d pending): %s", len(batch), exc)
+                self.failing = True
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, psycopg.errors.QueryCanceled):
+                    self.timeouts += 1
+                    kinds = sorted({type(r).__name__ for r in batch})
+                    log.error(
+                        "query timeout writing run %s: %d records (%s) wait for the store: %s",
+                        self.sink.run_id,
+                        len(batch),
+                        ", ".join(kinds),
+                        exc,
+                    )
+                else:
+                    log.error("writing engine records failed (%d pending): %s", len(batch), exc)
                 with contextlib.suppress(psycopg.Error):
                     self._conn.rollback()
                 # The failed sink's buffer is discarded with it; the batch is re-queued above.
                 self.sink = Sink(self._conn, self.sink.run_id)
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
     def _write(self, batch: list[Any]) -> None:
+        if self._conn.closed or self._conn.broken:
+            # The server went away (restart, outage, a killed backend): a new connection.
+            self._conn.close()
+            self._conn = psycopg.connect(
+                self._url, autocommit=False, connect_timeout=5, **self._options
+            )
+            self.sink = Sink(self._conn, self.sink.run_id)
         self.sink.extend(batch)
         self.sink.flush()
 

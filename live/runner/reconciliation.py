@@ -61,23 +61,39 @@ async def reconcile_at_start(
     now_ms: int,
     observe: Callable[[str], None],
     alert: RaiseAlert,
+    settling: Callable[[], frozenset[str]] | None = None,
+    retries: int = 0,
 ) -> Reconciliation:
     """Compare, record the run, and on failure `observe(reason)` (become an observer) and alert.
-    `mode` is the primary engine's mode (the DB rows compared), `now_ms` venue time."""
+    `mode` is the primary engine's mode (the DB rows compared), `now_ms` venue time. When every
+    difference is a position on a token in `settling()` (a window that just resolved: the venue
+    pays a moment after it publishes the winner), the comparison is taken again a second later,
+    up to `retries` times (issue 15: a takeover right after a resolution)."""
     venue_view: dict = {}
     try:
-        snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
-        venue_side = venue_book(snapshot)
-        venue_view = {
-            "positions": {t: str(s) for t, s in venue_side.positions.items()},
-            "redeemable": {t: str(s) for t, s in venue_side.redeemable.items()},
-            "open_orders": sorted(venue_side.open_orders),
-            "balance": str(snapshot.balance_usd),
-            "recent_trades": len(snapshot.recent_trades),
-        }
-        ours = await asyncio.to_thread(db_side, pool, mode)
-        result = Reconciliation(ok=True, differences=compare(ours, venue_side))
-        result.ok = not result.differences
+        for attempt in range(retries + 1):
+            snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
+            venue_side = venue_book(snapshot)
+            venue_view = {
+                "positions": {t: str(s) for t, s in venue_side.positions.items()},
+                "redeemable": {t: str(s) for t, s in venue_side.redeemable.items()},
+                "open_orders": sorted(venue_side.open_orders),
+                "balance": str(snapshot.balance_usd),
+                "recent_trades": len(snapshot.recent_trades),
+            }
+            ours = await asyncio.to_thread(db_side, pool, mode)
+            result = Reconciliation(ok=True, differences=compare(ours, venue_side))
+            result.ok = not result.differences
+            moving = settling() if settling is not None else frozenset()
+            if (
+                result.ok
+                or attempt == retries
+                or not all(
+                    d["kind"] == "position" and d["token_id"] in moving for d in result.differences
+                )
+            ):
+                break
+            await asyncio.sleep(1.0)
     except Exception as exc:  # noqa: BLE001 - a failed query is a failed reconciliation
         result = Reconciliation(ok=False, error=f"venue query failed: {type(exc).__name__}: {exc}")
     await asyncio.to_thread(record_run, pool, instance_id, result, venue_view)

@@ -1,13 +1,18 @@
 """Trader or observer (FM19, FM21): only the holder of the sole-trader lock may order, and only
 while nothing made it an observer. Losing the lock, a failed startup reconciliation, an exchange
 heartbeat the venue did not accept or a silent health endpoint trips the breaker of the engines
-concerned and raises an alert; becoming an observer is for good in this process."""
+concerned and raises an alert. Becoming an observer is for good in this process, with one
+exception (issue 15): an instance that is an observer only because another one held the lock at
+its start takes over when it gets the lock (live/runner/takeover.py)."""
 
 from __future__ import annotations
 
 from live.runner.alarms import RaiseAlert
-from live.runner.lock import SoleTraderLock
+from live.runner.lock import LockStatus, SoleTraderLock
 from live.runner.slots import EngineSlot, trip
+
+LOCK_HELD_ELSEWHERE = "another instance holds the sole-trader lock"
+HEALTH_TRIP = "health endpoint does not answer"
 
 
 class TraderRole:
@@ -24,6 +29,9 @@ class TraderRole:
         self.observer_reasons: list[str] = []
         self.heartbeat_failures = 0
         self.health_failures = 0
+        self.health_down = False
+        self.lost_lock = False  # held it once and lost it: another instance owns the rows now
+        self.takeovers = 0
 
     @property
     def is_trader(self) -> bool:
@@ -40,11 +48,25 @@ class TraderRole:
             self.observer_reasons.append(reason)
             trip(self._slots, f"observer: {reason}", ordering_only=True)
 
+    @property
+    def waiting_for_lock(self) -> bool:
+        """An observer only because another instance held the lock: it may take over."""
+        return not self.lock.held and self.observer_reasons == [LOCK_HELD_ELSEWHERE]
+
+    def took_over(self) -> None:
+        """The lock is ours now (the caller acquired it): no longer an observer for that."""
+        if LOCK_HELD_ELSEWHERE in self.observer_reasons:
+            self.observer_reasons.remove(LOCK_HELD_ELSEWHERE)
+        self.takeovers += 1
+
     def check_lock(self) -> None:
-        """Every tick: a lock lost since the last check makes this process an observer at once."""
-        was_held = self.lock.held
-        status = self.lock.check()
+        """A lock lost since the last check makes this process an observer at once (blocking
+        IO: the runner calls `lock.check` in a thread and hands the status to `on_lock_status`)."""
+        self.on_lock_status(self.lock.held, self.lock.check())
+
+    def on_lock_status(self, was_held: bool, status: LockStatus) -> None:
         if was_held and not status.held:
+            self.lost_lock = True
             self.observe("sole-trader lock lost")
             self._alert(
                 "lock_lost",
@@ -69,10 +91,21 @@ class TraderRole:
         """The health endpoint at `url` did not answer its self-check: if we cannot report,
         we do not enter."""
         self.health_failures += 1
-        trip(self._slots, "health endpoint does not answer")
+        self.health_down = True
+        trip(self._slots, HEALTH_TRIP)
         self._alert(
             "health_down",
             url,
             "the health endpoint did not answer",
-            "new entries stopped until an operator resets the breaker",
+            "new entries stopped until it answers again (the runner restarts it)",
         )
+
+    def health_recovered(self, ts: int) -> None:
+        """The endpoint answers again: lift the trips it caused (and only those)."""
+        self.health_down = False
+        for slot in self._slots:
+            breaker = slot.engine.breaker
+            if breaker.tripped and set(breaker.reasons) == {HEALTH_TRIP}:
+                slot.engine.reset_breaker(ts, "health endpoint answers again")
+                breaker.reasons.clear()
+                slot.persist.add(slot.engine.take_records())

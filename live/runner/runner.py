@@ -15,14 +15,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
+from live.kernel import records as kr
+from live.kernel.adoption import AdoptionError
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.domain import Mode, TradingState
+from live.kernel.domain import Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
-from live.runner import instances
+from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
+from live.runner.adoption import adopt_owned
 from live.runner.alarms import Alarms, AlertSink
 from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
@@ -35,18 +39,22 @@ from live.runner.lock import SoleTraderLock
 from live.runner.reconciliation import reconcile_at_start
 from live.runner.recorder import Recorder, engine_input
 from live.runner.redemption import RedemptionDesk
-from live.runner.role import TraderRole
+from live.runner.role import LOCK_HELD_ELSEWHERE, TraderRole
 from live.runner.settling import SettlementFollower
 from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
+from live.runner.store_guard import StoreGuard
 from live.runner.strategy_gate import StrategyGate
 from live.runner.windows import WindowTracker
 from live.store import migrate
+from live.store.adoption import record_stop
 from live.store.db import make_pool
 from live.venues.port import Venue
 from strategies import resolve
 
 log = logging.getLogger(__name__)
+# What a trader that lost the lock no longer writes: the rows the new trader adopted.
+HANDED_OVER = (Order, Position, kr.OrderEventRecord, kr.PositionEventRecord, kr.SettlementRecord)
 
 
 class HealthUnavailable(RuntimeError):
@@ -89,6 +97,10 @@ class Runner:
         self.account: AccountWatch | None = None
         self.redemption: RedemptionDesk | None = None
         self.applier: ControlApplier | None = None
+        self.lock_watch: takeover.LockWatch | None = None
+        self.store_guard: StoreGuard | None = None
+        self.adoption: dict[str, Any] = {}
+        self.stop_reason = "stopped"
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
@@ -127,7 +139,7 @@ class Runner:
         root = Path(cfg.repo_root).resolve()
         self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
         self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
-        lock.acquire()
+        await asyncio.to_thread(lock.acquire)  # no synchronous database call on the loop
         self.role = TraderRole(lock, self.slots, self.alarms.raise_, cfg.instance_id)
         self.health = HealthServer(lambda: health_status(self), cfg.health_host, cfg.health_port)
         await self.health.start()
@@ -139,12 +151,30 @@ class Runner:
         self.clock_offset_ms = await self.venue.clock_offset_ms()
         self._build_engines()
         if not lock.held:  # after the engines exist, so observe() trips them too
-            self.role.observe("another instance holds the sole-trader lock")
-        instances.register(
-            pool, cfg.instance_id, self.role.name, str(cfg.mode), cfg.venue, self.health.url
+            self.role.observe(LOCK_HELD_ELSEWHERE)
+        await asyncio.to_thread(
+            instances.register,
+            pool,
+            cfg.instance_id,
+            self.role.name,
+            str(cfg.mode),
+            cfg.venue,
+            self.health.url,
         )
-        if self.primary.engine.mode is Mode.LIVE and lock.held:
-            await self._reconcile()
+        # The gateway exists before adoption: answers to adopted orders may call for exits.
+        self.gateway = OrderGateway(
+            self.venue,
+            self.emit,
+            self.now_ms,
+            lambda: self.is_trader,
+            verify=lambda: takeover.verify(self),
+            journal=self._journal_before_send,
+        )
+        self.gateway.settling = SettlementFollower(
+            self.venue, self.emit, self.now_ms, self.alarms.raise_, cfg.settle_bound_s
+        )
+        if lock.held:
+            await self.adopt_and_reconcile()
         self._start_tasks()
         # A NOTIFY'd control reaches the engines at once, not at the next tick (≤ 200 ms target).
         self.controls.on_change = self.applier.apply
@@ -174,6 +204,70 @@ class Runner:
         simulated = [s for s in self.slots if s.engine.mode is not Mode.LIVE]
         self.journalled = simulated[0] if simulated else None
 
+    async def adopt_and_reconcile(self) -> None:
+        """A LIVE trader, before it may order (at start, on takeover): adopt what earlier runs
+        owned (live/runner/adoption.py), then the startup reconciliation with the venue."""
+        if self.primary.engine.mode is not Mode.LIVE:
+            return
+        try:
+            adopted = await adopt_owned(
+                self.venue,
+                self.pool,
+                self.primary,
+                self.dispatch_to,
+                self.now_ms(),
+                self.config.instance_id,
+            )
+        except (AdoptionError, psycopg.Error) as exc:
+            # Nothing adopted: the runner must not trade blind to what it may own.
+            reason = f"adoption failed: {type(exc).__name__}: {exc}"
+            self.adoption = {"error": reason}
+            self.role.observe(reason)
+            self.alarms.raise_(
+                "reconciliation_mismatch",
+                self.config.instance_id,
+                reason,
+                "breaker tripped; staying observer until resolved",
+            )
+            return
+        self.adoption = {**adopted.summary, "excluded": adopted.excluded, "error": adopted.error}
+        await self._reconcile()
+
+    async def _reconcile_again(self) -> bool:
+        """After a store outage: the LIVE trader compares the venue with the database again."""
+        if self.primary.engine.mode is not Mode.LIVE or not self.is_trader:
+            return True
+        await asyncio.to_thread(self.pool.check)  # drop the pool's connections the outage killed
+        await self._reconcile()
+        return bool(self.reconciliation.get("ok"))
+
+    async def _journal_before_send(self) -> bool:
+        """The primary's pending records (the order about to be sent among them) written now:
+        a crash after the send never leaves a venue order the database does not know."""
+        persist = self.primary.persist
+        await persist.flush()
+        return not persist.failing
+
+    def _settling_tokens(self) -> frozenset[str]:
+        """Tokens of windows closed in the last minute: the venue may still be paying them."""
+        now = self.now_ms()
+        return frozenset(
+            token
+            for ws in self.primary.engine.market.windows.values()
+            if now - 60_000 <= ws.window.close_ts <= now
+            for token in (ws.window.token_up, ws.window.token_down)
+        )
+
+    def watch_adopted(self) -> None:
+        """The windows of what the primary owns: followed to their resolution (issue 15)."""
+        if self.windows is None:
+            return
+        engine = self.primary.engine
+        slugs = {p.window_slug for p in engine.positions.open_positions()}
+        slugs |= {o.window_slug for o in engine.orders.working()}
+        for slug in sorted(slugs):
+            self.windows.watch(engine.market.windows[slug].window)
+
     async def _reconcile(self) -> None:
         result = await reconcile_at_start(
             self.venue,
@@ -183,6 +277,8 @@ class Runner:
             now_ms=self.now_ms(),
             observe=self.role.observe,
             alert=self.alarms.raise_,
+            settling=self._settling_tokens,
+            retries=10,
         )
         self.reconciliation = result.health()
 
@@ -200,6 +296,7 @@ class Runner:
         self.windows = WindowTracker(
             self.venue, cfg.venue, self.emit, pool, instruments, self.now_ms, poll_s
         )
+        self.watch_adopted()
         self.feeds = FeedSupervisor(
             self.venue,
             self.emit,
@@ -209,10 +306,6 @@ class Runner:
             self.windows.token_asset.get,
             self.windows.tokens,
         )
-        self.gateway = OrderGateway(self.venue, self.emit, self.now_ms, lambda: self.is_trader)
-        self.gateway.settling = SettlementFollower(
-            self.venue, self.emit, self.now_ms, self.alarms.raise_, cfg.settle_bound_s
-        )
         self.account = AccountWatch(
             self.venue,
             self.primary.engine,
@@ -221,6 +314,7 @@ class Runner:
             self.now_ms,
             self.emit,
             cfg.balance_poll_s,
+            active=lambda: self.is_trader,
         )
         self.redemption = RedemptionDesk(
             self.venue,
@@ -241,6 +335,15 @@ class Runner:
             lambda: self.is_trader,
             self.gateway.cancel_all,
         )
+        self.lock_watch = takeover.LockWatch(self)
+        self.store_guard = StoreGuard(
+            self.slots,
+            pool,
+            self.alarms.raise_,
+            self._reconcile_again,
+            self.now_ms,
+            cfg.instance_id,
+        )
         self._launch()
 
     def _launch(self) -> None:
@@ -251,6 +354,7 @@ class Runner:
             "market-feed": self.feeds.run_market(),
             "price-feed": self.feeds.run_prices(),
             "slow": self._slow_loop(),
+            "lock": self.lock_watch.run(),
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
@@ -268,14 +372,18 @@ class Runner:
         exc = task.exception()
         log.error("runner task %s ended unexpectedly: %r", task.get_name(), exc)
         trip(self.slots, f"runner task {task.get_name()} died: {exc!r}")
-        self.stopping.set()
+        self.request_stop(f"runner task {task.get_name()} died: {exc!r}")
 
     async def _until_stopped(self) -> None:
         timeout = self.config.duration_s
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await asyncio.wait_for(self.stopping.wait(), timeout)
+        except TimeoutError:
+            self.request_stop(f"--duration {timeout:g} s elapsed")
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stop requested (signal)") -> None:
+        if not self.stopping.is_set():
+            self.stop_reason = reason
         self.stopping.set()
 
     async def shutdown(self) -> None:
@@ -289,17 +397,21 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain_queue()
+        try:
+            await asyncio.to_thread(record_stops, self)
+        except psycopg.Error as exc:  # the store is down: the next start adopts all the same
+            log.error("recording what the stop left open failed: %s", exc)
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 await slot.persist.close(run_summary(slot, self.events_processed, self.max_tick_ms))
         if self.recorder is not None:
             self.recorder.flush(self.now_ms())
         with contextlib.suppress(Exception):
-            instances.mark_stopped(self.pool, self.config.instance_id)
+            await asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id)
         for closer in (self.controls.stop, self.health.stop, self.venue.close):
             with contextlib.suppress(Exception):
                 await closer()
-        self.lock.release()
+        await asyncio.to_thread(self.lock.release)
         self.pool.close()
 
     # ------------------------------------------------------------------ the event path
@@ -332,6 +444,9 @@ class Runner:
             )
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
+        if slot.venue_orders and self.role is not None and self.role.lost_lock:
+            # Another instance took the lock and adopted these rows: never overwrite them.
+            records = [r for r in records if not isinstance(r, HANDED_OVER)]
         slot.persist.add(records)
         self._after_records(slot, records)
         for command in commands:
@@ -347,7 +462,7 @@ class Runner:
         """A settlement of the primary: a fresh venue balance (LIVE), then the kill criteria."""
         for record in records:
             if isinstance(record, SettlementRecord) and slot is self.primary:
-                if slot.venue_orders:
+                if slot.venue_orders and self.account is not None:
                     self.account.after_settlement()
                 self.gate.after_settlement(slot)
 
@@ -359,12 +474,16 @@ class Runner:
         period = self.config.tick_ms / 1000
         while True:
             began = time.monotonic()
-            self.role.check_lock()
-            self.applier.apply(self.controls.current())
+            # Database reads in worker threads: a hung server never freezes the loop.
+            self.applier.apply(await self.controls.current_async())
+            if self.primary.engine.mode is Mode.LIVE:
+                names = [s.name for s in self.primary.engine.config.strategies]
+                await asyncio.to_thread(self.gate.prefetch, names)
             self.feed_guard.check(self.feeds.reconnect)
             self._dispatch(Timer(self.now_ms()))
             for slot in self.slots:
                 await slot.persist.flush()
+            await self.store_guard.check()
             if self.recorder.pending():
                 await asyncio.to_thread(self.recorder.flush, self.now_ms())
             took = int((time.monotonic() - began) * 1000)
@@ -381,6 +500,10 @@ class Runner:
             beat += 1
             if not await self.health.self_check():
                 self.role.health_failed(self.health.url)
+                if not self.health.serving:
+                    await self.health.restart()
+            elif self.role.health_down:
+                self.role.health_recovered(self.now_ms())
             for slot in self.slots:
                 self.alarms.run_assertions(slot)
             await self.feeds.subscribe_new_tokens()
@@ -395,6 +518,38 @@ class Runner:
             if beat % 15 == 0:
                 with contextlib.suppress(Exception):
                     self.clock_offset_ms = await self.venue.clock_offset_ms()
+
+
+def record_stops(runner: Runner) -> None:
+    """At a stop: what each engine left open (positions, working orders) and why, one
+    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones."""
+    for slot in runner.slots:
+        engine = slot.engine
+        positions = [
+            {
+                "position_id": p.position_id,
+                "window_slug": p.window_slug,
+                "state": str(p.state),
+                "shares": str(p.shares),
+            }
+            for p in engine.positions.open_positions()
+        ]
+        orders = [
+            {"client_order_id": o.client_order_id, "state": str(o.state)}
+            for o in engine.orders.working()
+        ]
+        if not positions and not orders:
+            continue
+        with runner.pool.connection() as conn:
+            record_stop(
+                conn,
+                runner.config.instance_id,
+                engine.run_id,
+                str(engine.mode),
+                runner.stop_reason,
+                positions,
+                orders,
+            )
 
 
 __all__ = ["HealthUnavailable", "Runner", "TradingState"]

@@ -56,7 +56,14 @@ def build_slots(
             )
         )
         names = ",".join(s.name for s in strategies)
-        persist = EnginePersistence(db_url, run_id, mode, names, list(config.assets))
+        persist = EnginePersistence(
+            db_url,
+            run_id,
+            mode,
+            names,
+            list(config.assets),
+            statement_timeout_ms=int(config.db_statement_timeout_s * 1000),
+        )
         return EngineSlot(name, engine, persist, venue_orders)
 
     mode = config.mode.engine_mode

@@ -35,6 +35,7 @@ class RunnerView(Protocol):
     windows: WindowTracker | None
     gateway: OrderGateway | None
     reconciliation: dict[str, Any]
+    adoption: dict[str, Any]  # what the start or takeover adopted (live/runner/adoption.py)
     clock_offset_ms: int
     max_tick_ms: int
     events_processed: int
@@ -69,7 +70,9 @@ def health_status(r: RunnerView) -> dict[str, Any]:
             "held": r.role is not None and r.role.lock.held,
             "role": r.role.name if r.role is not None else "observer",
             "observer_reasons": observer_reasons,
+            "takeovers": r.role.takeovers if r.role is not None else 0,
         },
+        "adoption": r.adoption,
         "controls": controls.as_mapping() if controls else None,
         "controls_error": watcher.error if watcher is not None else "starting",
         "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},

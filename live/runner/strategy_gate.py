@@ -48,6 +48,17 @@ class StrategyGate:
         cached = self._promotions.get(strategy)
         if cached is not None and time.monotonic() - cached[0] < PROMOTION_CACHE_S:
             return cached[1]
+        return self._check(strategy)
+
+    def prefetch(self, strategies: list[str]) -> None:
+        """Refresh the cache of `strategies` about to expire (the runner calls it in a worker
+        thread every tick, so `promoted` rarely reads the database on the event loop)."""
+        for strategy in strategies:
+            cached = self._promotions.get(strategy)
+            if cached is None or time.monotonic() - cached[0] >= PROMOTION_CACHE_S * 0.6:
+                self._check(strategy)
+
+    def _check(self, strategy: str) -> bool:
         try:
             with self._pool.connection(timeout=2) as conn:
                 ok = any(has_valid_promotion(conn, strategy, self._root, t) for t in self._targets)

@@ -74,6 +74,13 @@ class WindowTracker:
                 log.warning("window discovery failed: %s", self.last_error)
             await asyncio.sleep(self.poll_s)
 
+    def watch(self, window: Window) -> None:
+        """Follow a window the engine adopted (issue 15): its tokens on the market channel while
+        it is open, its resolution polled after the close, though discovery no longer lists it."""
+        self.windows.setdefault(window.slug, window)
+        self.token_asset[window.token_up] = str(window.asset)
+        self.token_asset[window.token_down] = str(window.asset)
+
     async def discover_once(self) -> int:
         listed = 0
         for asset, length_s in self._instruments:

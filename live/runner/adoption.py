@@ -1,0 +1,205 @@
+"""Adoption at start and on takeover (issue 15): before a LIVE trader may order, its primary engine
+takes over what the database says earlier runs owned (live/store/adoption.py) — open positions,
+working and UNKNOWN orders, per-window entry counts, the session's realised P&L — and the orders
+whose fate the database does not know are answered from the venue's own records (its open orders
+and our recent trades: `resolve_from_venue`). The startup reconciliation then compares the
+database, now up to date, with the venue exactly as before: anything they disagree on trips the
+breaker and leaves the runner an observer; what they agree on is managed (exits, settlement)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from live.kernel.adoption import Adoption
+from live.kernel.domain import DUST_SHARES, OrderSide, OrderState, WindowStatus
+from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, Resolved
+from live.kernel.order_book import remaining_shares
+from live.runner.reconciliation import TRADES_SINCE_MS
+from live.runner.slots import EngineSlot
+from live.store import adoption as store
+from live.venues.discovery import Listing
+from live.venues.port import Venue, VenueSnapshot, VenueTrade
+
+log = logging.getLogger(__name__)
+MATCH_SLACK_MS = 2_000  # a trade of an order sent at t can carry a venue time slightly before t
+FINAL_TRADE = "CONFIRMED"
+
+
+@dataclass
+class Adopted:
+    """What one adoption did: its summary, the venue answers it fed in, and any error."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    answers: list[Any] = field(default_factory=list)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+async def adopt_owned(
+    venue: Venue,
+    pool: ConnectionPool,
+    slot: EngineSlot,
+    dispatch: Callable[[EngineSlot, Any], None],
+    now_ms: int,
+    instance_id: str,
+) -> Adopted:
+    """Load what the database says we own, adopt it into `slot`'s engine, answer its orders from
+    the venue, persist the result. A failed venue query adopts the database's view alone (the
+    reconciliation that follows fails and keeps the runner an observer)."""
+    mode = str(slot.engine.mode)
+    out = Adopted()
+    snapshot: VenueSnapshot | None = None
+    try:
+        snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
+    except Exception as exc:  # noqa: BLE001 - no venue view: adopt the database's, reconcile fails
+        out.error = f"venue snapshot failed: {type(exc).__name__}: {exc}"
+    adoption, known, excluded = await asyncio.to_thread(_load, pool, mode, now_ms)
+    slot.engine.adopt(adoption)
+    if snapshot is not None:
+        out.answers = resolve_from_venue(adoption, snapshot, known, now_ms)
+    out.answers += await _resolutions(venue, adoption, now_ms)
+    for event in out.answers:
+        dispatch(slot, event)
+    await slot.persist.flush()
+    out.summary = {**adoption.summary(), "venue_answers": [_describe(e) for e in out.answers]}
+    out.excluded = excluded + ([] if out.error is None else [{"error": out.error}])
+    await asyncio.to_thread(
+        _record, pool, instance_id, slot.engine.run_id, out.summary, out.excluded
+    )
+    log.info(
+        "adopted %d position(s), %d working order(s); %d venue answer(s)",
+        len(adoption.positions),
+        len(adoption.orders),
+        len(out.answers),
+    )
+    return out
+
+
+async def _resolutions(venue: Venue, adoption: Adoption, now_ms: int) -> list[Any]:
+    """The venue's resolution of each adopted window that closed while nobody watched it (the
+    window tracker polls only the windows it lists); a failed query leaves it to the tracker."""
+    out: list[Any] = []
+    held = {p.position.window_slug for p in adoption.positions}
+    held |= {o.order.window_slug for o in adoption.orders}
+    for aw in adoption.windows:
+        if aw.window.slug not in held or aw.window.close_ts > now_ms:
+            continue
+        if aw.status is WindowStatus.RESOLVED:
+            continue
+        try:
+            found = await venue.listing(aw.window.slug, max_age_s=0)
+        except Exception as exc:  # noqa: BLE001 - the tracker keeps polling it
+            log.warning("resolution of adopted window %s: %s", aw.window.slug, exc)
+            continue
+        if isinstance(found, Listing) and found.winner is not None:
+            out.append(Resolved(now_ms, aw.window.slug, found.winner))
+    return out
+
+
+def _load(pool: ConnectionPool, mode: str, now_ms: int) -> tuple[Adoption, frozenset[str], list]:
+    with pool.connection() as conn:
+        adoption, excluded = store.load_adoption(conn, mode, now_ms)
+        known = frozenset(
+            r[0]
+            for r in conn.execute(
+                "SELECT venue_order_id FROM orders WHERE mode = %s AND venue_order_id IS NOT NULL",
+                (mode,),
+            )
+        )
+    return adoption, known, excluded
+
+
+def _record(pool: ConnectionPool, instance_id: str, run_id: str, summary: dict, excluded) -> None:
+    with pool.connection() as conn:
+        store.record_adoption(conn, instance_id, run_id, summary, excluded)
+
+
+def _describe(event: Any) -> str:
+    return f"{type(event).__name__} {getattr(event, 'client_order_id', None) or event.slug}"
+
+
+def resolve_from_venue(
+    adoption: Adoption, snapshot: VenueSnapshot, known_venue_ids: Iterable[str], now_ms: int
+) -> list[Any]:
+    """The venue's answers to the adopted working orders, as journal events at `now_ms`.
+
+    An order without a venue id (killed after the post, before the ack) is matched to the trades
+    of one venue order unknown to the database, on its token and side, since it was sent; none,
+    and nothing open: it never executed (rejected). A known venue order gets its confirmed trades
+    not yet booked as fills, and, no longer open at the venue, its final answer (filled, or the
+    rest cancelled). Trades still settling leave the order as it is (UNKNOWN blocks re-entry)."""
+    known = set(known_venue_ids)
+    trades_by_order: dict[str, list[VenueTrade]] = {}
+    for trade in sorted(snapshot.recent_trades, key=lambda t: (t.ts, t.trade_id)):
+        trades_by_order.setdefault(trade.venue_order_id, []).append(trade)
+    open_ids = set(snapshot.open_order_ids)
+    events: list[Any] = []
+    for adopted in adoption.orders:
+        order = adopted.order
+        cid, vid = order.client_order_id, order.venue_order_id
+        if vid is None:
+            candidates = sorted(
+                v
+                for v, trades in trades_by_order.items()
+                if v not in known
+                and any(
+                    t.token_id == order.token_id
+                    and _side(t.side) is order.side
+                    and t.ts >= order.created_ts - MATCH_SLACK_MS
+                    for t in trades
+                )
+            )
+            if len(candidates) > 1:
+                continue  # ambiguous: the reconciliation reports the unknown trades
+            if not candidates:
+                reason = "not found at the venue after the restart (no trade since it was sent)"
+                events.append(OrderReject(now_ms, cid, reason))
+                continue
+            vid = candidates[0]
+            known.add(vid)
+            events.append(OrderAck(now_ms, cid, vid))
+        trades = trades_by_order.get(vid, [])
+        if any(t.status != FINAL_TRADE and t.status != "FAILED" for t in trades):
+            continue  # still settling at the venue: wait for it (the order stays as it is)
+        filled, cost = order.filled_shares, order.notional
+        for trade in trades:
+            fill_id = f"{trade.trade_id}:{vid}"
+            if trade.status != FINAL_TRADE or fill_id in adoption.fill_ids:
+                continue
+            events.append(
+                OrderFill(now_ms, cid, fill_id, trade.price, trade.shares, trade.fee, FINAL_TRADE)
+            )
+            filled += trade.shares
+            cost += trade.shares * trade.price
+        if vid in open_ids:
+            continue  # resting at the venue: still working
+        price = cost / filled if filled > 0 else order.worst_price
+        left = remaining_shares(_with(order, filled, cost), price)
+        if left >= DUST_SHARES or filled <= 0:
+            reason = "final at the venue (found after the restart)"
+            if order.state is OrderState.SUBMITTED and not events_for(events, cid, OrderAck):
+                events.append(OrderAck(now_ms, cid, vid))
+            events.append(OrderCancel(now_ms, cid, reason))
+    return events
+
+
+def events_for(events: list[Any], cid: str, kind: type) -> bool:
+    return any(isinstance(e, kind) and e.client_order_id == cid for e in events)
+
+
+def _with(order: Any, filled: Decimal, cost: Decimal) -> Any:
+    return replace(order, filled_shares=filled, avg_price=(cost / filled) if filled > 0 else None)
+
+
+def _side(side: str) -> OrderSide | None:
+    try:
+        return OrderSide(side.upper())
+    except ValueError:
+        return None

@@ -1,0 +1,304 @@
+"""Adoption (issue 15): an engine restarted at any point of an event sequence, adopting what the
+stopped one owned, ends exactly where an engine that never stopped ends — no position lost or
+duplicated, the caps and the two-orders-per-window rule held across restarts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from engine_kit import (
+    CLOSE,
+    OPEN,
+    book,
+    control,
+    listed,
+    make_engine,
+    resolved,
+    run,
+    signal,
+    timer,
+    two_sided,
+    window,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from live.kernel.adoption import AdoptionError, session_start
+from live.kernel.commands import PlaceOrder
+from live.kernel.domain import (
+    DenyCode,
+    Mode,
+    OrderPurpose,
+    OrderState,
+    PositionState,
+)
+from live.kernel.engine import Engine
+from live.kernel.events import BalanceReport, OrderAck, OrderFill
+from live.kernel.limits import HARD_MAX_POSITION_USD, MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT
+from live.kernel.records import BreakerRecord, DecisionRecord
+
+WINDOWS = [window("BTC"), window("ETH"), window("BTC", open_ts=CLOSE)]
+W = WINDOWS[0]
+
+prices = st.integers(min_value=1, max_value=98).map(lambda c: c / 100)
+times = st.integers(min_value=OPEN - 120_000, max_value=CLOSE + 400_000)
+
+
+@st.composite
+def book_event(draw):
+    w = draw(st.sampled_from(WINDOWS))
+    bid = draw(prices)
+    depth = draw(st.floats(min_value=0.5, max_value=50))
+    asks = [(round(bid + 0.01, 2), depth)]
+    down_bid = round(0.98 - bid, 2)
+    return lambda ts: [
+        book(ts, w.token_up, [(bid, depth)], asks),
+        book(ts, w.token_down, [(down_bid, depth)], [(round(down_bid + 0.01, 2), depth)]),
+    ]
+
+
+@st.composite
+def signal_event(draw):
+    w = draw(st.sampled_from(WINDOWS))
+    usd = draw(st.sampled_from(["1", "2", "3", "4.99", "5", "6"]))
+    side = draw(st.sampled_from(["UP", "DOWN"]))
+    extra = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "stop_loss": st.sampled_from(["0.05", "0.15"]),
+                "take_profit": st.sampled_from(["0.1", "0.2"]),
+                "trailing_stop": st.sampled_from(["0.1"]),
+            },
+        )
+    )
+    ident = draw(st.integers(0, 6))  # repeats: a signal seen before a restart is not re-ordered
+    return lambda ts: [signal(ts, w, side=side, usd=usd, signal_id=f"s{ident}", **extra)]
+
+
+@st.composite
+def other_event(draw):
+    kind = draw(st.sampled_from(["pause", "off", "flatten", "resolve", "loss"]))
+    w = draw(st.sampled_from(WINDOWS))
+    winner = "UP" if w.open_ts == OPEN else "DOWN"
+    if kind == "resolve":
+        return lambda ts: [resolved(max(ts, w.close_ts + 20_000), w, winner)]
+    if kind == "loss":
+        return lambda ts: [control(ts, "max_session_loss", "6")]
+    return lambda ts: [control(ts, "kill_switch", kind)]
+
+
+sequences = st.lists(
+    st.tuples(times, st.one_of(book_event(), signal_event(), signal_event(), other_event())),
+    min_size=5,
+    max_size=50,
+)
+
+
+def _events(sequence) -> list:
+    out = []
+    for ts, make in sorted(sequence, key=lambda pair: pair[0]):
+        out.extend(make(ts))
+    return out
+
+
+def _restart(old, **kw):
+    """A new engine (same venue, same run id, the controls the database holds) adopting what
+    `old` owned; the market feed's snapshot on reconnect is the books and oracle `old` saw."""
+    adoption = old.export_adoption()
+    new = make_engine(controls=old.controls, executor=old.executor, **kw)
+    new.adopt(adoption)
+    new.market.books = old.market.books
+    new.market.tapes = old.market.tapes
+    new.market.last_oracle = old.market.last_oracle
+    return new
+
+
+def _state(engine) -> tuple:
+    return (
+        {p.position_id: p for p in engine.positions if p.state is not PositionState.CLOSED},
+        {o.client_order_id: o for o in engine.orders.working()},
+        dict(engine.orders.entries_by_window),
+        engine.entries.session_loss(),
+        engine.cash,
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequences, st.lists(st.integers(0, 200), max_size=4))
+def test_a_restart_at_any_point_changes_nothing(sequence, cuts) -> None:
+    events = [listed(w, OPEN - 200_000) for w in WINDOWS] + _events(sequence)
+    steady = make_engine()
+    restarted = make_engine()
+    cut_at = {c % (len(events) + 1) for c in cuts}
+    closed_ids: list[str] = []  # positions closed by each engine incarnation, across restarts
+    entries: Counter[str] = Counter()
+    breaker = False
+    for i, event in enumerate(events):
+        if i in cut_at:
+            closed_ids += [
+                p.position_id for p in restarted.positions if p.state is PositionState.CLOSED
+            ]
+            for o in restarted.orders:
+                if o.purpose is OrderPurpose.ENTRY and o.client_order_id not in {
+                    w.order.client_order_id for w in restarted.export_adoption().orders
+                }:
+                    entries[o.window_slug] += 1
+            restarted = _restart(restarted)
+        steady.process(event)
+        restarted.process(event)
+        breaker |= any(isinstance(r, BreakerRecord) for r in steady.take_records())
+        restarted.take_records()
+        assert _state(restarted) == _state(steady)
+    # Whatever the restarts: each position once, never two entries per window more than allowed.
+    closed_ids += [p.position_id for p in restarted.positions if p.state is PositionState.CLOSED]
+    assert len(closed_ids) == len(set(closed_ids))
+    all_steady = {p.position_id: p for p in steady.positions}
+    assert set(closed_ids) == {
+        pid for pid, p in all_steady.items() if p.state is PositionState.CLOSED
+    }
+    for o in restarted.orders:
+        if o.purpose is OrderPurpose.ENTRY:
+            entries[o.window_slug] += 1
+            assert o.requested_usd <= HARD_MAX_POSITION_USD
+    assert all(n <= MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT for n in entries.values())
+    assert entries == Counter(
+        o.window_slug for o in steady.orders if o.purpose is OrderPurpose.ENTRY
+    )
+    if not breaker:
+        assert restarted.cash == steady.executor.cash
+
+
+# ---------------------------------------------------------------------- LIVE: the venue answers
+
+
+def _live(**kw):
+    return make_engine(mode=Mode.LIVE, promoted=lambda name: True, balance=None, **kw)
+
+
+def _live_restart(old):
+    """A new LIVE engine under a new run id (as the runner starts one), the controls the
+    database holds, adopting what `old` owned; then the account watch's first balance report
+    and the market feed's first books."""
+    new = Engine(replace(old.config, run_id=old.run_id + "r", controls=old.controls))
+    new.adopt(old.export_adoption())
+    new.process(BalanceReport(old.now, Decimal("50")))
+    for token, b in old.market.books.items():
+        new.process(book(old.now, token, b.levels("bid"), b.levels("ask")))
+    return new
+
+
+def _opened(engine, ts=OPEN + 2000, **risk) -> str:
+    run(engine, [listed(W), *two_sided(OPEN + 1000, W, 0.5, 0.52)])
+    engine.process(BalanceReport(OPEN + 1500, Decimal("50")))
+    (command,) = engine.process(signal(ts, W, usd="3", signal_id=f"a{ts}", **risk))
+    assert isinstance(command, PlaceOrder)
+    return command.order.client_order_id
+
+
+def test_an_order_in_flight_at_the_restart_is_answered_to_the_new_engine() -> None:
+    old = _live()
+    cid = _opened(old, stop_loss="0.1")
+    new = _live_restart(old)
+    assert new.orders.get(cid).state is OrderState.SUBMITTED
+    new.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    new.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0)))
+    (pos,) = list(new.positions)
+    assert pos.stop_loss == Decimal("0.1") and pos.state is PositionState.MONITORING
+    # the stop adopted with the order fires in the new engine: bid 0.46 <= 0.52 * 0.9
+    (exit_,) = run(new, [book(OPEN + 3000, W.token_up, [(0.46, 100)], [(0.48, 100)])])
+    assert exit_.order.purpose is OrderPurpose.EXIT and exit_.order.client_order_id.startswith("tr")
+    assert new.positions.get(pos.position_id).state is PositionState.EXIT_PENDING
+    assert new.run_assertions()  # assertion 1: the adopted order's signal counts as approved
+
+
+def test_an_unanswered_order_becomes_unknown_and_blocks_its_window_after_a_restart() -> None:
+    old = _live()
+    cid = _opened(old)
+    new = _live_restart(old)
+    new.process(two_sided(OPEN + 8000, W, 0.5, 0.52)[0])
+    assert new.orders.get(cid).state is OrderState.UNKNOWN
+    assert new.process(signal(OPEN + 9000, W, signal_id="b")) == []
+    decision = [r for r in new.take_records() if isinstance(r, DecisionRecord)][-1]
+    assert decision.code == str(DenyCode.UNKNOWN_ORDER_BLOCK)
+
+
+def test_two_orders_per_window_hold_across_restarts() -> None:
+    engine = _live()
+    for i, ts in enumerate((OPEN + 2000, OPEN + 3000)):
+        if i == 0:
+            cid = _opened(engine, ts)
+        else:
+            (cmd,) = engine.process(signal(ts, W, side="DOWN", signal_id="second"))
+            cid = cmd.order.client_order_id
+        engine.process(OrderAck(ts + 100, cid, f"0xv{i}"))
+        engine.process(OrderFill(ts + 200, cid, f"t{i}", Decimal("0.5"), Decimal("6"), Decimal(0)))
+        engine = _live_restart(engine)
+    assert engine.process(signal(OPEN + 5000, W, side="UP", signal_id="third")) == []
+    decision = [r for r in engine.take_records() if isinstance(r, DecisionRecord)][-1]
+    assert decision.code == str(DenyCode.ORDERS_PER_WINDOW)
+    assert len(list(engine.positions)) == 2
+
+
+def test_the_trailing_peak_survives_a_restart() -> None:
+    old = _live()
+    cid = _opened(old, trailing_stop="0.1")
+    old.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    old.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0)))
+    old.process(book(OPEN + 3000, W.token_up, [(0.7, 100)], [(0.72, 100)]))  # peak 0.70
+    new = _live_restart(old)
+    # 0.62 is below 0.70 * 0.9 = 0.63: the trailing stop fires only if the peak was adopted
+    (exit_,) = run(new, [book(OPEN + 4000, W.token_up, [(0.62, 100)], [(0.64, 100)])])
+    assert exit_.order.purpose is OrderPurpose.EXIT
+    (pos,) = list(new.positions)
+    assert pos.exit_reason == "TRAILING_STOP"
+
+
+def test_the_session_loss_of_earlier_runs_counts_after_a_restart() -> None:
+    old = _live(controls=None)
+    old.controls = old.controls.with_value("max_session_loss", "6")
+    cid = _opened(old)
+    old.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    old.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.5"), Decimal("6"), Decimal(0)))
+    old.process(resolved(CLOSE + 20_000, W, "DOWN"))  # lost $3
+    assert old.entries.session_loss() == Decimal(3)
+    new = _live_restart(old)
+    assert new.entries.session_loss() == Decimal(3)
+    nxt = WINDOWS[2]
+    run(new, [listed(nxt), *two_sided(CLOSE + 30_000, nxt, 0.5, 0.52)])
+    assert new.process(signal(CLOSE + 31_000, nxt, usd="4", signal_id="x")) == []
+    decision = [r for r in new.take_records() if isinstance(r, DecisionRecord)][-1]
+    assert decision.code == str(DenyCode.SESSION_LOSS)
+    # the next UTC day is a new session: an adoption taken then carries nothing
+    assert new.export_adoption().realised_net == Decimal(-3)
+    new.process(timer(session_start(CLOSE) + 86_400_000 + 1))
+    assert new.export_adoption().realised_net == Decimal(0)
+
+
+def test_adopting_into_a_used_engine_is_refused() -> None:
+    old = _live()
+    _opened(old)
+    with pytest.raises(AdoptionError, match="fresh engine"):
+        old.adopt(old.export_adoption())
+
+
+def test_session_is_the_utc_day() -> None:
+    assert session_start(OPEN) % 86_400_000 == 0
+    assert 0 <= OPEN - session_start(OPEN) < 86_400_000
+
+
+def test_an_observer_that_saw_the_resolution_settles_what_it_adopts_on_it() -> None:
+    trader = _live()
+    cid = _opened(trader)
+    trader.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    trader.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0)))
+    adoption = trader.export_adoption()  # the trader dies holding it
+    observer = _live()
+    run(observer, [listed(W), resolved(CLOSE + 20_000, W, "UP")])  # it watched the resolution
+    observer.adopt(adoption)
+    (pos,) = list(observer.positions)
+    assert pos.state is PositionState.CLOSED and pos.resolution == "UP"
+    assert pos.pnl_net == Decimal("5.77") - Decimal("0.52") * Decimal("5.77")

@@ -25,6 +25,9 @@ class SandboxServer:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((config.host, config.port))
+        # Listening from here on: a client that read the URLs (`updown sandbox` prints them
+        # before uvicorn starts) waits in the backlog instead of being refused.
+        self._sock.listen(2048)
         self.port = self._sock.getsockname()[1]
         self.base_url = f"http://{config.host}:{self.port}"
         app = build_app(self.exchange, lambda: self.base_url, self.admin_token)

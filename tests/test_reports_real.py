@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -22,10 +23,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(GROUP)]
 ITEMS = set(range(1, 12))
 
 
-def canary(url: str, tmp_path, *args: str):
+def since_pause(session) -> str:
+    """`--settle-grace-s` that makes the report judge the windows closed by the session's pause:
+    windows signalled later hold only the entries the pause denied (tests/real_session.py), and
+    on the venue profile the recording goes on for a while after it, until every redemption
+    has paid."""
+    return f"{(datetime.now(UTC) - session.paused).total_seconds():.3f}"
+
+
+def canary(url: str, tmp_path, session, *args: str):
     env = {**os.environ, "UPDOWN_DATABASE_URL": url}
+    grace = ["--settle-grace-s", since_pause(session)]
     result = CliRunner().invoke(
-        app, ["report", "canary", *args, "--out-dir", str(tmp_path)], env=env
+        app, ["report", "canary", *args, *grace, "--out-dir", str(tmp_path)], env=env
     )
     verdicts = sorted(tmp_path.glob("canary_verification_*.json"))
     return result, json.loads(verdicts[-1].read_text()) if verdicts else None
@@ -34,7 +44,15 @@ def canary(url: str, tmp_path, *args: str):
 def test_canary_report_over_the_real_live_run_passes_every_item(real_session, tmp_path):  # noqa: F811
     live = real_session.runs["LIVE"]
     result, verdict = canary(
-        real_session.url, tmp_path, "--windows", "3", "--mode", "LIVE", "--run-id", live
+        real_session.url,
+        tmp_path,
+        real_session,
+        "--windows",
+        "3",
+        "--mode",
+        "LIVE",
+        "--run-id",
+        live,
     )
     assert result.exit_code == 0, result.output
     assert "canary verification PASSED" in result.output
@@ -49,7 +67,13 @@ def test_canary_report_over_the_real_live_run_passes_every_item(real_session, tm
 @pytest.mark.parametrize("mode", ["PAPER", "DRY_RUN"])
 def test_canary_checklist_holds_for_the_simulated_copies(real_session, mode):  # noqa: F811
     with psycopg.connect(real_session.url) as conn:
-        report = canary_checks.verify(conn, windows=3, mode=mode, run_id=real_session.runs[mode])
+        report = canary_checks.verify(
+            conn,
+            windows=3,
+            mode=mode,
+            run_id=real_session.runs[mode],
+            settle_grace_s=float(since_pause(real_session)),
+        )
     assert report.passed, [(r.window_slug, r.item, r.reason) for r in report.failures()]
     assert len(report.windows) == 6 and not report.skipped  # 3 periods × BTC, ETH
 
@@ -74,9 +98,10 @@ def test_a_fill_without_its_position_fails_item_4_and_the_command_exits_1(
             live,
         )
         conn.execute("DELETE FROM position_events WHERE position_id = %s", (pid,))
+        conn.execute("DELETE FROM redemptions WHERE position_id = %s", (pid,))  # its receivable
         conn.execute("DELETE FROM positions WHERE position_id = %s", (pid,))
     result, verdict = canary(
-        session_copy, tmp_path, "--windows", "3", "--mode", "LIVE", "--run-id", live
+        session_copy, tmp_path, real_session, "--windows", "3", "--mode", "LIVE", "--run-id", live
     )
     assert result.exit_code == 1, result.output
     assert verdict["matrix"][slug]["4"] == "FAIL"
@@ -103,7 +128,7 @@ def test_a_settlement_the_venue_resolved_differently_fails_item_9(
             (flipped, live, slug),
         )
     result, verdict = canary(
-        session_copy, tmp_path, "--windows", "3", "--mode", "LIVE", "--run-id", live
+        session_copy, tmp_path, real_session, "--windows", "3", "--mode", "LIVE", "--run-id", live
     )
     assert result.exit_code == 1, result.output
     failed = {(s, int(i)) for s, i, _ in verdict["failures"]}

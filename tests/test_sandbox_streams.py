@@ -114,9 +114,11 @@ def test_drop_confirmations_accepts_order_but_sends_no_user_events(sandbox):
 
     async def run():
         client = await sandbox.async_client()
-        window = sandbox.open_window(min_left=4)
         user = await client.subscribe(UserSpec())
         await asyncio.sleep(0.2)
+        # the window is picked just before the order (on a loaded machine the subscription
+        # can take seconds, and a 10 s window may close meanwhile)
+        window = sandbox.open_window(min_left=5)
         sandbox.inject("drop_confirmations", count=1)
         result = await client.place_market_order(
             token_id=window["token_up"],
@@ -125,7 +127,7 @@ def test_drop_confirmations_accepts_order_but_sends_no_user_events(sandbox):
             order_type="FAK",
             max_price=WORST_BUY,
         )
-        assert result.ok
+        assert result.ok, result
         try:
             await _next(user, lambda e: True, 1.5)
             raise AssertionError("user event delivered despite drop_confirmations")

@@ -86,7 +86,7 @@ def test_the_announcement_says_what_starts_and_when_each_step_comes():
     assert "BTC,ETH; windows of 15 s, 20 s and 60 s" in text and "the dashboard" in text
     assert "~45 s      10 DRY_RUN windows settled cleanly" in text
     assert "~50 s      first LIVE order" in text and "~65 s      first LIVE position" in text
-    assert "redemption" in text and "not built yet" in text
+    assert "~75 s      first redemption confirmed" in text and "not built yet" not in text
 
 
 @pytest.mark.parametrize("lengths", ["10", "15,10", "abc", "15,15", "0"])

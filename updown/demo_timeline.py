@@ -59,6 +59,12 @@ def entries(lengths: Sequence[int], after_s: float, until_s: float) -> list[Entr
     return sorted(found, key=lambda e: (e.entry_s, e.length_s))
 
 
+# Seconds from a LIVE window's resolution to its confirmed redemption on the sandbox's venue
+# profile: the runner waits for the window's fills to be CONFIRMED (2-15 s after the match),
+# then the redemption transaction confirms 4-12 s after it is sent (docs/sandbox.md).
+REDEEM_S = 10
+
+
 @dataclass(frozen=True, slots=True)
 class Expected:
     """Expected seconds from the demo's start to each step of the path. `promotion_s` is 0 when
@@ -142,7 +148,10 @@ def announcement(
         "Polymarket's own SDK",
         f"  {_about(when.live_settled_s):<10} first LIVE position settled by the venue's "
         "resolution, P&L booked",
-        "  then       redemption of winning LIVE shares: not built yet (shown as 'redeemed n/a')",
+        f"  {_about(when.live_settled_s + REDEEM_S):<10} first redemption confirmed: the runner "
+        "redeems each resolved LIVE window through",
+        "             the SDK (resolution pays nothing on Polymarket); the cash arrives with the "
+        "confirmed redemption ('redeemed' in the status line)",
         "  any time   the canary's pre-registered kill criterion ($10 drawdown over all its LIVE "
         "sessions) may stop LIVE trading: said if it does",
         "Each step is printed as it happens; a status line follows the path. Ctrl-C stops "

@@ -3,8 +3,9 @@ closes the position and books a receivable (live/kernel/receivables.py); this de
 and tells the engine (`Redeemed`) once the redemption is confirmed:
 - `redeem`: every window with receivables (winners and worthless losers: their redeemable rows
   go too) is redeemed through the SDK's `redeem_positions` (JSON-RPC for an EOA, the relayer for
-  a gasless wallet), one transaction at a time (an EOA's concurrent sends collide on the
-  nonce), retried every `redeem_retry_s` after a failure (a
+  a gasless wallet), windows side by side (the venue adapter submits one transaction at a
+  time, since an EOA's concurrent sends collide on the nonce; confirmations overlap), retried
+  every `redeem_retry_s` after a failure (a
   redemption sent before the chain has the resolution reverts; the retry pays);
 - `auto`: the venue's auto-redeem operator redeems winners for an account that approved it; the
   desk follows its AUTO_REDEEMED notifications (dropped once applied). A window owed nothing is
@@ -58,9 +59,6 @@ class RedemptionDesk:
         self.redeemed = 0
         self._late: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
-        # One transaction at a time: an EOA's concurrent sends collide on the nonce ("nonce too
-        # low"), and a relayer batch nonce likewise.
-        self._send = asyncio.Lock()
 
     def pending(self) -> dict[str, str]:
         """Window slug → condition id of the receivables not yet redeemed (nor on the queue), once
@@ -99,8 +97,7 @@ class RedemptionDesk:
             while True:
                 self.attempts[slug] = self.attempts.get(slug, 0) + 1
                 try:
-                    async with self._send:
-                        done = await self._venue.redeem(condition_id)
+                    done = await self._venue.redeem(condition_id)
                 except VenueError as error:
                     self.failures += 1
                     self.failed[slug] = self.failed.get(slug, 0) + 1

@@ -70,6 +70,9 @@ class PolymarketVenue(OrderFlow):
         self._token_index: dict[str, tuple[str, Outcome]] = {}
         self._known_orders: dict[str, str] = {}  # venue order id → client order id
         self._token_locks: dict[str, asyncio.Lock] = {}
+        # One transaction submitted at a time: the SDK reads the account's next nonce before it
+        # signs, so two concurrent submissions collide ("nonce too low"); confirmations overlap.
+        self._tx_submit = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"PolymarketVenue({self.config!r})"
@@ -260,9 +263,12 @@ class PolymarketVenue(OrderFlow):
     async def redeem(self, condition_id: str) -> Redemption:
         """`redeem_positions` (JSON-RPC for an EOA, the relayer for a gasless wallet), then
         wait for the transaction's terminal outcome. One transaction, no retry here (the
-        runner's redemption desk retries); VenueError names what failed."""
+        runner's redemption desk retries); VenueError names what failed. Submissions are
+        serialised (the nonce), the waits for confirmation are not: several windows' redemptions
+        confirm side by side."""
         try:
-            handle = await self.client.redeem_positions(condition_id=condition_id)
+            async with self._tx_submit:
+                handle = await self.client.redeem_positions(condition_id=condition_id)
             outcome = await handle.wait()
         except PolymarketError as error:
             raise VenueError(f"redeem {condition_id}: {self._scrub(error)}") from None

@@ -26,6 +26,7 @@ from live.venues.messages import (
     parse_market_message,
     parse_price_message,
     parse_user_message,
+    rest_book,
     trade_view,
 )
 
@@ -202,3 +203,19 @@ def test_recorded_crypto_price_and_scaled_chainlink_twap(shared_data):
                         "full_accuracy_value": "63123544863797618000000"}}  # fmt: skip
     (scaled,) = parse_price_message(twap, 0)
     assert scaled.event.price == Decimal("63123.544863797618")
+
+
+def test_the_sdks_rest_book_model_becomes_a_book_snapshot_with_its_time(shared_data):
+    """The recorded REST book parsed by the SDK's own OrderBook (which turns the venue's epoch ms
+    into a datetime) — what `PolymarketVenue.order_book` re-reads after a reconnect."""
+    from polymarket.models.clob.order_book import OrderBook
+
+    raw = json.loads((shared_data / "polymarket_messages/http/book.json").read_text())
+    # the 2024 recording predates three fields today's /book carries (and the SDK requires)
+    book = OrderBook.model_validate(
+        {**raw, "min_order_size": "5", "tick_size": "0.01", "neg_risk": False}
+    )
+    snapshot = rest_book(raw["asset_id"], book)
+    assert snapshot.ts == int(raw["timestamp"])
+    assert snapshot.bids[0][0] == max(float(b["price"]) for b in raw["bids"])
+    assert snapshot.asks[0][0] == min(float(a["price"]) for a in raw["asks"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -194,6 +195,10 @@ def rest_book(token_id: str, book: Any) -> BookSnapshot:
 
     bids, asks = sorted(levels("bids"), reverse=True), sorted(levels("asks"))
     stamp = getattr(book, "timestamp", None)
+    if isinstance(stamp, datetime):  # the SDK's OrderBook parses the venue's epoch ms into one
+        if stamp.tzinfo is None:
+            raise MessageError(f"REST book timestamp without a time zone: {stamp.isoformat()}")
+        stamp = int(stamp.timestamp() * 1000)
     ts = 0 if stamp in (None, "", 0, "0") else _ms({"timestamp": stamp})
     return BookSnapshot(ts, token_id, tuple(bids), tuple(asks))
 

@@ -40,7 +40,7 @@ class EnginePersistence:
         self.sink.open_run(kind="session", mode=mode, strategy=strategies, assets=assets)
         self._conn.commit()
         self._pending: list[Any] = []
-        self._lock = asyncio.Lock()
+        self._flushing: asyncio.Future | None = None  # the one write in flight, if any
         self.last_write: float | None = None
         self.failures = 0
         self.last_error: str | None = None
@@ -51,36 +51,45 @@ class EnginePersistence:
         self._pending.extend(records)
 
     async def flush(self) -> None:
+        """Write what is pending. One write at a time, and a write once started finishes (its
+        bookkeeping included) even if the caller is cancelled: the worker thread cannot be
+        stopped, so abandoning it would let a second write share the connection with it (and
+        lose the batch of a write that then failed)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
         if not self._pending:
             return
-        async with self._lock:
-            batch, self._pending = self._pending, []
-            try:
-                await asyncio.to_thread(self._write, batch)
-                self.last_write = time.monotonic()
-                self.failing = False
-            except psycopg.Error as exc:
-                # Keep the records: they are retried with the next flush (never dropped).
-                self._pending[:0] = batch
-                self.failures += 1
-                self.failing = True
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                if isinstance(exc, psycopg.errors.QueryCanceled):
-                    self.timeouts += 1
-                    kinds = sorted({type(r).__name__ for r in batch})
-                    log.error(
-                        "query timeout writing run %s: %d records (%s) wait for the store: %s",
-                        self.sink.run_id,
-                        len(batch),
-                        ", ".join(kinds),
-                        exc,
-                    )
-                else:
-                    log.error("writing engine records failed (%d pending): %s", len(batch), exc)
-                with contextlib.suppress(psycopg.Error):
-                    self._conn.rollback()
-                # The failed sink's buffer is discarded with it; the batch is re-queued above.
-                self.sink = Sink(self._conn, self.sink.run_id)
+        self._flushing = asyncio.ensure_future(self._flush_once())
+        await asyncio.shield(self._flushing)
+
+    async def _flush_once(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            await asyncio.to_thread(self._write, batch)
+            self.last_write = time.monotonic()
+            self.failing = False
+        except psycopg.Error as exc:
+            # Keep the records: they are retried with the next flush (never dropped).
+            self._pending[:0] = batch
+            self.failures += 1
+            self.failing = True
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, psycopg.errors.QueryCanceled):
+                self.timeouts += 1
+                kinds = sorted({type(r).__name__ for r in batch})
+                log.error(
+                    "query timeout writing run %s: %d records (%s) wait for the store: %s",
+                    self.sink.run_id,
+                    len(batch),
+                    ", ".join(kinds),
+                    exc,
+                )
+            else:
+                log.error("writing engine records failed (%d pending): %s", len(batch), exc)
+            with contextlib.suppress(psycopg.Error):
+                self._conn.rollback()
+            # The failed sink's buffer is discarded with it; the batch is re-queued above.
+            self.sink = Sink(self._conn, self.sink.run_id)
 
     @property
     def pending(self) -> int:

@@ -231,6 +231,8 @@ class Runner:
             )
             return
         self.adoption = {**adopted.summary, "excluded": adopted.excluded, "error": adopted.error}
+        for execution in adopted.settling:  # adopted fills still settling: followed to the end
+            self.gateway.follow_settlement(execution)
         await self._reconcile()
 
     async def _reconcile_again(self) -> bool:

@@ -24,7 +24,8 @@ from engine_kit import (
     two_sided,
     window,
 )
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note
 from hypothesis import strategies as st
 
 from live.kernel.adoption import AdoptionError, session_start
@@ -315,7 +316,8 @@ def test_an_observer_that_saw_the_resolution_settles_what_it_adopts_on_it() -> N
 
 # ------------------------------------------------- LIVE with the cash side: settling and redeeming
 
-STEPS = ("signal", "signal", "book", "answer", "answer", "settle", "resolve", "redeem", "cancel")
+STEPS = ("signal", "signal", "book", "answer", "answer", "answer", "settle", "resolve", "redeem")
+STEPS += ("cancel",)
 
 
 @st.composite
@@ -370,8 +372,8 @@ class _Venue:
         if kind == "settle" and self.unsettled:
             cid, fill_id = self.unsettled.pop(0)
             return [FillSettled(ts, cid, fill_id, outcome, "reverted" if outcome else "")]
-        if kind == "resolve" and w.close_ts + 10_000 <= ts:
-            return [resolved(ts, w, side)]
+        if kind == "resolve" and not engine.market.windows[w.slug].winner:
+            return [resolved(max(ts, w.close_ts + 10_000), w, side)]  # time jumps to it
         if kind == "redeem":
             owed = sorted(engine.ledger.receivables.windows)
             if owed:
@@ -395,8 +397,9 @@ def _live_state(engine) -> tuple:
 
 def _live_copy(old):
     """A new LIVE engine (same run id: its rows are updated in place) adopting what `old`
-    owned, with the controls the database holds, the books the feed's snapshot brings and the
-    balance the account watch reports."""
+    owned, with the controls the database holds, the books the feed's snapshot brings, the
+    balance the account watch reports and the runner's breaker (a trip that the harness's slow
+    answers cause is the runner's state, which the adoption does not carry)."""
     new = Engine(replace(old.config, controls=old.controls))
     new.ledger.by_redemption = True
     new.adopt(old.export_adoption())
@@ -404,17 +407,23 @@ def _live_copy(old):
     new.market.tapes = old.market.tapes
     new.market.last_oracle = old.market.last_oracle
     new.ledger.venue_balance = old.ledger.venue_balance  # the account watch's next report
+    for reason in old.breaker.reasons:  # the runner's breaker, not the engine's to adopt
+        new.trip(reason)
+    new._commands.clear()
     return new
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(st.integers(0, 15_000), live_step()), min_size=10, max_size=70),
     st.lists(st.integers(0, 400), max_size=4),
+    st.booleans(),
 )
 def test_a_restart_between_match_settlement_resolution_and_redemption_changes_nothing(
-    steps, cuts
+    steps, cuts, at_receivable
 ) -> None:
+    """Restarts at random points, and (`at_receivable`) right after each resolution that left a
+    receivable: between a resolution and its redemption."""
     steady = _live()
     restarted = _live()
     start = [listed(w, OPEN - 200_000) for w in WINDOWS]
@@ -425,15 +434,20 @@ def test_a_restart_between_match_settlement_resolution_and_redemption_changes_no
         restarted.process(event)
     venue, ts, i = _Venue(), OPEN, 0
     cut_at = {c % (len(steps) * 2 + 1) for c in cuts}
+    owed: set[str] = set()  # windows whose receivables a restart has followed
     for gap, step in steps:
         ts += gap
-        for event in venue.events(step, ts, steady):
-            if i in cut_at:
+        events = venue.events(step, ts, steady)
+        ts = max(ts, *(e.ts for e in events))
+        for event in events:
+            fresh = set(restarted.ledger.receivables.windows) - owed
+            if i in cut_at or (at_receivable and fresh):
+                owed |= fresh
                 ledger = restarted.ledger
                 if ledger.receivables.pending:
-                    event("restart: a receivable pending")
+                    note("restart: a receivable pending")
                 if restarted.orders.unsettled:
-                    event("restart: a fill settling")
+                    note("restart: a fill settling")
                 restarted = _live_copy(restarted)
             i += 1
             venue.take(steady.process(event))

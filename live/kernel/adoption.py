@@ -238,9 +238,13 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     market, orders, positions = engine.market, engine.orders, engine.positions
     engine.now = max(engine.now, adoption.now)
     new_slugs: set[str] = set()
+    seen_resolved: set[str] = set()  # resolved in this engine's view, not in the adoption's
     for aw in adoption.windows:
         if aw.window.slug in market.windows:
-            continue  # an engine that watched the window (an observer) has the newer view
+            # an engine that watched the window (an observer) has the newer view
+            if aw.winner is None and market.windows[aw.window.slug].winner is not None:
+                seen_resolved.add(aw.window.slug)
+            continue
         market.list_window(aw.window)
         ws = market.windows[aw.window.slug]
         ws.status, ws.winner, ws.ours = aw.status, aw.winner, aw.ours
@@ -313,7 +317,7 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         ledger.venue_balance = ledger.venue_positions = None
     ledger.changed_at(engine.now)
     engine.adopted = adoption
-    _settle_already_resolved(engine)
+    _settle_already_resolved(engine, seen_resolved)
     engine._refresh_trading_state()
 
 
@@ -350,15 +354,15 @@ def _adopt_cash_side(engine: Any, adoption: Adoption) -> None:
             raise AdoptionError(f"redemption of {pid}: status {row.status!r}")
 
 
-def _settle_already_resolved(engine: Any) -> None:
-    """Adopted positions on a window this engine already saw resolved (an observer watched the
-    resolution before it took over): settled now, as they would have been at the resolution
-    (their payout cash, or a receivable awaiting redemption)."""
+def _settle_already_resolved(engine: Any, slugs: set[str]) -> None:
+    """Adopted positions on a window this engine saw resolved and the exporting one did not (an
+    observer watched the resolution before it took over): settled now, as they would have been
+    at the resolution (their payout cash, or a receivable awaiting redemption)."""
     positions, windows, ledger = engine.positions, engine.market.windows, engine.ledger
     settled = False
     for pos in list(positions.open_positions()):
         ws = windows[pos.window_slug]
-        if ws.winner is None:
+        if ws.winner is None or pos.window_slug not in slugs:
             continue
         if pos.state in (PositionState.ENTRY, PositionState.MONITORING):
             pos = positions.expire(pos.position_id, engine.now)

@@ -389,8 +389,10 @@ def _live_state(engine) -> tuple:
         dict(receivables.pending),
         sorted(receivables.redeemed),
         {f: (fill.client_order_id, fill.status) for f, fill in engine.orders.unsettled.items()},
-        {p.position_id: sorted(engine.positions.tracks[p.position_id].unsettled)
-         for p in engine.positions.open_positions()},  # fmt: skip
+        {
+            p.position_id: sorted(engine.positions.tracks[p.position_id].unsettled)
+            for p in engine.positions.open_positions()
+        },  # fmt: skip
         {k: sorted(v) for k, v in engine.orders.unsettled_by_window.items() if v},
     )
 

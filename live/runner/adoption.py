@@ -6,9 +6,10 @@ and our recent trades: `resolve_from_venue`). The cash side (issue 13) too: a tr
 booked at its match and that is final at the venue now is answered (`FillSettled`); one still
 settling is booked as such and followed by the settlement follower (`settling_executions`); a
 receivable whose tokens the venue lists neither as held nor as redeemable any more was redeemed
-while nobody watched (`redeemed_unseen`), and the rest are the redemption desk's. The startup reconciliation then compares the
-database, now up to date, with the venue exactly as before: anything they disagree on trips the
-breaker and leaves the runner an observer; what they agree on is managed (exits, settlement)."""
+while nobody watched (`redeemed_unseen`), and the rest are the redemption desk's. The startup
+reconciliation then compares the database, now up to date, with the venue exactly as before:
+anything they disagree on trips the breaker and leaves the runner an observer; what they agree
+on is managed (exits, settlement)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ signal declared), the windows those are on (with their status), the entry orders
 open or not yet resolved, the signals decided on those windows, and the session's realised net P&L
 (positions closed since 00:00 UTC); and the cash side (issue 13): the fills still MATCHED/MINED with
 the final orders they belong to, the receivables (PENDING `redemptions` rows) and the redemptions
-confirmed lately (the venue's lagging index may still list their rows as redeemable). The runner cross-checks it with the venue before adopting it
+confirmed lately (the venue's lagging index may still list their rows as redeemable). The runner
+cross-checks it with the venue before adopting it
 (live/runner/adoption.py); `record_adoption` and `record_stop` keep what was adopted and what a
 stop left open (migration 002).
 """

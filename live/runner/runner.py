@@ -524,7 +524,9 @@ class Runner:
 
 def record_stops(runner: Runner) -> None:
     """At a stop: what each engine left open (positions, working orders) and why, one
-    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones."""
+    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones.
+    Open includes the cash side (issue 13): positions resolved but not yet redeemed (CLOSED,
+    `awaiting_redemption` their receivable) and final orders whose fills are still settling."""
     for slot in runner.slots:
         engine = slot.engine
         positions = [
@@ -536,10 +538,32 @@ def record_stops(runner: Runner) -> None:
             }
             for p in engine.positions.open_positions()
         ]
+        positions += [
+            {
+                "position_id": r.position_id,
+                "window_slug": r.window_slug,
+                "state": "CLOSED",
+                "shares": str(r.shares),
+                "awaiting_redemption": str(r.expected_usd),
+            }
+            for r in engine.ledger.receivables
+        ]
         orders = [
             {"client_order_id": o.client_order_id, "state": str(o.state)}
             for o in engine.orders.working()
         ]
+        working = {o["client_order_id"] for o in orders}
+        settling: dict[str, list[str]] = {}
+        for fill in engine.orders.unsettled.values():
+            settling.setdefault(fill.client_order_id, []).append(fill.fill_id)
+        for cid, fill_ids in sorted(settling.items()):
+            order = engine.orders.get(cid)
+            entry = {"client_order_id": cid, "state": str(order.state) if order else "?"}
+            entry["settling_fills"] = sorted(fill_ids)
+            if cid in working:
+                orders = [entry if o["client_order_id"] == cid else o for o in orders]
+            else:
+                orders.append(entry)
         if not positions and not orders:
             continue
         with runner.pool.connection() as conn:

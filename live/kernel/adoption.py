@@ -329,6 +329,8 @@ def _adopt_cash_side(engine: Any, adoption: Adoption) -> None:
         if order.state not in TERMINAL_ORDER_STATES or order.client_order_id in orders.orders:
             raise AdoptionError(f"settling order {order.client_order_id}: working or adopted twice")
         orders.orders[order.client_order_id] = order
+        if order.purpose is OrderPurpose.ENTRY and order.signal_id:  # assertion 1 counts it
+            engine.entries.approved.setdefault(order.signal_id, order.created_ts)
     for fill in adoption.unsettled:
         order = orders.orders.get(fill.client_order_id)
         if order is None:

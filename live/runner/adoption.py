@@ -53,6 +53,8 @@ class Settling:
     client_order_id: str
     venue_order_id: str
     unsettled_trade_ids: tuple[str, ...]
+    token_id: str  # for the venue's trade lookup (live/runner/settling.py)
+    sent_s: int  # when it was sent, epoch s
 
 
 @dataclass
@@ -280,5 +282,5 @@ def settling_executions(engine: Any) -> list[Settling]:
         if not vid:
             continue  # no venue id: nothing to ask the venue about (assertion 2 alerts it)
         trades = tuple(sorted(f.removesuffix(f":{vid}") for f in fill_ids))
-        out.append(Settling(cid, vid, trades))
+        out.append(Settling(cid, vid, trades, order.token_id, order.created_ts // 1000))
     return out

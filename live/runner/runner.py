@@ -260,6 +260,21 @@ class Runner:
             for token in (ws.window.token_up, ws.window.token_down)
         )
 
+    def _lagging_tokens(self) -> frozenset[str]:
+        """Tokens the venue's positions may not show yet: a fill of ours still settling, or an
+        order filled within the Data API's lag (`data_lag_s`, plus a second of slack)."""
+        engine = self.primary.engine
+        since = self.now_ms() - int(self.config.data_lag_s * 1000) - 1000
+        tokens = {
+            o.token_id for o in engine.orders if o.filled_shares > 0 and o.updated_ts >= since
+        }
+        tokens |= {p.token_id for p in engine.positions.open_positions() if p.updated_ts >= since}
+        for fill in engine.orders.unsettled.values():
+            order = engine.orders.get(fill.client_order_id)
+            if order is not None:
+                tokens.add(order.token_id)
+        return frozenset(tokens)
+
     def watch_adopted(self) -> None:
         """The windows of what the primary owns: followed to their resolution (issue 15)."""
         if self.windows is None:
@@ -281,6 +296,7 @@ class Runner:
             alert=self.alarms.raise_,
             settling=self._settling_tokens,
             retries=10,
+            lagging=self._lagging_tokens,
         )
         self.reconciliation = result.health()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from engine_kit import (
@@ -24,6 +25,7 @@ from engine_kit import (
     window,
 )
 from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note
 from hypothesis import strategies as st
 
 from live.kernel.adoption import AdoptionError, session_start
@@ -32,11 +34,19 @@ from live.kernel.domain import (
     DenyCode,
     Mode,
     OrderPurpose,
+    OrderSide,
     OrderState,
     PositionState,
 )
 from live.kernel.engine import Engine
-from live.kernel.events import BalanceReport, OrderAck, OrderFill
+from live.kernel.events import (
+    BalanceReport,
+    FillSettled,
+    OrderAck,
+    OrderCancel,
+    OrderFill,
+    Redeemed,
+)
 from live.kernel.limits import HARD_MAX_POSITION_USD, MAX_ORDERS_PER_WINDOW_PER_INSTRUMENT
 from live.kernel.records import BreakerRecord, DecisionRecord
 
@@ -302,3 +312,159 @@ def test_an_observer_that_saw_the_resolution_settles_what_it_adopts_on_it() -> N
     (pos,) = list(observer.positions)
     assert pos.state is PositionState.CLOSED and pos.resolution == "UP"
     assert pos.pnl_net == Decimal("5.77") - Decimal("0.52") * Decimal("5.77")
+
+
+# ------------------------------------------------- LIVE with the cash side: settling and redeeming
+
+STEPS = ("signal", "signal", "book", "answer", "answer", "answer", "settle", "resolve", "redeem")
+STEPS += ("cancel",)
+
+
+@st.composite
+def live_step(draw):
+    return (
+        draw(st.sampled_from(STEPS)),
+        draw(st.sampled_from(WINDOWS)),
+        draw(st.sampled_from(["MATCHED", "MINED", "CONFIRMED"])),  # how a fill is answered
+        draw(st.sampled_from(["CONFIRMED", "CONFIRMED", "FAILED"])),  # how it settles
+        draw(prices),
+        draw(st.sampled_from(["UP", "DOWN"])),
+        draw(st.integers(0, 5)),
+    )
+
+
+class _Venue:
+    """The test's venue, driven by the uninterrupted engine's commands: it answers orders
+    (matched, or confirmed at once), settles fills (CONFIRMED or FAILED), resolves windows and
+    redeems what a resolution left owed. Both engines get exactly the same events."""
+
+    def __init__(self) -> None:
+        self.placed: list[Any] = []  # orders sent, not yet answered
+        self.unsettled: list[tuple[str, str]] = []  # (client id, fill id)
+        self.n = 0
+
+    def take(self, commands) -> None:
+        self.placed += [c.order for c in commands if isinstance(c, PlaceOrder)]
+
+    def events(self, step, ts: int, engine) -> list:
+        kind, w, answer, outcome, price, side, ident = step
+        if kind == "signal":
+            extra = {"stop_loss": "0.1"} if ident % 2 else {}
+            return [signal(ts, w, side=side, usd="2", signal_id=f"s{ident}", **extra)]
+        if kind == "book":
+            return two_sided(ts, w, price, round(price + 0.02, 2))
+        if kind in ("answer", "cancel") and self.placed:
+            order = self.placed.pop(0)
+            cid = order.client_order_id
+            if kind == "cancel":
+                return [OrderAck(ts, cid, f"v{cid}"), OrderCancel(ts, cid, "killed")]
+            self.n += 1
+            fill_id = f"tr{self.n}:v{cid}"
+            fill_price = order.worst_price if order.side is OrderSide.BUY else Decimal("0.4")
+            if order.requested_shares is not None:
+                shares = order.requested_shares
+            else:
+                shares = (order.requested_usd / fill_price).quantize(Decimal("0.01"))
+            fill = OrderFill(ts, cid, fill_id, fill_price, shares, Decimal("0.01"), answer)
+            if answer != "CONFIRMED":
+                self.unsettled.append((cid, fill_id))
+            return [OrderAck(ts, cid, f"v{cid}"), fill]
+        if kind == "settle" and self.unsettled:
+            cid, fill_id = self.unsettled.pop(0)
+            return [FillSettled(ts, cid, fill_id, outcome, "reverted" if outcome else "")]
+        if kind == "resolve" and not engine.market.windows[w.slug].winner:
+            return [resolved(max(ts, w.close_ts + 10_000), w, side)]  # time jumps to it
+        if kind == "redeem":
+            owed = sorted(engine.ledger.receivables.windows)
+            if owed:
+                return [Redeemed(ts, owed[ident % len(owed)], None, f"0x{ident}", "rpc", 1)]
+        return [two_sided(ts, w, price, round(price + 0.02, 2))[0]]
+
+
+def _live_state(engine) -> tuple:
+    receivables = engine.ledger.receivables
+    return (
+        *_state(engine),
+        engine.ledger.cash,
+        dict(receivables.pending),
+        sorted(receivables.redeemed),
+        {f: (fill.client_order_id, fill.status) for f, fill in engine.orders.unsettled.items()},
+        {
+            p.position_id: sorted(engine.positions.tracks[p.position_id].unsettled)
+            for p in engine.positions.open_positions()
+        },  # fmt: skip
+        {k: sorted(v) for k, v in engine.orders.unsettled_by_window.items() if v},
+    )
+
+
+def _live_copy(old):
+    """A new LIVE engine (same run id: its rows are updated in place) adopting what `old`
+    owned, with the controls the database holds, the books the feed's snapshot brings, the
+    balance the account watch reports and the runner's breaker (a trip that the harness's slow
+    answers cause is the runner's state, which the adoption does not carry)."""
+    new = Engine(replace(old.config, controls=old.controls))
+    new.ledger.by_redemption = True
+    new.adopt(old.export_adoption())
+    new.market.books = old.market.books
+    new.market.tapes = old.market.tapes
+    new.market.last_oracle = old.market.last_oracle
+    new.ledger.venue_balance = old.ledger.venue_balance  # the account watch's next report
+    for reason in old.breaker.reasons:  # the runner's breaker, not the engine's to adopt
+        new.trip(reason)
+    new._commands.clear()
+    return new
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, 15_000), live_step()), min_size=10, max_size=70),
+    st.lists(st.integers(0, 400), max_size=4),
+    st.booleans(),
+)
+def test_a_restart_between_match_settlement_resolution_and_redemption_changes_nothing(
+    steps, cuts, at_receivable
+) -> None:
+    """Restarts at random points, and (`at_receivable`) right after each resolution that left a
+    receivable: between a resolution and its redemption."""
+    steady = _live()
+    restarted = _live()
+    start = [listed(w, OPEN - 200_000) for w in WINDOWS]
+    start += [BalanceReport(OPEN - 100_000, Decimal("100"))]
+    start += [b for w in WINDOWS for b in two_sided(OPEN - 90_000, w, 0.5, 0.52)]
+    for event in start:
+        steady.process(event)
+        restarted.process(event)
+    venue, ts, i = _Venue(), OPEN, 0
+    cut_at = {c % (len(steps) * 2 + 1) for c in cuts}
+    owed: set[str] = set()  # windows whose receivables a restart has followed
+    for gap, step in steps:
+        ts += gap
+        events = venue.events(step, ts, steady)
+        ts = max(ts, *(e.ts for e in events))
+        for event in events:
+            fresh = set(restarted.ledger.receivables.windows) - owed
+            if i in cut_at or (at_receivable and fresh):
+                owed |= fresh
+                ledger = restarted.ledger
+                if ledger.receivables.pending:
+                    note("restart: a receivable pending")
+                if restarted.orders.unsettled:
+                    note("restart: a fill settling")
+                restarted = _live_copy(restarted)
+            i += 1
+            venue.take(steady.process(event))
+            restarted.process(event)
+            steady.take_records()
+            restarted.take_records()
+            assert _live_state(restarted) == _live_state(steady)
+    # Everything still owed is redeemed and every fill settles: the ledgers agree to the cent.
+    restarted = _live_copy(restarted)
+    ts += 1000
+    for cid, fill_id in venue.unsettled:
+        for engine in (steady, restarted):
+            engine.process(FillSettled(ts, cid, fill_id, "CONFIRMED"))
+    for slug in sorted(steady.ledger.receivables.windows):
+        for engine in (steady, restarted):
+            engine.process(Redeemed(ts, slug, None, "0xend", "rpc", 1))
+    assert _live_state(restarted) == _live_state(steady)
+    assert restarted.ledger.receivables.total == 0 and not restarted.orders.unsettled

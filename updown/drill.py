@@ -5,14 +5,18 @@ controls, the canary promoted), an in-process sandbox with short windows, and on
 runners are real `updown run --mode live` processes, killed with SIGKILL as a crash would.
 
 - crash: `runs` times, start a runner, wait for a point of the order/position lifecycle chosen at
-  random (any instant, an order in flight, a position held, a window closed before it settled),
-  SIGKILL it; the next start must adopt and reconcile cleanly. A last runner settles everything.
+  random (any instant, an order in flight, a fill matched before its trade is CONFIRMED, a
+  position held, a window closed before it settled, a window resolved before its redemption),
+  SIGKILL it; the next start must adopt and reconcile cleanly. A last runner settles everything:
+  every position CLOSED, every fill CONFIRMED or FAILED, every receivable redeemed.
 - handover: two instances at once; `starts` times, SIGKILL the trader, measure how long the
   observer takes to take over (≤ 5 s), start a new observer. Exactly one trader at every poll,
   and every venue order was sent by the instance holding the lock at that instant.
 
-Both end with the ledger checks: no position lost (open at the end), duplicated (two positions
-for one strategy, window and side) or orphaned, never more than two entries per window and
+The sandbox runs at its default realism, `venue` (settle to cash by redemption, trades MATCHED →
+MINED → CONFIRMED over seconds, the Data API's lag). Both end with the ledger checks: no position
+lost (open at the end), duplicated (two positions for one strategy, window and side) or orphaned,
+no fill left settling, no receivable left unredeemed, never more than two entries per window and
 instrument, and the venue balance equal to the start balance plus every position's net P&L.
 """
 
@@ -39,7 +43,14 @@ from urllib.request import urlopen
 import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("any instant", "order in flight", "position held", "closed, not settled")
+STAGES = (
+    "any instant",
+    "order in flight",
+    "matched, not confirmed",
+    "position held",
+    "closed, not settled",
+    "resolved, not redeemed",
+)
 Progress = Callable[[str], None]
 
 
@@ -98,6 +109,7 @@ class World:
     def __enter__(self) -> World:
         from live.store import controls, migrate
         from sandbox.config import SandboxConfig
+        from sandbox.realism import Realism
         from sandbox.server import SandboxServer
 
         try:
@@ -126,6 +138,7 @@ class World:
             settle_delay=1.0,
             trade_step_seconds=0.2,
             tick_seconds=2.0,
+            realism=Realism.VENUE,  # the default, said: settle to cash by redemption
         )
         self.sandbox = SandboxServer(config).start()
         self.start_balance = config.start_balance  # the wallet's, before its first order
@@ -246,6 +259,16 @@ def _stage_probe(world: World, stage: str, since: float) -> Callable[[], bool]:
             "SELECT 1 FROM orders WHERE mode = 'LIVE' AND state IN ('SUBMITTED', 'ACKED', "
             f"'UNKNOWN') AND created_ts > {after}"
         )
+    elif stage == "matched, not confirmed":
+        sql = (
+            "SELECT 1 FROM fills f JOIN orders o USING (client_order_id) WHERE o.mode = 'LIVE' "
+            f"AND f.status IN ('MATCHED', 'MINED') AND f.ts > {after}"
+        )
+    elif stage == "resolved, not redeemed":
+        sql = (
+            "SELECT 1 FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING' "
+            f"AND resolved_ts > {after}"
+        )
     elif stage == "position held":
         sql = "SELECT 1 FROM positions WHERE mode = 'LIVE' AND state = 'MONITORING'"
     else:  # closed, not settled
@@ -277,21 +300,20 @@ def _check_start(world: World, name: str, status: dict, report: Report, n: int) 
     report.figures["adopted_orders"] += len(adopted.get("orders") or [])
 
 
+OPEN_SQL = (
+    "SELECT 1 FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' UNION ALL "
+    "SELECT 1 FROM orders WHERE mode = 'LIVE' AND state IN ('NEW', 'SUBMITTED', "
+    "'ACKED', 'PARTIALLY_FILLED', 'UNKNOWN') UNION ALL "
+    "SELECT 1 FROM fills f JOIN orders o USING (client_order_id) WHERE o.mode = 'LIVE' "
+    "AND f.status IN ('MATCHED', 'MINED') UNION ALL "
+    "SELECT 1 FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING'"
+)
+
+
 def _settle_all(world: World, name: str, timeout: float) -> bool:
-    """Wait until nothing LIVE is open (positions, working orders)."""
-    return bool(
-        _wait(
-            lambda: (
-                not world.rows(
-                    "SELECT 1 FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' UNION ALL "
-                    "SELECT 1 FROM orders WHERE mode = 'LIVE' AND state IN ('NEW', 'SUBMITTED', "
-                    "'ACKED', 'PARTIALLY_FILLED', 'UNKNOWN')"
-                )
-            ),
-            timeout,
-            every=0.5,
-        )
-    )
+    """Wait until nothing LIVE is open (positions, working orders), settling (fills not yet
+    CONFIRMED) or owed (receivables not yet redeemed)."""
+    return bool(_wait(lambda: not world.rows(OPEN_SQL), timeout, every=0.5))
 
 
 def _ledger_checks(world: World, report: Report, start_balance: Decimal) -> None:
@@ -328,6 +350,23 @@ def _ledger_checks(world: World, report: Report, start_balance: Decimal) -> None
     )
     for (pid,) in unsettled:
         report.violations.append(f"position {pid} CLOSED without its settlement")
+    settling = world.rows(
+        "SELECT f.fill_id, f.status FROM fills f JOIN orders o USING (client_order_id) "
+        "WHERE o.mode = 'LIVE' AND f.status IN ('MATCHED', 'MINED')"
+    )
+    report.figures["fills_left_settling"] = len(settling)
+    for fill_id, status in settling:
+        report.violations.append(f"fill {fill_id} left {status}")
+    owed = world.rows(
+        "SELECT position_id, expected_usd FROM redemptions WHERE mode = 'LIVE' "
+        "AND status = 'PENDING'"
+    )
+    report.figures["receivables_left"] = len(owed)
+    for pid, usd in owed:
+        report.violations.append(f"position {pid}: ${usd} never redeemed")
+    report.figures["redeemed"] = world.rows(
+        "SELECT count(*) FROM redemptions WHERE mode = 'LIVE' AND status = 'REDEEMED'"
+    )[0][0]
     pnl = world.rows(
         "SELECT coalesce(sum(pnl_net), 0) FROM positions WHERE mode = 'LIVE' AND state = 'CLOSED'"
     )[0][0]

@@ -6,8 +6,14 @@ trailing peaks and lifecycle state; working and UNKNOWN orders with their confir
 the windows they are on with their status (and the timers still to fire); the entry orders per
 window (the two-per-window rule); the session's realised net P&L (so `max_session_loss` counts
 what earlier runs of the session lost); the signals already decided (no second order for one
-signal). The runner builds the same `Adoption` from the database (live/store/adoption.py) and
-cross-checks it with the venue first.
+signal). The cash side too (issue 13): the fills matched but not yet CONFIRMED (with the final
+orders they belong to: exits of their shares stay held, re-entry on their window stays blocked
+until the new run's settlement follower sees them CONFIRMED or FAILED), and the receivables —
+resolved positions, closed, whose redemption is not yet confirmed (PENDING `redemptions` rows;
+REDEEMED ones too, recent, which the venue's lagging index may still list) — so a runner killed
+between a resolution and its redemption gets the cash after the restart. The runner builds the
+same `Adoption` from the database (live/store/adoption.py) and cross-checks it with the venue
+first.
 
 Pure: the adopted engine's clock is the adoption's `now`; nothing here reads a clock or a file.
 """
@@ -22,6 +28,7 @@ from typing import Any
 from live.kernel.domain import (
     TERMINAL_ORDER_STATES,
     ZERO,
+    Fill,
     Order,
     OrderPurpose,
     OrderState,
@@ -34,6 +41,8 @@ from live.kernel.domain import (
 )
 from live.kernel.order_book import CONFIRM_TIMEOUT_MS
 from live.kernel.positions import Track
+from live.kernel.receivables import PENDING, REDEEMED
+from live.kernel.records import RedemptionRecord
 from live.kernel.settlement import OurResolution
 from live.kernel.timers import (
     CLOSE_WINDOW,
@@ -108,6 +117,11 @@ class Adoption:
     cash: Decimal | None = None
     initial_cash: Decimal | None = None
     sequences: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # The cash side (issue 13): fills still MATCHED/MINED, the final orders they belong to (a
+    # working one is in `orders`), and redemption rows (PENDING: receivables; REDEEMED: recent).
+    unsettled: tuple[Fill, ...] = ()
+    settling_orders: tuple[Order, ...] = ()
+    redemptions: tuple[RedemptionRecord, ...] = ()
 
     def summary(self) -> dict[str, object]:
         """What was adopted, for the log, the alert and the `adoptions` row."""
@@ -121,6 +135,11 @@ class Adoption:
             "entries_by_window": dict(self.entries_by_window),
             "realised_net": str(self.realised_net),
             "session_start": self.session_start,
+            "unsettled_fills": [f.fill_id for f in self.unsettled],
+            "receivables": [r.position_id for r in self.redemptions if r.status == PENDING],
+            "receivable_usd": str(
+                sum((r.expected_usd for r in self.redemptions if r.status == PENDING), ZERO)
+            ),
         }
 
 
@@ -162,6 +181,14 @@ def export(engine: Any) -> Adoption:
     )
     sequences = dict(orders.sequences)
     sequences[engine.run_id] = (orders._order_seq, orders._position_seq)
+    working = {o.order.client_order_id for o in adopted_orders}
+    unsettled = tuple(orders.unsettled.values())
+    settling_orders = tuple(
+        orders.orders[cid]
+        for cid in dict.fromkeys(f.client_order_id for f in unsettled)
+        if cid not in working
+    )
+    receivables = engine.ledger.receivables
     return Adoption(
         now=now,
         session_start=start,
@@ -180,6 +207,9 @@ def export(engine: Any) -> Adoption:
         cash=engine.ledger.cash,
         initial_cash=engine.ledger.initial_cash,
         sequences=sequences,
+        unsettled=unsettled,
+        settling_orders=settling_orders,
+        redemptions=tuple(receivables.pending.values()) + tuple(receivables.redeemed.values()),
     )
 
 
@@ -208,9 +238,13 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     market, orders, positions = engine.market, engine.orders, engine.positions
     engine.now = max(engine.now, adoption.now)
     new_slugs: set[str] = set()
+    seen_resolved: set[str] = set()  # resolved in this engine's view, not in the adoption's
     for aw in adoption.windows:
         if aw.window.slug in market.windows:
-            continue  # an engine that watched the window (an observer) has the newer view
+            # an engine that watched the window (an observer) has the newer view
+            if aw.winner is None and market.windows[aw.window.slug].winner is not None:
+                seen_resolved.add(aw.window.slug)
+            continue
         market.list_window(aw.window)
         ws = market.windows[aw.window.slug]
         ws.status, ws.winner, ws.ours = aw.status, aw.winner, aw.ours
@@ -258,6 +292,7 @@ def adopt(engine: Any, adoption: Adoption) -> None:
             orders._position_risk[order.client_order_id] = ao.position_risk
         if order.purpose is OrderPurpose.ENTRY and order.signal_id:
             engine.entries.approved.setdefault(order.signal_id, order.created_ts)
+    _adopt_cash_side(engine, adoption)
     for slug, count in adoption.entries_by_window.items():
         orders.entries_by_window[slug] = max(orders.entries_by_window.get(slug, 0), count)
     engine.entries.signal_ids |= adoption.signal_ids
@@ -282,27 +317,65 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         ledger.venue_balance = ledger.venue_positions = None
     ledger.changed_at(engine.now)
     engine.adopted = adoption
-    _settle_already_resolved(engine)
+    _settle_already_resolved(engine, seen_resolved)
     engine._refresh_trading_state()
 
 
-def _settle_already_resolved(engine: Any) -> None:
-    """Adopted positions on a window this engine already saw resolved (an observer watched the
-    resolution before it took over): settled now, as they would have been at the resolution."""
-    positions, windows = engine.positions, engine.market.windows
-    payout = ZERO
+def _adopt_cash_side(engine: Any, adoption: Adoption) -> None:
+    """The fills still settling (with their final orders) and the receivables: after this, a
+    `FillSettled` or a `Redeemed` does to the adopting engine what it did to the exporting one."""
+    orders, positions, receivables = engine.orders, engine.positions, engine.ledger.receivables
+    for order in adoption.settling_orders:
+        if order.state not in TERMINAL_ORDER_STATES or order.client_order_id in orders.orders:
+            raise AdoptionError(f"settling order {order.client_order_id}: working or adopted twice")
+        orders.orders[order.client_order_id] = order
+        if order.purpose is OrderPurpose.ENTRY and order.signal_id:  # assertion 1 counts it
+            engine.entries.approved.setdefault(order.signal_id, order.created_ts)
+    for fill in adoption.unsettled:
+        order = orders.orders.get(fill.client_order_id)
+        if order is None:
+            raise AdoptionError(f"unsettled fill {fill.fill_id}: order {fill.client_order_id}?")
+        if fill.fill_id in orders.unsettled:
+            raise AdoptionError(f"unsettled fill {fill.fill_id} adopted twice")
+        orders.unsettled[fill.fill_id] = fill
+        orders.unsettled_by_window.setdefault(order.window_slug, set()).add(fill.fill_id)
+        orders._fill_ids.add(fill.fill_id)
+        track = positions.tracks.get(order.position_id or "")
+        if track is not None:
+            track.unsettled.add(fill.fill_id)
+    for row in adoption.redemptions:
+        pid = row.position_id
+        if pid in receivables.pending or pid in receivables.redeemed:
+            raise AdoptionError(f"redemption of {pid} adopted twice")
+        if row.status == PENDING:
+            receivables.pending[pid] = row
+            receivables.windows.setdefault(row.window_slug, []).append(pid)
+        elif row.status == REDEEMED:
+            receivables.redeemed[pid] = row
+        else:
+            raise AdoptionError(f"redemption of {pid}: status {row.status!r}")
+
+
+def _settle_already_resolved(engine: Any, slugs: set[str]) -> None:
+    """Adopted positions on a window this engine saw resolved and the exporting one did not (an
+    observer watched the resolution before it took over): settled now, as they would have been
+    at the resolution (their payout cash, or a receivable awaiting redemption)."""
+    positions, windows, ledger = engine.positions, engine.market.windows, engine.ledger
     settled = False
     for pos in list(positions.open_positions()):
         ws = windows[pos.window_slug]
-        if ws.winner is None:
+        if ws.winner is None or pos.window_slug not in slugs:
             continue
         if pos.state in (PositionState.ENTRY, PositionState.MONITORING):
             pos = positions.expire(pos.position_id, engine.now)
-        pos = positions.settle(pos.position_id, ws.winner, engine.now)
-        payout += pos.shares if pos.outcome is ws.winner else ZERO
+        held = pos
+        positions.settle(pos.position_id, ws.winner, engine.now)
+        payout = held.shares if held.outcome is ws.winner else ZERO
+        ledger.on_resolution(held, ws.window, payout, engine.now)
         settled = True
     if settled:
-        engine.ledger.on_settlement(payout, engine.now)
+        ledger.changed_at(engine.now)
+        ledger.record_balances(engine.now)
 
 
 def _schedule(engine: Any, adoption: Adoption, new_slugs: set[str]) -> None:

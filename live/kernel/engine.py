@@ -334,16 +334,35 @@ class Engine:
     def _on_balance(self, ev: BalanceReport) -> None:
         own, ledger = self.run_id, self.ledger
         learning = ledger.cash is None
-        ledger.on_balance(ev, before_first_order=not any(o.run_id == own for o in self.orders))
+        first = not any(o.run_id == own for o in self.orders)
+        if learning and self.adopted is not None:
+            if self._adopted_receivables_pending():
+                # A redemption an earlier run sent may land at any time until the desk has
+                # seen each adopted receivable redeemed: a balance taken before cannot tell
+                # whether it holds that cash. The starting cash waits (no entries meanwhile).
+                ledger.on_balance(ev, before_first_order=False)
+                return
+            # Mid-session any report taken after our last change will do (exits of adopted
+            # positions may have been sent while the starting cash waited).
+            first = first or ev.ts >= ledger.book_changed_ts
+        ledger.on_balance(ev, before_first_order=first)
         if learning and ledger.cash is not None and self.adopted is not None:
             # After an adoption the first report is mid-session: the starting cash is what makes
             # assertion 5 hold at this instant (realised P&L and the cost still tied up in the
-            # adopted positions happened before it).
+            # adopted positions happened before it; so did the resolutions whose receivables
+            # it adopted: their cash is not in this balance yet).
             realised = sum((p.pnl_net for p in self.positions if p.pnl_net is not None), ZERO)
             tied = sum(
                 (p.cost + p.fees - p.proceeds for p in self.positions if p.pnl_net is None), ZERO
             )
-            ledger.initial_cash = ev.usd - realised + tied
+            ledger.initial_cash = ev.usd - realised + tied + ledger.receivables.total
+
+    def _adopted_receivables_pending(self) -> bool:
+        adopted = self.adopted
+        if adopted is None:
+            return False
+        pending = self.ledger.receivables.pending
+        return any(r.position_id in pending for r in adopted.redemptions if r.status == "PENDING")
 
     def _on_fill_settled(self, ev: FillSettled) -> None:
         self.order_desk.settle_fill(ev, self.now)

@@ -2,9 +2,14 @@
 takes over what the database says earlier runs owned (live/store/adoption.py) — open positions,
 working and UNKNOWN orders, per-window entry counts, the session's realised P&L — and the orders
 whose fate the database does not know are answered from the venue's own records (its open orders
-and our recent trades: `resolve_from_venue`). The startup reconciliation then compares the
-database, now up to date, with the venue exactly as before: anything they disagree on trips the
-breaker and leaves the runner an observer; what they agree on is managed (exits, settlement)."""
+and our recent trades: `resolve_from_venue`). The cash side (issue 13) too: a trade the earlier run
+booked at its match and that is final at the venue now is answered (`FillSettled`); one still
+settling is booked as such and followed by the settlement follower (`settling_executions`); a
+receivable whose tokens the venue lists neither as held nor as redeemable any more was redeemed
+while nobody watched (`redeemed_unseen`), and the rest are the redemption desk's. The startup
+reconciliation then compares the database, now up to date, with the venue exactly as before:
+anything they disagree on trips the breaker and leaves the runner an observer; what they agree
+on is managed (exits, settlement)."""
 
 from __future__ import annotations
 
@@ -19,7 +24,15 @@ from psycopg_pool import ConnectionPool
 
 from live.kernel.adoption import Adoption
 from live.kernel.domain import DUST_SHARES, OrderSide, OrderState, WindowStatus
-from live.kernel.events import OrderAck, OrderCancel, OrderFill, OrderReject, Resolved
+from live.kernel.events import (
+    FillSettled,
+    OrderAck,
+    OrderCancel,
+    OrderFill,
+    OrderReject,
+    Redeemed,
+    Resolved,
+)
 from live.kernel.order_book import remaining_shares
 from live.runner.reconciliation import TRADES_SINCE_MS
 from live.runner.slots import EngineSlot
@@ -30,6 +43,18 @@ from live.venues.port import Venue, VenueSnapshot, VenueTrade
 log = logging.getLogger(__name__)
 MATCH_SLACK_MS = 2_000  # a trade of an order sent at t can carry a venue time slightly before t
 FINAL_TRADE = "CONFIRMED"
+FAILED_TRADE = "FAILED"
+
+
+@dataclass(frozen=True)
+class Settling:
+    """An adopted order's trades still settling, in the form the settlement follower follows."""
+
+    client_order_id: str
+    venue_order_id: str
+    unsettled_trade_ids: tuple[str, ...]
+    token_id: str  # for the venue's trade lookup (live/runner/settling.py)
+    sent_s: int  # when it was sent, epoch s
 
 
 @dataclass
@@ -38,6 +63,7 @@ class Adopted:
 
     summary: dict[str, Any] = field(default_factory=dict)
     answers: list[Any] = field(default_factory=list)
+    settling: list[Settling] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
@@ -64,9 +90,12 @@ async def adopt_owned(
     slot.engine.adopt(adoption)
     if snapshot is not None:
         out.answers = resolve_from_venue(adoption, snapshot, known, now_ms)
+        out.answers += settled_from_venue(adoption, snapshot, now_ms)
+        out.answers += redeemed_unseen(slot.engine, snapshot, now_ms)
     out.answers += await _resolutions(venue, adoption, now_ms)
     for event in out.answers:
         dispatch(slot, event)
+    out.settling = settling_executions(slot.engine)
     await slot.persist.flush()
     out.summary = {**adoption.summary(), "venue_answers": [_describe(e) for e in out.answers]}
     out.excluded = excluded + ([] if out.error is None else [{"error": out.error}])
@@ -74,9 +103,12 @@ async def adopt_owned(
         _record, pool, instance_id, slot.engine.run_id, out.summary, out.excluded
     )
     log.info(
-        "adopted %d position(s), %d working order(s); %d venue answer(s)",
+        "adopted %d position(s), %d working order(s), %d fill(s) settling, $%s receivable; "
+        "%d venue answer(s)",
         len(adoption.positions),
         len(adoption.orders),
+        len(adoption.unsettled),
+        slot.engine.ledger.receivables.total,
         len(out.answers),
     )
     return out
@@ -122,7 +154,8 @@ def _record(pool: ConnectionPool, instance_id: str, run_id: str, summary: dict, 
 
 
 def _describe(event: Any) -> str:
-    return f"{type(event).__name__} {getattr(event, 'client_order_id', None) or event.slug}"
+    key = getattr(event, "client_order_id", None) or getattr(event, "window_slug", None)
+    return f"{type(event).__name__} {key or event.slug}"
 
 
 def resolve_from_venue(
@@ -133,8 +166,9 @@ def resolve_from_venue(
     An order without a venue id (killed after the post, before the ack) is matched to the trades
     of one venue order unknown to the database, on its token and side, since it was sent; none,
     and nothing open: it never executed (rejected). A known venue order gets its confirmed trades
-    not yet booked as fills, and, no longer open at the venue, its final answer (filled, or the
-    rest cancelled). Trades still settling leave the order as it is (UNKNOWN blocks re-entry)."""
+    not yet booked as fills (one still settling booked as matched: the settlement follower
+    follows it), and, no longer open at the venue, its final answer (filled, or the rest
+    cancelled). A FAILED trade is no fill."""
     known = set(known_venue_ids)
     trades_by_order: dict[str, list[VenueTrade]] = {}
     for trade in sorted(snapshot.recent_trades, key=lambda t: (t.ts, t.trade_id)):
@@ -166,15 +200,15 @@ def resolve_from_venue(
             known.add(vid)
             events.append(OrderAck(now_ms, cid, vid))
         trades = trades_by_order.get(vid, [])
-        if any(t.status != FINAL_TRADE and t.status != "FAILED" for t in trades):
-            continue  # still settling at the venue: wait for it (the order stays as it is)
         filled, cost = order.filled_shares, order.notional
         for trade in trades:
             fill_id = f"{trade.trade_id}:{vid}"
-            if trade.status != FINAL_TRADE or fill_id in adoption.fill_ids:
+            if trade.status == FAILED_TRADE or fill_id in adoption.fill_ids:
                 continue
+            # A trade still settling is booked as matched (the settlement follower takes it on).
+            status = trade.status if trade.status in (FINAL_TRADE, "MINED") else "MATCHED"
             events.append(
-                OrderFill(now_ms, cid, fill_id, trade.price, trade.shares, trade.fee, FINAL_TRADE)
+                OrderFill(now_ms, cid, fill_id, trade.price, trade.shares, trade.fee, status)
             )
             filled += trade.shares
             cost += trade.shares * trade.price
@@ -203,3 +237,50 @@ def _side(side: str) -> OrderSide | None:
         return OrderSide(side.upper())
     except ValueError:
         return None
+
+
+def settled_from_venue(adoption: Adoption, snapshot: VenueSnapshot, now_ms: int) -> list[Any]:
+    """The adopted fills still settling (booked at their match by an earlier run) whose trade is
+    final at the venue now: their `FillSettled` (CONFIRMED, or FAILED: the engine reverses it)."""
+    status = {f"{t.trade_id}:{t.venue_order_id}": t.status for t in snapshot.recent_trades}
+    events: list[Any] = []
+    for fill in adoption.unsettled:
+        final = status.get(fill.fill_id)
+        if final == FINAL_TRADE:
+            events.append(FillSettled(now_ms, fill.client_order_id, fill.fill_id, final))
+        elif final == FAILED_TRADE:
+            reason = f"trade {fill.fill_id} FAILED (found after the restart)"
+            events.append(FillSettled(now_ms, fill.client_order_id, fill.fill_id, final, reason))
+    return events
+
+
+def redeemed_unseen(engine: Any, snapshot: VenueSnapshot, now_ms: int) -> list[Any]:
+    """Adopted receivables whose window the venue no longer lists at all (neither held nor
+    redeemable): the redemption an earlier run sent (or the venue's operator) went through
+    while nobody watched; its `Redeemed` now, before the first balance report (whose balance
+    holds that cash already), with what the venue paid unknown. The rest are the desk's."""
+    listed = {t for t, s in snapshot.redeemable.items() if s > 0}
+    listed |= {t for t, s in snapshot.positions.items() if s > 0}
+    receivables = engine.ledger.receivables
+    events: list[Any] = []
+    for slug, pids in sorted(receivables.windows.items()):
+        tokens = {receivables.pending[p].token_id for p in pids}
+        if not tokens & listed:
+            events.append(Redeemed(now_ms, slug, None, "", "none", 0))
+    return events
+
+
+def settling_executions(engine: Any) -> list[Settling]:
+    """The primary's fills still settling after the adoption, per order, for the follower."""
+    by_order: dict[str, list[str]] = {}
+    for fill in engine.orders.unsettled.values():
+        by_order.setdefault(fill.client_order_id, []).append(fill.fill_id)
+    out = []
+    for cid, fill_ids in sorted(by_order.items()):
+        order = engine.orders.get(cid)
+        vid = order.venue_order_id if order is not None else None
+        if not vid:
+            continue  # no venue id: nothing to ask the venue about (assertion 2 alerts it)
+        trades = tuple(sorted(f.removesuffix(f":{vid}") for f in fill_ids))
+        out.append(Settling(cid, vid, trades, order.token_id, order.created_ts // 1000))
+    return out

@@ -103,6 +103,14 @@ class OrderGateway:
         else:
             self.in_flight -= 1
 
+    def follow_settlement(self, execution: Any) -> None:
+        """Follow an adopted order's fills still settling (an earlier run booked them at their
+        match and was stopped before they were CONFIRMED or FAILED) to their outcome."""
+        if self.settling is None or not execution.unsettled_trade_ids:
+            return
+        self.in_flight += 1
+        self._spawn(self._settle(execution))
+
     async def _settle(self, execution: Any) -> None:
         try:
             await self.settling.follow(execution)

@@ -231,6 +231,8 @@ class Runner:
             )
             return
         self.adoption = {**adopted.summary, "excluded": adopted.excluded, "error": adopted.error}
+        for execution in adopted.settling:  # adopted fills still settling: followed to the end
+            self.gateway.follow_settlement(execution)
         await self._reconcile()
 
     async def _reconcile_again(self) -> bool:
@@ -258,6 +260,21 @@ class Runner:
             for token in (ws.window.token_up, ws.window.token_down)
         )
 
+    def _lagging_tokens(self) -> frozenset[str]:
+        """Tokens the venue's positions may not show yet: a fill of ours still settling, or an
+        order filled within the Data API's lag (`data_lag_s`, plus a second of slack)."""
+        engine = self.primary.engine
+        since = self.now_ms() - int(self.config.data_lag_s * 1000) - 1000
+        tokens = {
+            o.token_id for o in engine.orders if o.filled_shares > 0 and o.updated_ts >= since
+        }
+        tokens |= {p.token_id for p in engine.positions.open_positions() if p.updated_ts >= since}
+        for fill in engine.orders.unsettled.values():
+            order = engine.orders.get(fill.client_order_id)
+            if order is not None:
+                tokens.add(order.token_id)
+        return frozenset(tokens)
+
     def watch_adopted(self) -> None:
         """The windows of what the primary owns: followed to their resolution (issue 15)."""
         if self.windows is None:
@@ -279,6 +296,7 @@ class Runner:
             alert=self.alarms.raise_,
             settling=self._settling_tokens,
             retries=10,
+            lagging=self._lagging_tokens,
         )
         self.reconciliation = result.health()
 
@@ -522,7 +540,9 @@ class Runner:
 
 def record_stops(runner: Runner) -> None:
     """At a stop: what each engine left open (positions, working orders) and why, one
-    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones."""
+    `runner_stops` row per engine with anything open; the next start adopts the LIVE ones.
+    Open includes the cash side (issue 13): positions resolved but not yet redeemed (CLOSED,
+    `awaiting_redemption` their receivable) and final orders whose fills are still settling."""
     for slot in runner.slots:
         engine = slot.engine
         positions = [
@@ -534,10 +554,32 @@ def record_stops(runner: Runner) -> None:
             }
             for p in engine.positions.open_positions()
         ]
+        positions += [
+            {
+                "position_id": r.position_id,
+                "window_slug": r.window_slug,
+                "state": "CLOSED",
+                "shares": str(r.shares),
+                "awaiting_redemption": str(r.expected_usd),
+            }
+            for r in engine.ledger.receivables
+        ]
         orders = [
             {"client_order_id": o.client_order_id, "state": str(o.state)}
             for o in engine.orders.working()
         ]
+        working = {o["client_order_id"] for o in orders}
+        settling: dict[str, list[str]] = {}
+        for fill in engine.orders.unsettled.values():
+            settling.setdefault(fill.client_order_id, []).append(fill.fill_id)
+        for cid, fill_ids in sorted(settling.items()):
+            order = engine.orders.get(cid)
+            entry = {"client_order_id": cid, "state": str(order.state) if order else "?"}
+            entry["settling_fills"] = sorted(fill_ids)
+            if cid in working:
+                orders = [entry if o["client_order_id"] == cid else o for o in orders]
+            else:
+                orders.append(entry)
         if not positions and not orders:
             continue
         with runner.pool.connection() as conn:

@@ -52,7 +52,7 @@ class SettlementFollower:
                 await asyncio.sleep(POLL_S)
                 waited += POLL_S
                 try:
-                    statuses = await self._venue.trade_statuses(cid)
+                    statuses = await self._venue.trade_statuses(cid, *_adopted(execution))
                 except Exception as exc:  # noqa: BLE001 - keep asking: the fill stays pending
                     log.warning("following the settlement of %s failed: %s", cid, exc)
                     continue
@@ -80,3 +80,11 @@ class SettlementFollower:
                 log.error("order %s: trades %s never settled; still pending", cid, sorted(left))
         finally:
             self.following.pop(cid, None)
+
+
+def _adopted(execution: Any) -> tuple[tuple[str, str, int], ...]:
+    """The lookup of an adopted order (an earlier process answered it), none for our own."""
+    token_id = getattr(execution, "token_id", None)
+    if token_id is None:
+        return ()
+    return ((str(execution.venue_order_id), token_id, execution.sent_s),)

@@ -5,7 +5,10 @@ bought and sold from their fills, the trailing peak from their marks, the last t
 intended prices from their events), the working and UNKNOWN orders (with the exit parameters their
 signal declared), the windows those are on (with their status), the entry orders per window still
 open or not yet resolved, the signals decided on those windows, and the session's realised net P&L
-(positions closed since 00:00 UTC). The runner cross-checks it with the venue before adopting it
+(positions closed since 00:00 UTC); and the cash side (issue 13): the fills still MATCHED/MINED with
+the final orders they belong to, the receivables (PENDING `redemptions` rows) and the redemptions
+confirmed lately (the venue's lagging index may still list their rows as redeemable). The runner
+cross-checks it with the venue before adopting it
 (live/runner/adoption.py); `record_adoption` and `record_stop` keep what was adopted and what a
 stop left open (migration 002).
 """
@@ -29,8 +32,10 @@ from live.kernel.adoption import (
     session_start,
 )
 from live.kernel.domain import (
+    TERMINAL_ORDER_STATES,
     ZERO,
     Asset,
+    Fill,
     Mode,
     Order,
     OrderPurpose,
@@ -45,8 +50,12 @@ from live.kernel.domain import (
     Window,
     WindowStatus,
 )
+from live.kernel.receivables import PENDING, REDEEMED
+from live.kernel.records import RedemptionRecord
 
 WORKING = ("NEW", "SUBMITTED", "ACKED", "PARTIALLY_FILLED", "UNKNOWN")
+SETTLING = ("MATCHED", "MINED", "RETRYING")  # a fill's trade not yet CONFIRMED nor FAILED
+REDEEMED_LATELY_MS = 600_000  # REDEEMED rows this recent are adopted (the index's lag)
 _ENUMS: dict[str, type] = {
     "mode": Mode,
     "asset": Asset,
@@ -70,7 +79,7 @@ def _record(cls: type, row: dict[str, Any], state: type) -> Any:
     kw: dict[str, Any] = {}
     for f in fields(cls):
         value = row[f.name]
-        if f.name.endswith("_ts"):
+        if f.name == "ts" or f.name.endswith("_ts"):
             value = _ms(value)
         elif f.name == "state":
             value = state(value)
@@ -190,6 +199,7 @@ def load_adoption(
                 (order_ids, position_ids),
             )
         )
+        unsettled, settling_orders, redemptions = _cash_side(cur, mode, now_ms, orders, excluded)
     adoption = Adoption(
         now=now_ms,
         session_start=start,
@@ -199,9 +209,53 @@ def load_adoption(
         entries_by_window=entries,
         realised_net=Decimal(realised),
         signal_ids=signal_ids,
-        fill_ids=fill_ids,
+        fill_ids=fill_ids | {f.fill_id for f in unsettled},
+        unsettled=unsettled,
+        settling_orders=settling_orders,
+        redemptions=redemptions,
     )
     return adoption, excluded
+
+
+def _cash_side(
+    cur: psycopg.Cursor, mode: str, now_ms: int, working: list[Order], excluded: list
+) -> tuple[tuple[Fill, ...], tuple[Order, ...], tuple[RedemptionRecord, ...]]:
+    """The fills still settling (and their orders that are final: a working one is adopted as
+    such), the PENDING redemption rows and the REDEEMED ones of the last few minutes."""
+    fills = _rows(
+        cur,
+        Fill,
+        str,
+        "SELECT f.* FROM fills f JOIN orders o USING (client_order_id) "
+        "WHERE o.mode = %s AND f.status = ANY(%s) ORDER BY f.ts, f.fill_id",
+        (mode, list(SETTLING)),
+        excluded,
+    )
+    adopted = {o.client_order_id for o in working}
+    wanted = sorted({f.client_order_id for f in fills} - adopted)
+    final = _rows(
+        cur,
+        Order,
+        OrderState,
+        "SELECT * FROM orders WHERE client_order_id = ANY(%s) ORDER BY created_ts, client_order_id",
+        (wanted,),
+        excluded,
+    )
+    final = [o for o in final if o.state in TERMINAL_ORDER_STATES]
+    known = adopted | {o.client_order_id for o in final}
+    for f in [f for f in fills if f.client_order_id not in known]:
+        fills.remove(f)
+        excluded.append({"fill": f.fill_id, "why": f"order {f.client_order_id} not adoptable"})
+    redemptions = _rows(
+        cur,
+        RedemptionRecord,
+        str,
+        "SELECT * FROM redemptions WHERE mode = %s AND (status = %s "
+        "OR (status = %s AND redeemed_ts > %s)) ORDER BY resolved_ts, position_id",
+        (mode, PENDING, REDEEMED, _dt(now_ms - REDEEMED_LATELY_MS)),
+        excluded,
+    )
+    return tuple(fills), tuple(final), tuple(redemptions)
 
 
 def _rows(cur, cls: type, state: type, sql: str, args: tuple, excluded: list) -> list[Any]:
@@ -210,7 +264,7 @@ def _rows(cur, cls: type, state: type, sql: str, args: tuple, excluded: list) ->
         try:
             out.append(_record(cls, row, state))
         except (ValueError, TypeError, KeyError) as exc:
-            key = row.get("position_id") if cls is Position else row.get("client_order_id")
+            key = row.get("fill_id") or row.get("position_id") or row.get("client_order_id")
             excluded.append({cls.__name__.lower(): key, "why": f"unreadable: {exc}"})
     return out
 
@@ -220,7 +274,8 @@ def _track(cur: psycopg.Cursor, pos: Position) -> AdoptedPosition:
         """SELECT coalesce(sum(f.shares) FILTER (WHERE o.purpose = 'ENTRY'), 0) AS bought,
                   coalesce(sum(f.shares) FILTER (WHERE o.purpose = 'EXIT'), 0) AS sold,
                   coalesce(sum(f.shares * f.price) FILTER (WHERE o.purpose = 'EXIT'), 0) AS value
-           FROM fills f JOIN orders o USING (client_order_id) WHERE o.position_id = %s""",
+           FROM fills f JOIN orders o USING (client_order_id)
+           WHERE o.position_id = %s AND f.status <> 'FAILED'""",
         (pos.position_id,),
     ).fetchone()
     marks = cur.execute(

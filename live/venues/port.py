@@ -182,8 +182,12 @@ class Venue(Protocol):
         """(open, redeemable) token id → shares, from one Data API read."""
         ...
 
-    async def trade_statuses(self, client_order_id: str) -> dict[str, str]:
-        """Trade id → latest status of an answered order's trades (MATCHED … CONFIRMED/FAILED)."""
+    async def trade_statuses(
+        self, client_order_id: str, adopted: tuple[str, str, int] | None = None
+    ) -> dict[str, str]:
+        """Trade id → latest status of an answered order's trades (MATCHED … CONFIRMED/FAILED);
+        `adopted` (venue order id, token id, sent at in epoch s) for an order an earlier process
+        answered (adopted after a restart)."""
         ...
 
     # ------------------------------------------------------------ settling to cash

@@ -156,19 +156,26 @@ class OrderFlow:
                 return progress
             await self.watch.wait(min(self.config.poll_interval_s, left))
 
-    async def trade_statuses(self, client_order_id: str) -> dict[str, str]:
+    async def trade_statuses(
+        self, client_order_id: str, adopted: tuple[str, str, int] | None = None
+    ) -> dict[str, str]:
         """Trade id → latest status (user channel and REST) of an answered order's trades, for
         following matched fills to CONFIRMED or FAILED; a failed REST poll leaves the channel's
-        word (VenueQueryError only if neither knows the trades)."""
+        word (VenueQueryError only if neither knows the trades). `adopted` (venue order id,
+        token id, sent at in epoch s) names an order an earlier process answered."""
         execution = self.executions.get(client_order_id)
-        if execution is None or execution.posted is None:
+        if execution is not None and execution.posted is not None:
+            token_id, vid = execution.request.token_id, str(execution.venue_order_id)
+            since = int(execution.sent_at or self._clock()) - 2
+        elif adopted is not None:
+            vid, token_id, sent_s = adopted
+            since = sent_s - 2
+        else:
             raise VenueError(f"no answered order {client_order_id} to follow")
-        req, vid = execution.request, str(execution.venue_order_id)
-        since = int(execution.sent_at or self._clock()) - 2
         rest: list = []
         try:
             rest = await account.trade_views(
-                self.client, self.policy, self.api_key, token_id=req.token_id, after_s=since
+                self.client, self.policy, self.api_key, token_id=token_id, after_s=since
             )
         except VenueQueryError as error:
             log.warning("settlement poll of %s failed: %s", vid, error)

@@ -28,7 +28,7 @@ lint: venv
 
 # The parallel suite first, then the latency-sensitive tests on their own (see pyproject markers).
 test: lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --timeout 600 -q -m "not isolated"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --timeout 600 -q --durations=15 -m "not isolated"
 	$(BIN)/python -m pytest --timeout 600 -q -m isolated
 
 format: venv

@@ -17,11 +17,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from research import stats
+from research import fair_price, stats
 from research.prereg_schema import (
     STRATEGY_NAME,
     Metric,
     Preregistration,
+    PriceModel,
     SampleSizeMethod,
     SignificanceRule,
 )
@@ -43,11 +44,26 @@ def required_sample_size(
     alpha: float,
     power: float,
     pnl_sd: float | None = None,
+    price_model: PriceModel | None = None,
 ) -> int:
     """The power calculation a pre-registration's required_sample_size must equal (trades);
-    raises SampleSizeError when it has no answer within MAX_SAMPLE_SIZE trades."""
-    if metric is not Metric.WIN_RATE and pnl_sd is None:
-        raise ValueError("metric ev needs pnl_sd")
+    raises SampleSizeError when it has no answer within MAX_SAMPLE_SIZE trades (for the
+    simulated wins_vs_price power, within fair_price.MAX_SIM_N)."""
+    if metric in (Metric.EV, Metric.EV_PER_DOLLAR) and pnl_sd is None:
+        raise ValueError(f"metric {metric} needs pnl_sd")
+    if metric is Metric.WINS_VS_PRICE:
+        if price_model is None:
+            raise ValueError("metric wins_vs_price needs a price_model")
+        m = price_model
+        try:
+            return fair_price.wins_vs_price_sample_size(
+                effect, alpha, power, m.low, m.high, m.fee_rate, m.n_sims, m.seed
+            )
+        except ValueError:
+            raise SampleSizeError(
+                f"no sample size up to {fair_price.MAX_SIM_N} trades reaches simulated power "
+                f"{power:g} at alpha {alpha:g} for a win-probability edge of {effect:g}"
+            ) from None
     try:
         return _power_calculation(metric, method, baseline, effect, alpha, power, pnl_sd)
     except (OverflowError, ValueError):  # an infinite n, or none found up to the bound
@@ -72,7 +88,14 @@ def computed_sample_size(p: Preregistration) -> int:
     """Recompute the required sample size from the file's own declarations (SampleSizeError
     when the power calculation has no answer)."""
     return required_sample_size(
-        p.metric, p.sample_size_method, p.baseline, p.minimum_effect, p.alpha, p.power, p.pnl_sd
+        p.metric,
+        p.sample_size_method,
+        p.baseline,
+        p.minimum_effect,
+        p.alpha,
+        p.power,
+        p.pnl_sd,
+        p.price_model,
     )
 
 
@@ -239,16 +262,23 @@ def draft(
     power: float = 0.8,
     pnl_sd: float | None = None,
     rule: SignificanceRule = SignificanceRule.FIXED_N,
+    entry_price: float | None = None,
+    price_model: PriceModel | None = None,
 ) -> Preregistration:
     """A complete, valid pre-registration with the sample size computed; the author then edits
     hypotheses, risk, instruments, expected P&L and evidence before committing it. Raises
-    DraftError naming the argument's schema field and its allowed range."""
+    DraftError naming the argument's schema field and its allowed range. `entry_price` is the
+    one price a win_rate strategy pays; `price_model` the entry prices wins_vs_price simulates."""
     check_draft(strategy, metric, baseline, effect, alpha, power, pnl_sd)
-    method = (
-        SampleSizeMethod.EXACT_BINOMIAL if metric is Metric.WIN_RATE else SampleSizeMethod.T_TEST
-    )
-    unit = "win rate" if metric is Metric.WIN_RATE else "mean net P&L per trade (USD)"
-    n = _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
+    if metric is Metric.WIN_RATE and (
+        entry_price is None or not entry_price <= baseline <= entry_price + 0.02
+    ):
+        raise DraftError(("baseline",), _WIN_RATE_DRAFT)
+    if metric is Metric.WINS_VS_PRICE and price_model is None:
+        raise DraftError(("price_model",), "is required for metric wins_vs_price")
+    method = _DRAFT_METHOD[metric]
+    unit = _UNIT[metric]
+    n = _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd, price_model)
     return Preregistration.model_validate(
         {
             "strategy": strategy,
@@ -260,18 +290,44 @@ def draft(
             "baseline": baseline,
             "minimum_effect": effect,
             "pnl_sd": pnl_sd,
+            "entry_price": entry_price,
+            "price_model": price_model.model_dump() if price_model else None,
             "alpha": alpha,
             "power": power,
             "sample_size_method": method,
             "required_sample_size": n,
             "significance_rule": rule,
-            "kill_criterion": {"kind": "sprt", "alpha": alpha, "beta": round(1 - power, 6)},
+            "kill_criterion": (
+                {"kind": "sprt", "alpha": alpha, "beta": round(1 - power, 6)}
+                if metric in (Metric.WIN_RATE, Metric.EV)
+                else {"kind": "max_drawdown", "max_drawdown_usd": 10}
+            ),
+            "overfitting": {"trial_budget": 20, "min_deflated_sharpe": 0.95},
             "risk": {"max_position_usd": 1, "max_session_loss_usd": 10},
             "instruments": [{"asset": "BTC", "window": "5m"}],
             "expected_pnl_per_10_windows": {"low_usd": -5, "high_usd": 5},
             "evidence": {"backtest_run_ids": []},
         }
     )
+
+
+_WIN_RATE_DRAFT = (
+    "a fixed win-rate baseline needs every entry at that price: pass --entry-price P with "
+    "baseline in [P, P + 0.02], or use --metric wins_vs_price (exact Poisson-binomial against "
+    "each entry's price + fee) or --metric ev_per_dollar"
+)
+_DRAFT_METHOD = {
+    Metric.WIN_RATE: SampleSizeMethod.EXACT_BINOMIAL,
+    Metric.EV: SampleSizeMethod.T_TEST,
+    Metric.WINS_VS_PRICE: SampleSizeMethod.SIMULATION,
+    Metric.EV_PER_DOLLAR: SampleSizeMethod.T_TEST,
+}
+_UNIT = {
+    Metric.WIN_RATE: "win rate",
+    Metric.EV: "mean net P&L per trade (USD)",
+    Metric.WINS_VS_PRICE: "win probability minus the price paid + fee (per trade)",
+    Metric.EV_PER_DOLLAR: "mean net P&L per USD staked",
+}
 
 
 class DraftError(ValueError):
@@ -316,8 +372,10 @@ def check_draft(
         )
     if metric is Metric.WIN_RATE and pnl_sd is not None:
         raise DraftError(("pnl_sd",), "is only used with metric ev")
-    if metric is Metric.EV and pnl_sd is None:
-        raise DraftError(("pnl_sd",), "is required for metric ev (per-trade P&L sd, USD)")
+    if metric in (Metric.EV, Metric.EV_PER_DOLLAR) and pnl_sd is None:
+        raise DraftError(("pnl_sd",), f"is required for metric {metric} (per-trade P&L sd)")
+    if metric is Metric.WINS_VS_PRICE and pnl_sd is not None:
+        raise DraftError(("pnl_sd",), "is not used with metric wins_vs_price")
     if pnl_sd is not None:
         _within("pnl_sd", pnl_sd)
 
@@ -338,12 +396,12 @@ def _within(field: str, value: float) -> None:
         raise DraftError((field,), f"must be in {low}, {high}, got {value:g}")
 
 
-def _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
+def _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd, model) -> int:
     fields = ("minimum_effect", "alpha", "power") + (("pnl_sd",) if pnl_sd is not None else ())
     given = f"effect {effect:g}, alpha {alpha:g}, power {power:g}"
     given += f", sd {pnl_sd:g}" if pnl_sd is not None else ""
     try:
-        n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
+        n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd, model)
     except SampleSizeError:
         raise DraftError(
             fields,

@@ -64,7 +64,17 @@ def evaluate_cell(key, lo, hi, assets, strategy, params, fill_model, latency) ->
     dataset = _dataset(key, lo, hi, assets)
     result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency,
                           params=params, run_id="sweep-cell")  # fmt: skip
-    return {k: result.summary[k] for k in METRICS}
+    return trial_metrics(result)
+
+
+def trial_metrics(result) -> dict[str, Any]:
+    """A backtest's metrics as logged in `trials`: the summary's counts and P&L, the per-trade
+    Sharpe of net P&L per USD staked (for the deflated Sharpe's trial variance) and the per-window
+    net P&L series (for PBO across a sweep's cells)."""
+    metrics = {k: result.summary[k] for k in METRICS}
+    metrics["sharpe"] = result.summary.get("sharpe_per_trade")
+    metrics["window_pnl"] = [round(float(x), 6) for x in result.windows["pnl_net"]]
+    return metrics
 
 
 def _client(workers: int | None, scheduler: str | None):
@@ -114,8 +124,18 @@ def run_grid(
     return sweep_id, out
 
 
-def log_screen(conn: Any, strategy: str, frame, lo: int, hi: int) -> str:
-    """Log every row of a screen frame as a 'screen' trial; returns the sweep id."""
+SCREEN_RULE = "canary"  # research.screen evaluates the canary's rule (favourite at an offset)
+
+
+def log_screen(conn: Any, frame, lo: int, hi: int, strategy: str = SCREEN_RULE) -> str:
+    """Log every row of a screen frame as a 'screen' trial of the rule the screen evaluates (the
+    canary's: issue 17 — a screen run under another name is still the canary's trials);
+    returns the sweep id. ValueError when `strategy` is not that rule."""
+    if strategy != SCREEN_RULE:
+        raise ValueError(
+            f"the screen evaluates only the {SCREEN_RULE} rule (favourite at an offset before "
+            f"close, above a minimum price), not {strategy!r}: its trials are {SCREEN_RULE}'s"
+        )
     sweep_id = f"screen-{uuid.uuid4().hex[:12]}"
     params_cols = ["before_close_s", "min_price"]
     cells = []

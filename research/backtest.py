@@ -56,7 +56,9 @@ def parse_latency(pairs: Sequence[str]) -> dict[str, int]:
 def with_params(strategy: Strategy, params: Mapping[str, Any]) -> Strategy:
     """The strategy with parameters applied: `before_close_s` / `before_close_ms` set the entry
     timing, stop_loss / take_profit / trailing_stop the risk, anything else goes to `params`."""
-    params = dict(params)
+    from strategies.params import check_params
+
+    params = check_params(strategy, params)  # typed; ParamError names strategy, key and rule
     timing, risk = strategy.timing, strategy.risk
     if "before_close_s" in params:
         params["before_close_ms"] = int(float(params.pop("before_close_s")) * 1000)

@@ -103,6 +103,12 @@ def run_grid(
 ) -> tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Run every grid cell event-driven on Dask; log each as a trial; returns (sweep id, cells)."""
     cells = expand_grid(grid)
+    from research.backtest import with_params
+    from strategies import get_strategy
+
+    base = get_strategy(strategy)
+    for cell in cells:  # a bad cell fails here, one line, before any worker starts
+        with_params(base, cell)
     key = stage_rows(rows)
     wanted = tuple(sorted(a.upper() for a in assets)) if assets else None
     client = _client(workers, scheduler)

@@ -137,6 +137,7 @@ def grid_cmd(
 ) -> None:
     """Event-driven grid: every cell is a full backtest through the live engine, on Dask."""
     from research.sweep import METRICS, parse_grid, run_grid
+    from strategies.params import ParamError
 
     lo, hi = day_range_of(start, end)
     try:
@@ -149,8 +150,11 @@ def grid_cmd(
         rows = _rows(conn, data, lo, hi)
         if not any(row[3].get("kind") == "window" for row in rows):
             no_windows(start, end, data)
-        sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
-                                   workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
+        try:
+            sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
+                                       workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
+        except ParamError as exc:
+            fail(str(exc))
     for params, metrics in cells:
         shown = ", ".join(f"{k}={metrics[k]}" for k in METRICS if k in ("trades", "pnl_net"))
         typer.echo(f"{params}: {shown}")

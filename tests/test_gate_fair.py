@@ -124,3 +124,20 @@ def test_live_promotion_refuses_sandbox_only_evidence(conn, tmp_path, mode):  # 
     assert "clean_windows" not in failed(paper)
     clean = next(c for c in paper.checks if c.name == "clean_windows")
     assert "[DRY_RUN sandbox]" in clean.evidence  # the message names the windows that counted
+
+
+def test_vwap_contrarian_is_gated_to_paper_and_refused_live_without_real_venue_evidence(conn):  # noqa: F811
+    """The committed pre-registration (written by notebook 04) through the real gate: ten clean
+    DRY_RUN windows promote it to paper; live needs real-venue windows and cited backtests."""
+    repo = Path(__file__).resolve().parents[1]
+    settle_many(conn, "DRY_RUN", "LWLLWLLWLL", start=400, price="0.30",
+                strategy="vwap-contrarian", venue="sandbox")  # fmt: skip
+    result = gate.evaluate(conn, repo, "vwap", "paper")
+    if not next(c for c in result.checks if c.name == "git").ok:
+        pytest.skip("preregistrations/vwap-contrarian.yaml is not committed in this checkout")
+    assert failed(result) == {}, failed(result)
+    assert result.strategy == "vwap-contrarian"
+    gate.record(conn, result)
+    live = gate.evaluate(conn, repo, "vwap-contrarian", "live")
+    assert "cite the backtests" in failed(live)["evidence"]
+    assert "only 0 settled PAPER/LIVE on polymarket windows" in failed(live)["clean_windows"]

@@ -162,8 +162,7 @@ def run_backtest(
     result.events = len(events)
     if sink is not None:
         sink.finish(result.summary, data_from_ms=dataset.start_ms, data_to_ms=dataset.end_ms)
-        from research.sweep import trial_metrics
-        from research.trials import log_trial
+        from research.trials import log_trial, trial_metrics
 
         # every stored backtest is a trial of the strategy it evaluated (issue 17)
         log_trial(conn, kind="event", strategy=chosen.name, params=dict(params or {}),

@@ -16,10 +16,9 @@ from typing import Any
 from research import cache
 from research.data import Dataset, build_dataset
 from research.sources import RawRow
-from research.trials import log_trial
+from research.trials import TRIAL_METRICS, log_trial, trial_metrics
 
-METRICS = ("windows_used", "windows_tainted", "windows_excluded", "signals", "trades", "wins",
-           "win_rate", "pnl_gross", "pnl_net", "fees", "max_drawdown")  # fmt: skip
+METRICS = TRIAL_METRICS  # what each cell reports and logs
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -65,16 +64,6 @@ def evaluate_cell(key, lo, hi, assets, strategy, params, fill_model, latency) ->
     result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency,
                           params=params, run_id="sweep-cell")  # fmt: skip
     return trial_metrics(result)
-
-
-def trial_metrics(result) -> dict[str, Any]:
-    """A backtest's metrics as logged in `trials`: the summary's counts and P&L, the per-trade
-    Sharpe of net P&L per USD staked (for the deflated Sharpe's trial variance) and the per-window
-    net P&L series (for PBO across a sweep's cells)."""
-    metrics = {k: result.summary[k] for k in METRICS}
-    metrics["sharpe"] = result.summary.get("sharpe_per_trade")
-    metrics["window_pnl"] = [round(float(x), 6) for x in result.windows["pnl_net"]]
-    return metrics
 
 
 def _client(workers: int | None, scheduler: str | None):

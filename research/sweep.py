@@ -119,14 +119,15 @@ def run_grid(
     return sweep_id, out
 
 
-SCREEN_RULE = "canary"  # research.screen evaluates the canary's rule (favourite at an offset)
+SCREEN_RULE = "always-trade-canary"  # research.screen evaluates the canary's rule
+SCREEN_NAMES = (SCREEN_RULE, "canary")
 
 
 def log_screen(conn: Any, frame, lo: int, hi: int, strategy: str = SCREEN_RULE) -> str:
     """Log every row of a screen frame as a 'screen' trial of the rule the screen evaluates (the
     canary's: issue 17 — a screen run under another name is still the canary's trials);
     returns the sweep id. ValueError when `strategy` is not that rule."""
-    if strategy != SCREEN_RULE:
+    if strategy not in SCREEN_NAMES:
         raise ValueError(
             f"the screen evaluates only the {SCREEN_RULE} rule (favourite at an offset before "
             f"close, above a minimum price), not {strategy!r}: its trials are {SCREEN_RULE}'s"
@@ -138,7 +139,7 @@ def log_screen(conn: Any, frame, lo: int, hi: int, strategy: str = SCREEN_RULE) 
         params = {k: row[k] for k in params_cols}
         metrics = {k: (None if v != v else v) for k, v in row.items() if k not in params_cols}
         cells.append((params, metrics))
-    _log(conn, sweep_id, "screen", strategy, cells, lo, hi, "screen")
+    _log(conn, sweep_id, "screen", SCREEN_RULE, cells, lo, hi, "screen")
     return sweep_id
 
 

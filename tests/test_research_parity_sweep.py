@@ -81,7 +81,7 @@ def test_the_screen_logs_every_cell_as_a_trial(shared_data, db_url, tmp_path, mo
         sweep = log_screen(conn, frame, *day_range("2025-12-26"))
         logged = trials_of(conn, sweep)
         names = conn.execute("SELECT DISTINCT strategy FROM trials WHERE run_id = %s", (sweep,))
-        assert names.fetchall() == [("canary",)]  # the rule the screen evaluated
-        with pytest.raises(ValueError, match="evaluates only the canary rule"):
+        assert names.fetchall() == [("always-trade-canary",)]  # the rule the screen evaluated
+        with pytest.raises(ValueError, match="evaluates only the always-trade-canary rule"):
             log_screen(conn, frame, *day_range("2025-12-26"), strategy="momo")
     assert len(logged) == 6 and {k for k, _, _ in logged} == {"screen"}

@@ -56,7 +56,9 @@ def parse_latency(pairs: Sequence[str]) -> dict[str, int]:
 def with_params(strategy: Strategy, params: Mapping[str, Any]) -> Strategy:
     """The strategy with parameters applied: `before_close_s` / `before_close_ms` set the entry
     timing, stop_loss / take_profit / trailing_stop the risk, anything else goes to `params`."""
-    params = dict(params)
+    from strategies.params import check_params
+
+    params = check_params(strategy, params)  # typed; ParamError names strategy, key and rule
     timing, risk = strategy.timing, strategy.risk
     if "before_close_s" in params:
         params["before_close_ms"] = int(float(params.pop("before_close_s")) * 1000)
@@ -160,6 +162,12 @@ def run_backtest(
     result.events = len(events)
     if sink is not None:
         sink.finish(result.summary, data_from_ms=dataset.start_ms, data_to_ms=dataset.end_ms)
+        from research.trials import log_trial, trial_metrics
+
+        # every stored backtest is a trial of the strategy it evaluated (issue 17)
+        log_trial(conn, kind="event", strategy=chosen.name, params=dict(params or {}),
+                  data_from_ms=dataset.start_ms, data_to_ms=dataset.end_ms,
+                  metrics=trial_metrics(result), run_id=run_id)  # fmt: skip
     return result
 
 

@@ -29,7 +29,10 @@ class ConservativeExecutor(SimVenue):
         buy = order.side is OrderSide.BUY
         factor = 1 + SLIPPAGE if buy else 1 - SLIPPAGE
         rounding = "ROUND_CEILING" if buy else "ROUND_FLOOR"
-        price = (Decimal(repr(mid)) * factor).quantize(Decimal("0.0001"), rounding=rounding)
+        # the float mid carries binary noise ((0.40 + 0.44) / 2 = 0.42000000000000004), which the
+        # rounding against us would turn into a whole extra 0.0001: drop it below 1e-9 first
+        exact_mid = Decimal(repr(mid)).quantize(Decimal("1e-9"))
+        price = (exact_mid * factor).quantize(Decimal("0.0001"), rounding=rounding)
         if (buy and price > order.worst_price) or (not buy and price < order.worst_price):
             return []
         if not (0 < price < 1):

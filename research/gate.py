@@ -23,12 +23,22 @@ from psycopg.types.json import Jsonb
 
 from live.promotion import status as promotion
 from live.promotion.kill_criteria import SprtDecision, SprtKill, evaluate_kill, run_sprt
+from research import gate_stats
 from research import prereg as pr
-from research import stats
-from research.prereg_schema import Metric, Preregistration, Purpose, SignificanceRule
+from research.gate_evidence import (
+    EVIDENCE_MODES,
+    EVIDENCE_VENUE,
+    Trade,
+    Window,
+    assertion_failures,
+    last_settled_windows,
+    trades_since,
+    trial_rows,
+    windows_elsewhere,
+)
+from research.prereg_schema import Preregistration, Purpose, SignificanceRule
 
 WINDOWS_REQUIRED = 10
-EVIDENCE_MODES = {"paper": ("DRY_RUN", "BACKTEST"), "live": ("PAPER", "LIVE")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +48,7 @@ class Check:
     name: str
     ok: bool
     evidence: str
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    slug: str
-    mode: str
-    run_id: str | None
-    opened_ts: datetime
-    closed_ts: datetime
-    pnl_net: Decimal | None  # None when any position in it lacks a net P&L
-    agreement: str
+    figures: dict | None = None  # the numbers behind the verdict, kept in the promotion record
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,11 @@ class Context:
     @property
     def modes(self) -> tuple[str, ...]:
         return EVIDENCE_MODES[self.target]
+
+    @property
+    def venue(self) -> str | None:
+        """The venue evidence must come from: 'polymarket' for live, any for paper."""
+        return EVIDENCE_VENUE[self.target]
 
     @property
     def rel(self) -> str:
@@ -134,62 +139,6 @@ def git_state(repo_root: Path, rel: str) -> GitState:
     return GitState(True, evidence, head, changed_at)
 
 
-_WINDOWS_SQL = """
-SELECT p.window_slug, p.mode, p.run_id, min(p.opened_ts), max(p.closed_ts),
-       CASE WHEN bool_and(p.pnl_net IS NOT NULL) THEN sum(p.pnl_net) END, min(s.agreement)
-FROM positions p
-JOIN settlements s ON s.window_slug = p.window_slug AND s.mode = p.mode
-                  AND coalesce(s.run_id, '') = coalesce(p.run_id, '')
-WHERE p.strategy = ANY(%(names)s) AND p.mode = ANY(%(modes)s)
-  AND s.agreement IN ('agree', 'disagree')
-GROUP BY p.window_slug, p.mode, p.run_id
-HAVING bool_and(p.state = 'CLOSED' AND p.closed_ts IS NOT NULL)
-ORDER BY max(p.closed_ts) DESC, p.window_slug DESC
-LIMIT %(limit)s
-"""
-
-
-def last_settled_windows(conn: psycopg.Connection, names, modes, limit: int) -> list[Window]:
-    """The strategy's most recent settled windows in `modes`, newest first."""
-    rows = conn.execute(
-        _WINDOWS_SQL, {"names": list(names), "modes": list(modes), "limit": limit}
-    ).fetchall()
-    return [Window(*row) for row in rows]
-
-
-_FAILURES_SQL = """
-SELECT name, ts, window_slug, mode FROM assertion_results
-WHERE NOT ok AND (mode IS NULL OR mode = ANY(%(modes)s))
-  AND (run_id IS NULL OR run_id = ANY(%(runs)s))
-  AND (window_slug = ANY(%(slugs)s)
-       OR (window_slug IS NULL AND ts BETWEEN %(start)s AND %(end)s))
-ORDER BY ts
-"""
-
-
-def assertion_failures(conn: psycopg.Connection, windows: list[Window], modes) -> list[tuple]:
-    """Failed assertions tied to these windows, or global ones during their time span."""
-    params = {
-        "modes": list(modes),
-        "runs": [w.run_id for w in windows if w.run_id],
-        "slugs": [w.slug for w in windows],
-        "start": min(w.opened_ts for w in windows),
-        "end": max(w.closed_ts for w in windows),
-    }
-    return conn.execute(_FAILURES_SQL, params).fetchall()
-
-
-def trades_since(conn: psycopg.Connection, names, modes, since: datetime) -> list[Decimal]:
-    """Net P&L of each closed position opened at or after `since`, in closing order."""
-    rows = conn.execute(
-        "SELECT pnl_net FROM positions WHERE strategy = ANY(%s) AND mode = ANY(%s) "
-        "AND state = 'CLOSED' AND pnl_net IS NOT NULL AND opened_ts >= %s "
-        "ORDER BY closed_ts, position_id",
-        (list(names), list(modes), since),
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 # ---------------------------------------------------------------- the checks, in order
 
 
@@ -243,14 +192,26 @@ def check_evidence(ctx: Context) -> Check:
 
 
 def _windows(ctx: Context) -> list[Window]:
-    return last_settled_windows(ctx.conn, ctx.prereg.names, ctx.modes, WINDOWS_REQUIRED)
+    names, modes = ctx.prereg.names, ctx.modes
+    return last_settled_windows(ctx.conn, names, modes, WINDOWS_REQUIRED, ctx.venue)
+
+
+def _where(ctx: Context) -> str:
+    modes = "/".join(ctx.modes)
+    return f"{modes} on {ctx.venue}" if ctx.venue else modes
 
 
 def check_clean_windows(ctx: Context) -> Check:
     windows = _windows(ctx)
-    modes = "/".join(ctx.modes)
+    modes = _where(ctx)
     if len(windows) < WINDOWS_REQUIRED:
         evidence = f"only {len(windows)} settled {modes} windows; {WINDOWS_REQUIRED} required"
+        if ctx.venue:
+            other = windows_elsewhere(ctx.conn, ctx.prereg.names, ctx.modes, ctx.venue)
+            evidence += (
+                f" ({other} window(s) traded off {ctx.venue} (sandbox or unknown venue) do not"
+                f" count for --to {ctx.target})"
+            )
         return Check("clean_windows", False, evidence)
     failures = assertion_failures(ctx.conn, windows, ctx.modes)
     disagreed = [w.slug for w in windows if w.agreement != "agree"]
@@ -262,8 +223,9 @@ def check_clean_windows(ctx: Context) -> Check:
         named += [f"settlement disagreement on {slug}" for slug in disagreed]
         evidence = f"{len(named)} failure(s) in the last {WINDOWS_REQUIRED} {modes} windows: "
         return Check("clean_windows", False, evidence + "; ".join(named[:5]))
+    counted = ", ".join(f"{w.slug} [{w.mode} {w.venue or 'no venue'}]" for w in windows)
     evidence = f"last {WINDOWS_REQUIRED} {modes} windows ({span}) had zero assertion failures"
-    return Check("clean_windows", True, evidence)
+    return Check("clean_windows", True, f"{evidence}; counted: {counted}")
 
 
 def check_pnl_range(ctx: Context) -> Check:
@@ -276,12 +238,14 @@ def check_pnl_range(ctx: Context) -> Check:
     total = sum(w.pnl_net for w in windows)
     ok = bounds.low_usd <= total <= bounds.high_usd
     verb = "within" if ok else "OUTSIDE"
-    evidence = f"net P&L {total} USD over the last 10 windows, {verb} the pre-registered range "
+    evidence = f"net P&L {total} USD over the last 10 {_where(ctx)} windows, {verb} the "
+    evidence += "pre-registered range "
     return Check("pnl_range", ok, evidence + f"[{bounds.low_usd}, {bounds.high_usd}]")
 
 
-def _trades(ctx: Context) -> list[Decimal]:
-    return trades_since(ctx.conn, ctx.prereg.names, ctx.modes, ctx.git.changed_at)
+def _trades(ctx: Context) -> list[Trade]:
+    names, modes, since = ctx.prereg.names, ctx.modes, ctx.git.changed_at
+    return trades_since(ctx.conn, names, modes, since, ctx.venue)
 
 
 def check_significance(ctx: Context) -> Check:
@@ -290,22 +254,35 @@ def check_significance(ctx: Context) -> Check:
         return Check("significance", True, "not evaluated before paper")
     if p.purpose is Purpose.VERIFICATION:
         return Check("significance", True, "purpose verification: no edge claimed, none tested")
-    pnls = _trades(ctx)
+    trades = _trades(ctx)
     if p.significance_rule is SignificanceRule.SPRT:
-        return _sequential_significance(p, pnls)
-    n, required = len(pnls), p.required_sample_size
+        return _sequential_significance(p, [t.pnl_net for t in trades])
+    n, required = len(trades), p.required_sample_size
     if n < required:
-        return Check("significance", False, f"n < required: {n} trades, {required} required")
-    sample = pnls[:required]  # exactly the pre-registered sample: no peeking, no extension
-    if p.metric is Metric.WIN_RATE:
-        wins = sum(1 for x in sample if x > 0)
-        p_value = stats.binomial_test(wins, required, p.baseline)
-        what = f"exact binomial: {wins}/{required} wins vs p0={p.baseline}"
-    else:
-        p_value = stats.t_test_ev([float(x) for x in sample], p.baseline)
-        what = f"t-test: mean {sum(sample) / required:.4f} USD/trade vs {p.baseline}"
-    ok = p_value < p.alpha
-    return Check("significance", ok, f"{what}, p={p_value:.4g}, alpha={p.alpha}")
+        line = gate_stats.calibration_of(trades).line()
+        evidence = f"n < required: {n} trades, {required} required ({_where(ctx)}); {line}"
+        return Check("significance", False, evidence)
+    # exactly the pre-registered sample: no peeking, no extension
+    verdict = gate_stats.significance(p, trades[:required])
+    return Check("significance", verdict.ok, verdict.evidence, verdict.figures)
+
+
+def check_overfitting(ctx: Context) -> Check:
+    """Deflated Sharpe with the real trial count on the trades since the declaration (venue-
+    scoped), evaluated with significance, for --to live."""
+    p = ctx.prereg
+    if ctx.target == "paper":
+        return Check("overfitting", True, "not evaluated before paper")
+    if p.purpose is Purpose.VERIFICATION:
+        return Check("overfitting", True, "purpose verification: no configuration was selected")
+    trades = _trades(ctx)[: p.required_sample_size]
+    if len(trades) < p.required_sample_size:
+        evidence = f"n < required: {len(trades)} trades, {p.required_sample_size} required"
+        return Check("overfitting", False, evidence)
+    source = f"{_where(ctx)} trades since the declaration"
+    trials = trial_rows(ctx.conn, p.names)
+    verdict = gate_stats.overfitting(p, [t.return_per_dollar for t in trades], trials)
+    return Check("overfitting", verdict.ok, f"{source}: {verdict.evidence}", verdict.figures)
 
 
 def _sequential_significance(p: Preregistration, pnls: list[Decimal]) -> Check:
@@ -321,7 +298,7 @@ def _sequential_significance(p: Preregistration, pnls: list[Decimal]) -> Check:
 
 
 def check_kill_criterion(ctx: Context) -> Check:
-    verdict = evaluate_kill(ctx.prereg.kill(), _trades(ctx))
+    verdict = evaluate_kill(ctx.prereg.kill(), [t.pnl_net for t in _trades(ctx)])
     state = "HIT" if verdict.hit else "not met"
     evidence = f"{verdict.kind} {state} over {verdict.n} trades: {verdict.detail}"
     return Check("kill_criterion", not verdict.hit, evidence)
@@ -334,10 +311,15 @@ CHECKS: tuple[Callable[[Context], Check], ...] = (
     check_clean_windows,
     check_pnl_range,
     check_significance,
+    check_overfitting,
     check_kill_criterion,
 )
 
-NEEDS_COMMIT = (check_significance, check_kill_criterion)  # they count trades since the commit
+NEEDS_COMMIT = (
+    check_significance,
+    check_overfitting,
+    check_kill_criterion,
+)  # they count trades since the commit
 
 # ---------------------------------------------------------------- running and recording
 
@@ -381,7 +363,11 @@ def record(conn: psycopg.Connection, result: GateResult) -> int:
     """Insert the promotion row for a passed gate result and commit; returns its id."""
     if not result.passed:
         raise ValueError("only a passed gate result can be recorded")
-    checks = [{"name": c.name, "ok": c.ok, "evidence": c.evidence} for c in result.checks]
+    checks = [
+        {"name": c.name, "ok": c.ok, "evidence": c.evidence}
+        | ({"figures": c.figures} if c.figures else {})
+        for c in result.checks
+    ]
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO promotions (strategy, target, file_path, file_sha256, git_commit, checks) "

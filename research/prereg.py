@@ -17,64 +17,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from research import stats
-from research.prereg_schema import (
-    STRATEGY_NAME,
-    Metric,
-    Preregistration,
-    SampleSizeMethod,
-    SignificanceRule,
+# re-exported: the power calculation and the drafting API are part of this module's interface
+from research.prereg_draft import DraftError, check_draft, draft  # noqa: F401
+from research.prereg_power import (  # noqa: F401
+    MAX_SAMPLE_SIZE,
+    SampleSizeError,
+    computed_sample_size,
+    required_sample_size,
 )
-
-# ---------------------------------------------------------------- sample size
-
-MAX_SAMPLE_SIZE = stats.MAX_N  # the schema's bound on required_sample_size
-
-
-class SampleSizeError(ValueError):
-    """The power calculation has no finite answer (e.g. alpha or the effect far too small)."""
-
-
-def required_sample_size(
-    metric: Metric,
-    method: SampleSizeMethod,
-    baseline: float,
-    effect: float,
-    alpha: float,
-    power: float,
-    pnl_sd: float | None = None,
-) -> int:
-    """The power calculation a pre-registration's required_sample_size must equal (trades);
-    raises SampleSizeError when it has no answer within MAX_SAMPLE_SIZE trades."""
-    if metric is not Metric.WIN_RATE and pnl_sd is None:
-        raise ValueError("metric ev needs pnl_sd")
-    try:
-        return _power_calculation(metric, method, baseline, effect, alpha, power, pnl_sd)
-    except (OverflowError, ValueError):  # an infinite n, or none found up to the bound
-        raise SampleSizeError(
-            f"no sample size up to {MAX_SAMPLE_SIZE} trades reaches power {power:g} at alpha "
-            f"{alpha:g} for a minimum effect of {effect:g}"
-        ) from None
-
-
-def _power_calculation(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
-    if metric is Metric.WIN_RATE:
-        p1 = baseline + effect
-        if method is SampleSizeMethod.EXACT_BINOMIAL:
-            return stats.win_rate_sample_size_exact(baseline, p1, alpha, power)
-        return stats.win_rate_sample_size_normal(baseline, p1, alpha, power)
-    if method is SampleSizeMethod.T_TEST:
-        return stats.ev_sample_size(effect, pnl_sd, alpha, power)
-    return stats.ev_sample_size_normal(effect, pnl_sd, alpha, power)
-
-
-def computed_sample_size(p: Preregistration) -> int:
-    """Recompute the required sample size from the file's own declarations (SampleSizeError
-    when the power calculation has no answer)."""
-    return required_sample_size(
-        p.metric, p.sample_size_method, p.baseline, p.minimum_effect, p.alpha, p.power, p.pnl_sd
-    )
-
+from research.prereg_schema import (
+    Preregistration,
+)
 
 # ---------------------------------------------------------------- loading with line numbers
 
@@ -227,138 +180,6 @@ def _read(path: Path) -> str:
         raise PreregError(str(path), [problem]) from None
 
 
-# ---------------------------------------------------------------- drafting a new file
-
-
-def draft(
-    strategy: str,
-    metric: Metric,
-    baseline: float,
-    effect: float,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    pnl_sd: float | None = None,
-    rule: SignificanceRule = SignificanceRule.FIXED_N,
-) -> Preregistration:
-    """A complete, valid pre-registration with the sample size computed; the author then edits
-    hypotheses, risk, instruments, expected P&L and evidence before committing it. Raises
-    DraftError naming the argument's schema field and its allowed range."""
-    check_draft(strategy, metric, baseline, effect, alpha, power, pnl_sd)
-    method = (
-        SampleSizeMethod.EXACT_BINOMIAL if metric is Metric.WIN_RATE else SampleSizeMethod.T_TEST
-    )
-    unit = "win rate" if metric is Metric.WIN_RATE else "mean net P&L per trade (USD)"
-    n = _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
-    return Preregistration.model_validate(
-        {
-            "strategy": strategy,
-            "version": 1,
-            "purpose": "edge",
-            "h0": f"{unit} <= {baseline}: the strategy has no edge",
-            "h1": f"{unit} >= {baseline + effect:g} (minimum effect {effect:g}), one-sided",
-            "metric": metric,
-            "baseline": baseline,
-            "minimum_effect": effect,
-            "pnl_sd": pnl_sd,
-            "alpha": alpha,
-            "power": power,
-            "sample_size_method": method,
-            "required_sample_size": n,
-            "significance_rule": rule,
-            "kill_criterion": {"kind": "sprt", "alpha": alpha, "beta": round(1 - power, 6)},
-            "risk": {"max_position_usd": 1, "max_session_loss_usd": 10},
-            "instruments": [{"asset": "BTC", "window": "5m"}],
-            "expected_pnl_per_10_windows": {"low_usd": -5, "high_usd": 5},
-            "evidence": {"backtest_run_ids": []},
-        }
-    )
-
-
-class DraftError(ValueError):
-    """An argument of `draft` that no pre-registration allows. `fields` are the schema fields at
-    fault (strategy, baseline, minimum_effect, alpha, power, pnl_sd); `message` reads after
-    their names ("must be in (0, 0.2], got 0.5")."""
-
-    def __init__(self, fields: tuple[str, ...], message: str) -> None:
-        self.fields, self.message = fields, message
-        super().__init__(f"{'/'.join(fields)} {message}")
-
-
-def check_draft(
-    strategy: str,
-    metric: Metric,
-    baseline: float,
-    effect: float,
-    alpha: float,
-    power: float,
-    pnl_sd: float | None,
-) -> None:
-    """Check `draft`'s arguments against the schema's bounds and its rules per metric; raises
-    DraftError for the first that fails (NaN and infinities fail every range)."""
-    if len(strategy) > 64 or not re.fullmatch(STRATEGY_NAME, strategy):  # the schema's rule
-        raise DraftError(
-            ("strategy",),
-            f"must be 1-64 lower-case letters, digits, _ or - (starting with a letter or digit),"
-            f" got {strategy!r}",
-        )
-    if metric is Metric.WIN_RATE and not 0 < baseline < 1:
-        raise DraftError(
-            ("baseline",), f"must be a win rate in (0, 1) for metric win_rate, got {baseline}"
-        )
-    _within("baseline", baseline)
-    _within("minimum_effect", effect)
-    _within("alpha", alpha)
-    _within("power", power)
-    if metric is Metric.WIN_RATE and not baseline + effect < 1:
-        raise DraftError(
-            ("minimum_effect",),
-            f"must be below 1 - baseline = {1 - baseline:g} for metric win_rate, got {effect}",
-        )
-    if metric is Metric.WIN_RATE and pnl_sd is not None:
-        raise DraftError(("pnl_sd",), "is only used with metric ev")
-    if metric is Metric.EV and pnl_sd is None:
-        raise DraftError(("pnl_sd",), "is required for metric ev (per-trade P&L sd, USD)")
-    if pnl_sd is not None:
-        _within("pnl_sd", pnl_sd)
-
-
-def _within(field: str, value: float) -> None:
-    """DraftError unless `value` meets the schema's bounds (gt/ge/lt/le) on `field`."""
-    low, high, ok = "(-inf", "inf)", value == value  # NaN is in no range
-    for bound in Preregistration.model_fields[field].metadata:
-        if getattr(bound, "gt", None) is not None:
-            low, ok = f"({bound.gt:g}", ok and value > bound.gt
-        elif getattr(bound, "ge", None) is not None:
-            low, ok = f"[{bound.ge:g}", ok and value >= bound.ge
-        elif getattr(bound, "lt", None) is not None:
-            high, ok = f"{bound.lt:g})", ok and value < bound.lt
-        elif getattr(bound, "le", None) is not None:
-            high, ok = f"{bound.le:g}]", ok and value <= bound.le
-    if not ok:
-        raise DraftError((field,), f"must be in {low}, {high}, got {value:g}")
-
-
-def _draft_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd) -> int:
-    fields = ("minimum_effect", "alpha", "power") + (("pnl_sd",) if pnl_sd is not None else ())
-    given = f"effect {effect:g}, alpha {alpha:g}, power {power:g}"
-    given += f", sd {pnl_sd:g}" if pnl_sd is not None else ""
-    try:
-        n = required_sample_size(metric, method, baseline, effect, alpha, power, pnl_sd)
-    except SampleSizeError:
-        raise DraftError(
-            fields,
-            f"leave the power calculation without a sample size up to {MAX_SAMPLE_SIZE} trades"
-            f" ({given}): raise the effect or alpha, or lower the power",
-        ) from None
-    if n > MAX_SAMPLE_SIZE:
-        raise DraftError(
-            fields,
-            f"ask for more than {MAX_SAMPLE_SIZE} trades ({given}): raise the effect or alpha,"
-            " or lower the power",
-        )
-    return n
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -381,3 +202,23 @@ def render(prereg: Preregistration) -> str:
         _plain(prereg.model_dump(mode="python")), sort_keys=False, allow_unicode=True
     )
     return header + body
+
+
+def write(prereg: Preregistration, directory: Path, *, force: bool = False) -> Path:
+    """Write `prereg` to `<directory>/<strategy>.yaml` (the API research notebooks pre-register
+    through, DESIGN §9): validated by round-trip, staged then renamed, so never a half file.
+    Raises FileExistsError unless `force`, OSError when the directory cannot be written."""
+    text = render(prereg)
+    parse(text, f"{prereg.strategy}.yaml")  # what is written must read back
+    directory = Path(directory)
+    path = directory / f"{prereg.strategy}.yaml"
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass force=True to overwrite it")
+    directory.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.tmp")
+    try:
+        staged.write_text(text)
+        staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return path

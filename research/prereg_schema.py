@@ -23,10 +23,15 @@ STRATEGY_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # the same rule as the allowed_strateg
 
 
 class Metric(StrEnum):
-    """What the hypotheses are about: the win rate, or the mean net P&L per trade (USD)."""
+    """What the hypotheses are about. `win_rate` against a fixed baseline is only sound when every
+    entry is at that price (`entry_price`); `wins_vs_price` (wins against the exact
+    Poisson-binomial of each entry's price + fee) and `ev_per_dollar` (mean net P&L per USD
+    staked vs 0, one-sided t-test) have fair pricing as their null at any price (issue 17)."""
 
     WIN_RATE = "win_rate"
     EV = "ev"
+    WINS_VS_PRICE = "wins_vs_price"
+    EV_PER_DOLLAR = "ev_per_dollar"
 
 
 class Purpose(StrEnum):
@@ -40,6 +45,7 @@ class SampleSizeMethod(StrEnum):
     EXACT_BINOMIAL = "exact_binomial"
     NORMAL = "normal"
     T_TEST = "t_test"
+    SIMULATION = "simulation"  # seeded Monte-Carlo power (research.fair_price), wins_vs_price
 
 
 class SignificanceRule(StrEnum):
@@ -80,6 +86,31 @@ KillCriterionSpec = Annotated[
     | MinWinRateAfterNCriterion,
     Field(discriminator="kind"),
 ]
+
+
+class PriceModel(_Strict):
+    """The entry prices the power simulation of `wins_vs_price` draws from (uniform in
+    [low, high], USD per share), the venue's fee rate, and the simulation's size and seed."""
+
+    low: float = Field(gt=0, lt=1)
+    high: float = Field(gt=0, lt=1)
+    fee_rate: float = Field(default=0.0, ge=0, le=0.25)
+    n_sims: int = Field(default=1000, ge=200, le=20_000)
+    seed: int = Field(default=17, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceModel:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+
+class Overfitting(_Strict):
+    """How many configurations may be tried before promotion (every backtest, screen and grid
+    cell logged in `trials` counts) and the deflated Sharpe ratio the gate requires."""
+
+    trial_budget: int = Field(ge=1, le=1_000_000)
+    min_deflated_sharpe: float = Field(default=0.95, gt=0.5, lt=1)
 
 
 class Risk(_Strict):
@@ -138,6 +169,9 @@ class Preregistration(_Strict):
     baseline: float = Field(ge=-5, le=5)
     minimum_effect: float = Field(gt=0, le=5)
     pnl_sd: float | None = Field(default=None, gt=0, le=10)
+    entry_price: float | None = Field(default=None, gt=0, lt=1)
+    price_model: PriceModel | None = None
+    overfitting: Overfitting | None = None
     alpha: float = Field(gt=0, le=0.2)
     power: float = Field(ge=0.5, le=0.99)
     sample_size_method: SampleSizeMethod
@@ -169,7 +203,33 @@ def _fail(field: str, message: str) -> None:
     raise ValueError(f"{field}: {message}")
 
 
+ENTRY_PRICE_SLACK = 0.02  # a win_rate baseline may exceed the single entry price by the fee
+
+WIN_RATE_TRAP = (
+    "metric win_rate with a fixed baseline is a test against the price paid only when every "
+    "entry is at that price (a contract bought at p wins with probability p when the market is "
+    "fair, so a favourite bought at 0.85 'beats' 0.5 with no edge): declare entry_price, the one "
+    "price the strategy pays, with baseline in [entry_price, entry_price + 0.02], or use metric "
+    "wins_vs_price or ev_per_dollar"
+)
+
+
 def _metric_fields(p: Preregistration) -> None:
+    if p.metric in (Metric.WINS_VS_PRICE, Metric.EV_PER_DOLLAR):
+        _fair_metric_fields(p)
+        return
+    if p.metric is Metric.WIN_RATE and p.purpose is Purpose.EDGE:
+        if p.entry_price is None:
+            _fail("metric", WIN_RATE_TRAP)
+        if not p.entry_price <= p.baseline <= p.entry_price + ENTRY_PRICE_SLACK:
+            paid = f"{p.baseline} is not the price paid {p.entry_price}"
+            _fail("baseline", f"{paid}: {WIN_RATE_TRAP}")
+    if p.entry_price is not None and p.metric is not Metric.WIN_RATE:
+        _fail("entry_price", "only used with metric win_rate")
+    if p.price_model is not None:
+        _fail("price_model", "only used with metric wins_vs_price")
+    if p.sample_size_method is SampleSizeMethod.SIMULATION:
+        _fail("sample_size_method", "simulation is for metric wins_vs_price")
     if p.metric is Metric.WIN_RATE:
         if not 0 < p.baseline < 1:
             _fail("baseline", f"a win rate must be in (0, 1), got {p.baseline}")
@@ -186,9 +246,37 @@ def _metric_fields(p: Preregistration) -> None:
             _fail("sample_size_method", "exact_binomial is for metric win_rate")
 
 
+def _fair_metric_fields(p: Preregistration) -> None:
+    if p.entry_price is not None:
+        _fail("entry_price", "only used with metric win_rate")
+    if p.metric is Metric.WINS_VS_PRICE:
+        if p.baseline != 0:
+            _fail("baseline", "wins_vs_price tests the edge over fair pricing: baseline must be 0")
+        if p.minimum_effect >= 0.5:
+            _fail("minimum_effect", "a win-probability edge must be below 0.5")
+        if p.sample_size_method is not SampleSizeMethod.SIMULATION:
+            _fail("sample_size_method", "wins_vs_price has no closed form: use simulation")
+        if p.price_model is None:
+            _fail("price_model", "required for wins_vs_price (the entry prices to simulate)")
+        if p.pnl_sd is not None:
+            _fail("pnl_sd", "only used when metric is ev or ev_per_dollar")
+        return
+    if p.price_model is not None:
+        _fail("price_model", "only used with metric wins_vs_price")
+    if p.baseline < 0:
+        _fail("baseline", "EV per dollar below 0 is a losing strategy: baseline must be >= 0")
+    if p.pnl_sd is None:
+        _fail("pnl_sd", "required for ev_per_dollar (sd of net P&L per USD staked)")
+    if p.sample_size_method not in (SampleSizeMethod.T_TEST, SampleSizeMethod.NORMAL):
+        _fail("sample_size_method", "ev_per_dollar uses t_test or normal")
+
+
 def _rule_fields(p: Preregistration) -> None:
     if p.significance_rule is SignificanceRule.SPRT and p.kill_criterion.kind != "sprt":
         _fail("kill_criterion", "significance_rule sprt needs kill_criterion kind sprt")
+    fair = (Metric.WINS_VS_PRICE, Metric.EV_PER_DOLLAR)
+    if p.significance_rule is SignificanceRule.SPRT and p.metric in fair:
+        _fail("significance_rule", f"metric {p.metric} is tested once at fixed_n")
 
 
 def _purpose_fields(p: Preregistration) -> None:

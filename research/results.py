@@ -17,6 +17,7 @@ from scipy.stats import binomtest
 from live.kernel.domain import Position, PositionState
 from live.kernel.records import DecisionRecord, SignalRecord
 from live.kernel.strategy import Strategy
+from research import fair_price
 from research.data import Dataset
 
 
@@ -126,8 +127,27 @@ class BacktestResult:
                 f"{s['fees']:.4f}); max drawdown {s['max_drawdown']:.4f} USD",
                 f"fill model: {s['fill_model']}; latency offsets: {latency}; "
                 f"resolutions: {s['resolutions']}",
+                _fair_lines(s),
             ]
         )
+
+
+def _fair_lines(s: dict[str, Any]) -> str:
+    """The summary against fair pricing: a 50 % baseline is not the null for binary contracts."""
+    cal = s.get("calibration")
+    if not cal:
+        return "vs the price paid: no trades"
+    buckets = ", ".join(
+        f"[{lo:.1f},{hi:.1f}) n={n} won {rate:.0%} paid {price:.3f}"
+        for lo, hi, n, rate, price in cal["buckets"]
+    )
+    return (
+        f"vs the price paid (the null for binary contracts, not 50 %): {cal['wins']}/{cal['n']} "
+        f"won at mean price + fee {cal['mean_price']:.3f}, edge/trade {cal['edge_per_trade']:+.3f}"
+        f", Brier {cal['brier']:.3f}, exact Poisson-binomial p={s['wins_vs_price_p']:.3g}; EV "
+        f"{s['ev_per_dollar']:+.4f} USD per USD staked (t-test p={s['ev_per_dollar_p']:.3g}); "
+        f"by price: {buckets}"
+    )
 
 
 def _trades(positions) -> pd.DataFrame:
@@ -228,4 +248,28 @@ def _summary(dataset, trades, equity, fill_model, latency, recorded) -> dict[str
         "settlements": dict(recorded.settlements),
         "data_from_ms": dataset.start_ms,
         "data_to_ms": dataset.end_ms,
+    } | _fair_summary(trades)
+
+
+def _fair_summary(trades: pd.DataFrame) -> dict[str, Any]:
+    """What the fair-pricing null reads (research.fair_price): calibration of the prices paid,
+    the exact Poisson-binomial p-value of the wins, EV per USD staked and the per-trade Sharpe;
+    None when there are no trades (jsonb has no NaN)."""
+    held = trades[(trades["shares"] > 0) & (trades["cost"] > 0)] if len(trades) else trades
+    if not len(held):
+        return {"calibration": None, "wins_vs_price_p": None, "ev_per_dollar": None,
+                "ev_per_dollar_p": None, "sharpe_per_trade": None}  # fmt: skip
+    q = ((held["cost"] + held["fees"]) / held["shares"]).clip(upper=1.0).tolist()
+    won = [
+        (r == o) if r is not None else p > 0
+        for r, o, p in zip(held["resolution"], held["outcome"], held["pnl_net"], strict=True)
+    ]
+    r = (held["pnl_net"] / held["cost"]).to_numpy(dtype=float)
+    sd = float(r.std(ddof=1)) if len(r) > 1 else 0.0
+    return {
+        "calibration": fair_price.calibration(q, won).as_dict(),
+        "wins_vs_price_p": fair_price.wins_vs_price_pvalue(won, q),
+        "ev_per_dollar": float(r.mean()),
+        "ev_per_dollar_p": fair_price.ev_per_dollar_pvalue(r),
+        "sharpe_per_trade": float(r.mean() / sd) if sd > 0 else None,
     }

@@ -107,7 +107,8 @@ def upsert_windows(conn: Any, rows: Iterable[RawRow]) -> None:
             conn.execute(
                 "INSERT INTO windows (slug, asset, length_s, open_ts, close_ts, condition_id,"
                 " token_up, token_down, tick_size, min_size, fee_rate, settlement_rule, strike)"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (slug) DO UPDATE"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (slug, venue) DO UPDATE"
                 " SET strike = coalesce(EXCLUDED.strike, windows.strike),"
                 " token_up = EXCLUDED.token_up, token_down = EXCLUDED.token_down",
                 (w["slug"], w["asset"].upper(), w["length_s"], _dt(w["open_ts"]),

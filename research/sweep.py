@@ -16,10 +16,9 @@ from typing import Any
 from research import cache
 from research.data import Dataset, build_dataset
 from research.sources import RawRow
-from research.trials import log_trial
+from research.trials import TRIAL_METRICS, log_trial, trial_metrics
 
-METRICS = ("windows_used", "windows_tainted", "windows_excluded", "signals", "trades", "wins",
-           "win_rate", "pnl_gross", "pnl_net", "fees", "max_drawdown")  # fmt: skip
+METRICS = TRIAL_METRICS  # what each cell reports and logs
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -64,7 +63,7 @@ def evaluate_cell(key, lo, hi, assets, strategy, params, fill_model, latency) ->
     dataset = _dataset(key, lo, hi, assets)
     result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency,
                           params=params, run_id="sweep-cell")  # fmt: skip
-    return {k: result.summary[k] for k in METRICS}
+    return trial_metrics(result)
 
 
 def _client(workers: int | None, scheduler: str | None):
@@ -93,6 +92,12 @@ def run_grid(
 ) -> tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Run every grid cell event-driven on Dask; log each as a trial; returns (sweep id, cells)."""
     cells = expand_grid(grid)
+    from research.backtest import with_params
+    from strategies import get_strategy
+
+    base = get_strategy(strategy)
+    for cell in cells:  # a bad cell fails here, one line, before any worker starts
+        with_params(base, cell)
     key = stage_rows(rows)
     wanted = tuple(sorted(a.upper() for a in assets)) if assets else None
     client = _client(workers, scheduler)
@@ -114,8 +119,19 @@ def run_grid(
     return sweep_id, out
 
 
-def log_screen(conn: Any, strategy: str, frame, lo: int, hi: int) -> str:
-    """Log every row of a screen frame as a 'screen' trial; returns the sweep id."""
+SCREEN_RULE = "always-trade-canary"  # research.screen evaluates the canary's rule
+SCREEN_NAMES = (SCREEN_RULE, "canary")
+
+
+def log_screen(conn: Any, frame, lo: int, hi: int, strategy: str = SCREEN_RULE) -> str:
+    """Log every row of a screen frame as a 'screen' trial of the rule the screen evaluates (the
+    canary's: issue 17 — a screen run under another name is still the canary's trials);
+    returns the sweep id. ValueError when `strategy` is not that rule."""
+    if strategy not in SCREEN_NAMES:
+        raise ValueError(
+            f"the screen evaluates only the {SCREEN_RULE} rule (favourite at an offset before "
+            f"close, above a minimum price), not {strategy!r}: its trials are {SCREEN_RULE}'s"
+        )
     sweep_id = f"screen-{uuid.uuid4().hex[:12]}"
     params_cols = ["before_close_s", "min_price"]
     cells = []
@@ -123,7 +139,7 @@ def log_screen(conn: Any, strategy: str, frame, lo: int, hi: int) -> str:
         params = {k: row[k] for k in params_cols}
         metrics = {k: (None if v != v else v) for k, v in row.items() if k not in params_cols}
         cells.append((params, metrics))
-    _log(conn, sweep_id, "screen", strategy, cells, lo, hi, "screen")
+    _log(conn, sweep_id, "screen", SCREEN_RULE, cells, lo, hi, "screen")
     return sweep_id
 
 

@@ -19,6 +19,20 @@ def _plain(value: Mapping[str, Any]) -> Jsonb:
     return Jsonb(json.loads(json.dumps(dict(value), default=str)))
 
 
+TRIAL_METRICS = ("windows_used", "windows_tainted", "windows_excluded", "signals", "trades",
+                 "wins", "win_rate", "pnl_gross", "pnl_net", "fees", "max_drawdown")  # fmt: skip
+
+
+def trial_metrics(result) -> dict[str, Any]:
+    """A backtest's metrics as logged in `trials`: the summary's counts and P&L, the per-trade
+    Sharpe of net P&L per USD staked (for the deflated Sharpe's trial variance) and the per-window
+    net P&L series (for PBO across a sweep's cells)."""
+    metrics = {k: result.summary[k] for k in TRIAL_METRICS}
+    metrics["sharpe"] = result.summary.get("sharpe_per_trade")
+    metrics["window_pnl"] = [round(float(x), 6) for x in result.windows["pnl_net"]]
+    return metrics
+
+
 def log_trial(
     conn: Any,
     *,

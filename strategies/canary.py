@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from live.kernel.domain import Outcome, RiskParams, Signal
 from live.kernel.limits import MIN_MARKETABLE_USD
@@ -28,9 +31,20 @@ def favoured_side(view: WindowView) -> tuple[Outcome, float] | None:
     return None
 
 
+class CanaryParams(BaseModel):
+    """The canary's parameters (strategies.params): the stake and the Phase 2 variant label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    usd: Decimal = Field(default=MIN_MARKETABLE_USD, ge=MIN_MARKETABLE_USD, le=5)
+    variant: str | None = Field(default=None, pattern="^[a-e]$")
+
+
 @dataclass(frozen=True, slots=True)
 class Canary(Strategy):
     """Buy the favoured side once per window at T−60 s."""
+
+    param_model: ClassVar[type[BaseModel]] = CanaryParams
 
     def evaluate(self, view: WindowView) -> Signal | None:
         favoured = favoured_side(view)

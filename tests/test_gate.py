@@ -33,7 +33,7 @@ def _git(repo: Path, *args: str) -> str:
 def _momo_text(**changes: str) -> str:
     """Win rate 0.5 -> 0.8: 18 trades required (13 wins reject H0); kill after 4 losses in a
     row; 10 windows expected to make 0..10 USD; one backtest run as evidence."""
-    draft = prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.3)
+    draft = prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.3, entry_price=0.5)
     data = draft.model_dump(mode="python")
     data["kill_criterion"] = {"kind": "max_consecutive_losses", "max_losses": 4}
     data["expected_pnl_per_10_windows"] = {"low_usd": 0, "high_usd": 10}
@@ -69,9 +69,17 @@ def conn(db_url: str):
         yield c
 
 
-def settle(conn, i: int, mode: str, win: bool, price: str = "0.50", strategy: str = "momo"):
+def settle(
+    conn,
+    i: int,
+    mode: str,
+    win: bool,
+    price: str = "0.50",
+    strategy: str = "momo",
+    venue: str | None = "polymarket",
+):
     """One traded and settled 5-minute BTC window: window, entry order and fill, the closed
-    position with gross/net P&L, the agreed settlement and the passing assertions."""
+    position with gross/net P&L on `venue`, the agreed settlement and the passing assertions."""
     open_ts = T0 + timedelta(minutes=5 * i)
     close_ts, epoch = open_ts + timedelta(minutes=5), int(open_ts.timestamp())
     slug, p = f"btc-updown-5m-{epoch}", Decimal(price)
@@ -127,8 +135,8 @@ def settle(conn, i: int, mode: str, win: bool, price: str = "0.50", strategy: st
     conn.execute(
         "INSERT INTO positions (position_id, mode, strategy, window_slug, asset, outcome, "
         "token_id, state, shares, entry_price, cost, fees, exit_price, proceeds, exit_reason, "
-        "resolution, pnl_gross, pnl_net, opened_ts, updated_ts, closed_ts) VALUES "
-        "(%s,%s,%s,%s,'BTC','UP',%s,'CLOSED',%s,%s,1,%s,%s,%s,'settlement',%s,%s,%s,%s,%s,%s)",
+        "resolution, pnl_gross, pnl_net, opened_ts, updated_ts, closed_ts, venue) VALUES "
+        "(%s,%s,%s,%s,'BTC','UP',%s,'CLOSED',%s,%s,1,%s,%s,%s,'settlement',%s,%s,%s,%s,%s,%s,%s)",
         (
             f"pos-{ids}",
             mode,
@@ -146,6 +154,7 @@ def settle(conn, i: int, mode: str, win: bool, price: str = "0.50", strategy: st
             entry_ts,
             close_ts + timedelta(seconds=20),
             close_ts + timedelta(seconds=20),
+            venue,
         ),
     )
     conn.execute(
@@ -173,11 +182,18 @@ def settle(conn, i: int, mode: str, win: bool, price: str = "0.50", strategy: st
 
 
 def settle_many(
-    conn, mode: str, outcomes: str, start: int = 0, price: str = "0.50", strategy: str = "momo"
+    conn,
+    mode: str,
+    outcomes: str,
+    start: int = 0,
+    price: str = "0.50",
+    strategy: str = "momo",
+    venue: str | None = "polymarket",
 ) -> list[str]:
     """Settle one window per character of `outcomes` ('W' win, 'L' loss), in order."""
     return [
-        settle(conn, start + k, mode, c == "W", price, strategy) for k, c in enumerate(outcomes)
+        settle(conn, start + k, mode, c == "W", price, strategy, venue)
+        for k, c in enumerate(outcomes)
     ]
 
 
@@ -300,7 +316,8 @@ def test_significance_before_the_required_sample_fails_with_n_below_required(con
     promote_to_paper(conn, repo)
     settle_many(conn, "PAPER", "WWWWWLWWWWWW", start=100)
     result = gate.evaluate(conn, repo, "momo", "live")
-    assert set(failed(result)) == {"significance"}
+    assert set(failed(result)) == {"significance", "overfitting"}
+    assert "n < required: 12 trades, 18 required" in failed(result)["overfitting"]
     assert "n < required: 12 trades, 18 required" in failed(result)["significance"]
 
 
@@ -310,7 +327,9 @@ def test_significance_uses_exactly_the_preregistered_sample(conn, repo):
     # peeking analyst would count: the gate must not.
     settle_many(conn, "PAPER", "WWLWWLWWLWWLWWLWLW" + "W" * 12, start=100)
     result = gate.evaluate(conn, repo, "momo", "live")
-    assert set(failed(result)) == {"significance"}
+    # the same 18 trades: not significant, and their deflated Sharpe is below 0.95 too
+    assert set(failed(result)) == {"significance", "overfitting"}
+    assert "over 18 trades" in failed(result)["overfitting"]
     assert "12/18 wins" in failed(result)["significance"]
 
 

@@ -19,7 +19,7 @@ SPRT_KILL = "kind: sprt\n  alpha: 0.05\n  beta: 0.2"
 
 def _text(**changes: str) -> str:
     """A valid win-rate pre-registration's YAML with some lines replaced."""
-    text = prereg.render(prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05))
+    text = prereg.render(prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05, entry_price=0.5))
     for old, new in changes.items():
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -38,7 +38,7 @@ def _line_of(text: str, needle: str) -> int:
 
 def test_draft_renders_to_yaml_that_parses_back_identically():
     for draft in (
-        prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05),
+        prereg.draft("momo", Metric.WIN_RATE, 0.5, 0.05, entry_price=0.5),
         prereg.draft("ev-one", Metric.EV, 0.0, 0.05, pnl_sd=1.0, rule="sprt"),
     ):
         assert prereg.parse(prereg.render(draft)) == draft
@@ -140,7 +140,17 @@ def test_file_name_must_match_the_strategy(tmp_path):
 
 
 def test_prereg_new_writes_the_computed_sample_size_and_refuses_to_overwrite(tmp_path):
-    args = ["prereg", "new", "momo", "--metric", "win_rate", "--baseline", "0.5"]
+    args = [
+        "prereg",
+        "new",
+        "momo",
+        "--metric",
+        "win_rate",
+        "--entry-price",
+        "0.5",
+        "--baseline",
+        "0.5",
+    ]
     args += ["--effect", "0.05", "--dir", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -187,7 +197,7 @@ def test_prereg_check_reports_line_and_field_of_an_invalid_file(tmp_path):
 
 # ---------------------------------------------------------------- CLI: bad input, one line, exit 2
 
-WIN_RATE = ["--metric", "win_rate", "--baseline", "0.5", "--effect", "0.05"]
+WIN_RATE = ["--metric", "win_rate", "--entry-price", "0.5", "--baseline", "0.5", "--effect", "0.05"]
 EV = ["--metric", "ev", "--baseline", "0", "--effect", "0.05", "--sd", "1"]
 NO_SAMPLE_SIZE = "leave the power calculation without a sample size up to 1000000 trades"
 

@@ -8,6 +8,7 @@ Budgets: tests/fuzz_kit.py."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from updown.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = [p.read_text() for p in sorted((REPO / "preregistrations").glob("*.yaml"))]
-DOCS = [yaml.safe_load(t) for t in TEXTS]
+# as JSON-able values (an evidence date becomes its ISO string), which the mutators copy through
+DOCS = [json.loads(json.dumps(yaml.safe_load(t), default=str)) for t in TEXTS]
 VALUES = st.one_of(JSON, st.sampled_from([0, 1, -1, 0.5, 1.5, 1e308, "2026-13-45", "2026-06-08",
                                           "sprt", "ev", "win_rate", [], {}, None]))  # fmt: skip
 

@@ -11,6 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TOB = "btc_15m_top_of_book_1s_2025-12-26.csv.gz"
+CHAINLINK = "chainlink_btcusd_2026-06-08.csv.gz"
+GAMMA = "gamma_btc_5m_markets_2026-06-08.jsonl.gz"
 
 pytestmark = pytest.mark.xdist_group("notebooks")
 
@@ -32,3 +34,23 @@ def test_notebook_executes_under_papermill(name, shared_data, tmp_path, monkeypa
         cwd=str(REPO), progress_bar=False,
     )  # fmt: skip
     assert (tmp_path / "out.ipynb").stat().st_size > 0
+
+
+def test_vwap_contrarian_notebook_writes_its_preregistration(shared_data, tmp_path, monkeypatch):
+    """Notebook 04 researches the strategy on the real data and pre-registers it through
+    research.prereg.write; the file it writes validates and its sample size recomputes."""
+    from research import prereg
+
+    monkeypatch.setenv("UPDOWN_HOME", str(tmp_path / "home"))
+    source = tmp_path / "04.ipynb"
+    jupytext.write(jupytext.read(REPO / "notebooks" / "04_vwap_contrarian.py"), source)
+    files = [shared_data / n for n in (CHAINLINK, GAMMA, TOB)]
+    params = {"files": [str(f) for f in files], "prereg_dir": str(tmp_path / "pre"), "n_sims": 200}
+    papermill.execute_notebook(
+        str(source), str(tmp_path / "out.ipynb"), parameters=params, kernel_name="python3",
+        cwd=str(REPO), progress_bar=False,
+    )  # fmt: skip
+    doc = prereg.load(tmp_path / "pre" / "vwap-contrarian.yaml")
+    assert doc.metric == "wins_vs_price" and doc.price_model.n_sims == 200
+    assert doc.required_sample_size == prereg.computed_sample_size(doc)
+    assert "vwap" in doc.names

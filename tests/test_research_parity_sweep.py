@@ -78,6 +78,10 @@ def test_the_screen_logs_every_cell_as_a_trial(shared_data, db_url, tmp_path, mo
     row = frame[(frame.before_close_s == 60) & (frame.min_price == 0.5)].iloc[0]
     assert (row.trades, row.wins) == (11, 10)  # the engine's canary: 11 trades, 10 wins
     with psycopg.connect(db_url) as conn:
-        sweep = log_screen(conn, "canary", frame, *day_range("2025-12-26"))
+        sweep = log_screen(conn, frame, *day_range("2025-12-26"))
         logged = trials_of(conn, sweep)
+        names = conn.execute("SELECT DISTINCT strategy FROM trials WHERE run_id = %s", (sweep,))
+        assert names.fetchall() == [("always-trade-canary",)]  # the rule the screen evaluated
+        with pytest.raises(ValueError, match="evaluates only the always-trade-canary rule"):
+            log_screen(conn, frame, *day_range("2025-12-26"), strategy="momo")
     assert len(logged) == 6 and {k for k, _, _ in logged} == {"screen"}

@@ -70,7 +70,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "prereg", "prereg", "Pre-registration files: what must be true to go live.",
         (
-            "updown prereg new momo --metric win_rate --baseline 0.5 --effect 0.05",
+            "updown prereg new momo --metric wins_vs_price --baseline 0 --effect 0.05 "
+            "--price-low 0.3 --price-high 0.7 --fee-rate 0.02",
             "updown prereg check preregistrations/momo.yaml",
         ),
     ),

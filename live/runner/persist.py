@@ -28,6 +28,7 @@ class EnginePersistence:
         strategies: str,
         assets: list[str],
         statement_timeout_ms: int | None = None,
+        venue: str | None = None,
     ):
         self._url = url
         self._options = (
@@ -37,7 +38,9 @@ class EnginePersistence:
         )
         self._conn = psycopg.connect(url, autocommit=False, **self._options)
         self.sink = Sink(self._conn, run_id)
-        self.sink.open_run(kind="session", mode=mode, strategy=strategies, assets=assets)
+        self.sink.open_run(
+            kind="session", mode=mode, strategy=strategies, assets=assets, venue=venue
+        )
         self._conn.commit()
         self._pending: list[Any] = []
         self._flushing: asyncio.Future | None = None  # the one write in flight, if any

@@ -63,6 +63,7 @@ def build_slots(
             names,
             list(config.assets),
             statement_timeout_ms=int(config.db_statement_timeout_s * 1000),
+            venue=config.venue,
         )
         return EngineSlot(name, engine, persist, venue_orders)
 

@@ -126,7 +126,7 @@ class WindowTracker:
                        condition_id, token_up, token_down, tick_size, min_size, fee_rate,
                        settlement_rule, strike, status)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (slug) DO UPDATE SET condition_id = EXCLUDED.condition_id,
+                   ON CONFLICT (slug, venue) DO UPDATE SET condition_id = EXCLUDED.condition_id,
                        token_up = EXCLUDED.token_up, token_down = EXCLUDED.token_down,
                        tick_size = EXCLUDED.tick_size, strike = EXCLUDED.strike,
                        fee_rate = EXCLUDED.fee_rate""",

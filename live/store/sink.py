@@ -135,12 +135,15 @@ class Sink:
         params: Mapping[str, Any] | None = None,
         assets: Iterable[str] | None = None,
         fill_model: str | None = None,
+        venue: str | None = None,
     ) -> None:
-        """Insert the `backtest_runs` row that groups this run's records."""
+        """Insert the `backtest_runs` row that groups this run's records; `venue` is the venue a
+        session trades on ('polymarket' or 'sandbox'; None for backtests and replays), which its
+        positions inherit (migration 005)."""
         with self.conn.transaction():
             self.conn.execute(
                 "INSERT INTO backtest_runs (run_id, kind, mode, strategy, params, assets,"
-                " fill_model) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                " fill_model, venue) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     self.run_id,
                     kind,
@@ -149,6 +152,7 @@ class Sink:
                     _jsonb(dict(params or {})),
                     sorted(assets) if assets else None,
                     fill_model,
+                    venue,
                 ),
             )
 

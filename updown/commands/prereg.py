@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from research import prereg
-from research.prereg_schema import Metric, SignificanceRule
+from research.prereg_schema import Metric, PriceModel, SignificanceRule
 from updown.commands._common import fail
 
 # The flag (or argument) that sets each schema field `prereg.draft` may refuse.
@@ -20,6 +20,8 @@ FLAGS = {
     "alpha": "--alpha",
     "power": "--power",
     "pnl_sd": "--sd",
+    "entry_price": "--entry-price",
+    "price_model": "--price-low/--price-high",
 }
 
 prereg_app = typer.Typer(
@@ -30,12 +32,30 @@ prereg_app = typer.Typer(
 @prereg_app.command("new")
 def new(
     strategy: str = typer.Argument(..., help="Strategy name (the file is <dir>/<strategy>.yaml)."),
-    metric: Metric = typer.Option(..., "--metric", help="win_rate or ev."),
+    metric: Metric = typer.Option(
+        ...,
+        "--metric",
+        help="wins_vs_price (wins vs the exact Poisson-binomial of each price paid + fee), "
+        "ev_per_dollar (net P&L per USD staked vs 0), ev (USD/trade), or win_rate (only when "
+        "every entry is at one price: --entry-price).",
+    ),
     baseline: float = typer.Option(..., "--baseline", help="H0 value: win rate, or USD/trade."),
     effect: float = typer.Option(..., "--effect", help="Minimum effect worth detecting."),
     alpha: float = typer.Option(0.05, "--alpha", help="One-sided significance level."),
     power: float = typer.Option(0.8, "--power", help="Power at the minimum effect."),
-    sd: float | None = typer.Option(None, "--sd", help="Per-trade P&L sd in USD (metric ev)."),
+    sd: float | None = typer.Option(
+        None, "--sd", help="Per-trade P&L sd: USD (ev) or per USD staked (ev_per_dollar)."
+    ),
+    entry_price: float | None = typer.Option(
+        None, "--entry-price", help="win_rate only: the one price every entry pays (USD/share)."
+    ),
+    price_low: float | None = typer.Option(
+        None, "--price-low", help="wins_vs_price: lowest entry price to simulate power at."
+    ),
+    price_high: float | None = typer.Option(
+        None, "--price-high", help="wins_vs_price: highest entry price to simulate power at."
+    ),
+    fee_rate: float = typer.Option(0.0, "--fee-rate", help="wins_vs_price: venue fee rate."),
     rule: SignificanceRule = typer.Option(
         SignificanceRule.FIXED_N, "--rule", help="fixed_n or sprt."
     ),
@@ -43,10 +63,20 @@ def new(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a pre-registration with the required sample size computed."""
-    if metric is Metric.EV and sd is None:
-        fail("--sd (per-trade P&L standard deviation in USD) is required for --metric ev")
+    if metric in (Metric.EV, Metric.EV_PER_DOLLAR) and sd is None:
+        fail(f"--sd (per-trade P&L standard deviation) is required for --metric {metric}")
+    model = None
+    if metric is Metric.WINS_VS_PRICE:
+        if price_low is None or price_high is None:
+            fail("--price-low and --price-high are required for --metric wins_vs_price")
+        try:
+            model = PriceModel(low=price_low, high=price_high, fee_rate=fee_rate)
+        except ValidationError as exc:
+            fail("--price-low/--price-high/--fee-rate: " + exc.errors()[0]["msg"])
     try:
-        draft = prereg.draft(strategy, metric, baseline, effect, alpha, power, sd, rule)
+        draft = prereg.draft(
+            strategy, metric, baseline, effect, alpha, power, sd, rule, entry_price, model
+        )
     except prereg.DraftError as exc:
         fail(f"{'/'.join(FLAGS[f] for f in exc.fields)} {exc.message}")
     except ValidationError as exc:

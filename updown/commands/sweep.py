@@ -69,7 +69,9 @@ def _rows(conn, data: list[Path], lo: int, hi: int):
 
 @sweep_app.command("screen")
 def screen_cmd(
-    strategy: str = typer.Argument("canary", help="Strategy the screen approximates."),
+    strategy: str = typer.Argument(
+        "canary", help="The rule the screen evaluates: only the canary's (or an alias of it)."
+    ),
     start: str = FROM,
     end: str = TO,
     offsets: str = typer.Option(
@@ -88,14 +90,25 @@ def screen_cmd(
     from live.store import db
     from research.data import build_dataset
     from research.screen import screen
-    from research.sweep import log_screen
+    from research.sweep import SCREEN_RULE, log_screen
+    from strategies import UnknownStrategy, get_strategy
+
+    try:
+        rule = get_strategy(strategy).name
+    except UnknownStrategy as exc:
+        fail(str(exc))
+    if rule != SCREEN_RULE:
+        fail(
+            f"the screen evaluates only the {SCREEN_RULE} rule (favourite at an offset before "
+            f"close), not {strategy}: run `updown sweep grid {strategy}` for its own rule"
+        )
 
     with db.connect() as conn:
         dataset = build_dataset(_rows(conn, data, lo, hi), lo, hi)
         if not dataset.windows:
             no_windows(start, end, data)
         frame = screen(dataset, offsets_s, prices)
-        sweep_id = log_screen(conn, strategy, frame, lo, hi)
+        sweep_id = log_screen(conn, frame, lo, hi, rule)
     typer.echo("SCREEN (window-level approximation, not the event-driven truth):")
     typer.echo(frame.to_string(index=False))
     typer.echo(f"{len(frame)} trials logged under {sweep_id}")
@@ -124,6 +137,7 @@ def grid_cmd(
 ) -> None:
     """Event-driven grid: every cell is a full backtest through the live engine, on Dask."""
     from research.sweep import METRICS, parse_grid, run_grid
+    from strategies.params import ParamError
 
     lo, hi = day_range_of(start, end)
     try:
@@ -136,8 +150,11 @@ def grid_cmd(
         rows = _rows(conn, data, lo, hi)
         if not any(row[3].get("kind") == "window" for row in rows):
             no_windows(start, end, data)
-        sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
-                                   workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
+        try:
+            sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
+                                       workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
+        except ParamError as exc:
+            fail(str(exc))
     for params, metrics in cells:
         shown = ", ".join(f"{k}={metrics[k]}" for k in METRICS if k in ("trades", "pnl_net"))
         typer.echo(f"{params}: {shown}")

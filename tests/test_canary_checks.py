@@ -259,3 +259,33 @@ def test_report_canary_command_writes_the_report_and_exits_1_on_a_planted_fault(
     html = next(tmp_path.glob("canary_verification_*.html")).read_text()
     assert "Verdict: FAIL" in html and f"t-c-{slug('ETH', 0)}" in html
     assert "postgres@" not in html
+
+
+def _mark_event(url: str, pid: str, pnl: Decimal, inputs: dict) -> None:
+    with psycopg.connect(url) as conn:
+        (ts,) = conn.execute(
+            "SELECT opened_ts FROM positions WHERE position_id = %s", (pid,)
+        ).fetchone()
+        insert(conn, "position_events", position_id=pid, ts=ts, from_state="ENTRY",
+               to_state="ENTRY", mark_price=Decimal("0.60"), pnl_gross=pnl, reason="mark",
+               detail=inputs)  # fmt: skip
+
+
+def test_a_mark_taken_between_two_fills_is_judged_on_the_shares_it_saw(canary_db):
+    """An entry filled in two fills is marked after the first: its P&L is on half the shares
+    (found by the vwap-contrarian ladder's PAPER copy); judged on the inputs it recorded."""
+    pid = f"p-{slug('BTC', 0)}"
+    with psycopg.connect(canary_db) as conn:
+        (shares,) = conn.execute(
+            "SELECT shares FROM positions WHERE position_id = %s", (pid,)
+        ).fetchone()
+    half = shares / 2
+    _mark_event(canary_db, pid, (Decimal("0.60") - Decimal("0.54")) * half,
+                {"shares": str(half), "entry_price": "0.54"})  # fmt: skip
+    assert failed_items(verify(canary_db)) == {}
+
+
+def test_a_mark_whose_pnl_disagrees_with_its_own_inputs_fails_item_5(canary_db):
+    pid = f"p-{slug('BTC', 0)}"
+    _mark_event(canary_db, pid, Decimal("0.50"), {"shares": "1.00", "entry_price": "0.54"})
+    assert failed_items(verify(canary_db)) == {slug("BTC", 0): {5}}

@@ -160,6 +160,8 @@ class PositionBook:
                 mark_price=bid,
                 pnl_gross=unrealised,
                 reason="mark",
+                # The inputs of this P&L: an entry filled in several fills grows between marks.
+                detail={"shares": pos.shares, "entry_price": pos.entry_price},
             )
         )
         self.records.append(updated)

@@ -187,7 +187,12 @@ def item5_monitoring(run: RunData, w: WindowData) -> ItemResult:
             problems.append(f"position {pid}: no mark price was ever recorded")
         for e in marks:
             if e["to_state"] in ("ENTRY", "MONITORING") and e["pnl_gross"] is not None:
-                want = (e["mark_price"] - pos["entry_price"]) * pos["shares"]
+                # A mark is judged on the shares and entry price it saw (recorded with it since
+                # issue 17: an entry filled in several fills grows); older rows on the final ones.
+                inputs = e.get("detail") or {}
+                shares = Decimal(inputs.get("shares", pos["shares"]))
+                entry = Decimal(inputs.get("entry_price", pos["entry_price"]))
+                want = (e["mark_price"] - entry) * shares
                 if not _close(e["pnl_gross"], want):
                     problems.append(f"position {pid} at {e['ts']}: P&L {e['pnl_gross']} ≠ {want}")
     return _result(5, w, problems, [e for p in w.positions for e in w.events_of(p["position_id"])])

@@ -408,8 +408,8 @@ class Engine:
         for kind, key in self.timers.pop_due(self.now):
             if kind == STRATEGY_DUE:
                 slug, strategy = key
-                self.entries.evaluate(strategy, windows.get(slug), None, self._moment())
-                if strategy.timing.repeat:
+                signalled = self.entries.evaluate(strategy, windows.get(slug), None, self._moment())
+                if strategy.timing.repeat and not signalled:  # asked again only until it signals
                     self._repeat.setdefault(slug, []).append(strategy)
             elif kind == OPEN_WINDOW:
                 windows[key].advance(OPEN)

@@ -24,6 +24,7 @@ class FaultKind(StrEnum):
     FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
     FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
     DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
+    CROSS_MATCH = "cross_match"  # a resting order is filled by a taker on the OTHER token (mint)
 
 
 CHANNELS = ("market", "user", "prices")

@@ -4,8 +4,8 @@ serialised once and queued per subscriber; a stalled feed keeps sockets open and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -14,6 +14,10 @@ from sandbox.clockwork import book_message
 from sandbox.exchange import Exchange
 
 QUEUE_LIMIT = 10_000
+log = logging.getLogger(__name__)
+# What a send/close on a socket the client already left raises (Starlette: RuntimeError after a
+# close; uvicorn: ClientDisconnected, an OSError; WebSocketDisconnect on a receive).
+GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 @dataclass(eq=False)
@@ -59,8 +63,13 @@ class Hub:
     async def disconnect(self, channel: str | None) -> int:
         victims = [s for s in self.subscribers if channel in (None, s.channel)]
         for sub in victims:
-            with contextlib.suppress(Exception):
+            try:
                 await sub.socket.close(code=1012)
+            except GONE:
+                self.exchange.counters[f"ws_{sub.channel}_close_gone"] += 1
+            except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+                self.exchange.counters["ws_internal_errors"] += 1
+                log.exception("closing a %s socket failed", sub.channel)
         return len(victims)
 
     async def serve(self, socket: WebSocket, channel: str) -> None:
@@ -83,9 +92,15 @@ class Hub:
             writer.cancel()
 
     async def _write(self, sub: Subscriber) -> None:
-        with contextlib.suppress(Exception):
+        """Drain the subscriber's queue onto its socket until the client leaves."""
+        try:
             while True:
                 await sub.socket.send_text(await sub.queue.get())
+        except GONE:
+            self.exchange.counters[f"ws_{sub.channel}_send_gone"] += 1
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.exchange.counters["ws_internal_errors"] += 1
+            log.exception("writing to a %s socket failed", sub.channel)
 
     async def _on_frame(self, sub: Subscriber, text: str) -> None:
         try:

@@ -11,7 +11,6 @@ FeedClosed: reconnecting and re-reading REST after a gap is the runner's decisio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -59,6 +58,7 @@ class FeedSocket:
         self.frames = 0
         self.bad_messages = 0
         self.last_error: str | None = None
+        self.internal_errors = 0  # unexpected exceptions closing / pinging (logged with traceback)
         self._socket: Any = None
 
     def _now_ms(self) -> int:
@@ -80,9 +80,19 @@ class FeedSocket:
             raise FeedClosed(f"{self.name}: closed ({exc.code})") from exc
         finally:
             pinger.cancel()
-            with contextlib.suppress(Exception):
-                await socket.close()
+            await self._close_quietly(socket)
         raise FeedClosed(f"{self.name}: closed")
+
+    async def _close_quietly(self, socket: Any) -> None:
+        """Close a socket that may already be gone: a closed or broken connection is expected
+        (logged at debug); anything else is a bug, logged with its traceback and counted."""
+        try:
+            await socket.close()
+        except (OSError, websockets.WebSocketException) as exc:
+            log.debug("%s: close of a broken socket: %r", self.name, exc)
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.internal_errors += 1
+            log.exception("%s: unexpected error closing the socket", self.name)
 
     def _frame(self, frame: str | bytes) -> list[Received]:
         text = frame.decode() if isinstance(frame, bytes) else frame
@@ -100,10 +110,16 @@ class FeedSocket:
             return []
 
     async def _ping(self, socket: Any) -> None:
-        with contextlib.suppress(Exception):
+        """Keepalive until the socket closes (the reader then ends the iteration)."""
+        try:
             while True:
                 await asyncio.sleep(self.ping_interval_s)
                 await socket.send("PING")
+        except (OSError, websockets.WebSocketException) as exc:
+            log.debug("%s: keepalive stopped: %r", self.name, exc)
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.internal_errors += 1
+            log.exception("%s: unexpected keepalive error", self.name)
 
     async def subscribe(self, token_ids: list[str]) -> bool:
         """Add assets to an open market socket (Polymarket's `operation: subscribe`), so new

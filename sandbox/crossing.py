@@ -1,0 +1,29 @@
+"""Cross-matching (the `cross_match` fault): the venue matches a BUY of Up against a BUY of Down
+at prices summing to 1 by minting a pair (and a SELL against a SELL by merging one). The trade
+record then names the TAKER's token, outcome and price at its top level, while each maker entry
+carries its own `asset_id`, `side` and `price` (Polymarket CLOB docs, "Matching": complementary
+orders on the two outcome tokens are matched by minting/merging; SDK polymarket-client
+MakerOrder/UserTradeMakerOrder carry asset_id, side and outcome per entry). Deterministic: the
+fault fires on the next `count` maker fills of user orders, in order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sandbox.faults import FaultKind
+
+if TYPE_CHECKING:
+    from sandbox.exchange import Exchange
+    from sandbox.markets import WindowState
+    from sandbox.records import Order
+
+
+def taker_token(ex: Exchange, state: WindowState, maker: Order) -> tuple[str, str] | tuple[()]:
+    """(token, outcome) of the taker on the other side of the market when the cross_match
+    fault fires for this maker fill, else () (an ordinary fill on the maker's own token)."""
+    if ex.faults.fire(FaultKind.CROSS_MATCH, state.window.asset) is None:
+        return ()
+    window = state.window
+    if maker.token == window.token_up:
+        return (window.token_down, "Down")
+    return (window.token_up, "Up")

@@ -27,3 +27,17 @@ def taker_token(ex: Exchange, state: WindowState, maker: Order) -> tuple[str, st
     if maker.token == window.token_up:
         return (window.token_down, "Down")
     return (window.token_up, "Up")
+
+
+def take_resting(ex: Exchange, state: WindowState, token: str) -> int:
+    """While the cross_match fault is active for the window's asset, a taker on the other token
+    takes every user order resting on `token` at once, in full, at the order's price (a BUY of
+    Down at p meets a BUY of Up at 1 - p). Returns the orders filled."""
+    filled = 0
+    for order in list(ex.resting.get(token, [])):
+        if ex.faults.find(FaultKind.CROSS_MATCH, state.window.asset) is None:
+            break
+        if order.remaining > 0:
+            ex.fill_resting_by_maker(order, state, order.price, order.remaining)
+            filled += 1
+    return filled

@@ -203,7 +203,10 @@ def _data_api_trade(message: dict) -> Event:
 def _clob_trade(message: dict) -> Event:
     """A CLOB `/data/trades` record (no `event_type`; `match_time` in epoch seconds, source:
     the SDK's ClobTrade model, polymarket/models/clob/account.py) as a public print."""
-    return _trade(_ms(message, "match_time"), message, "asset_id")
+    seconds = message.get("match_time")
+    if isinstance(seconds, bool) or not str(seconds).isdigit():
+        raise FieldError("match_time", f"expected epoch seconds, got {seconds!r}")
+    return _trade(int(seconds) * 1000, message, "asset_id")
 
 
 def _page(message: dict, options: gamma.GammaOptions, skipped: Counter) -> list[Event]:

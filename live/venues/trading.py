@@ -231,7 +231,25 @@ class OrderFlow:
     async def place_limit(
         self, token_id: str, side: str, price: Decimal, size: Decimal, client_order_id: str
     ) -> Posted:
-        """A resting GTC limit order (makers; also used to prove heartbeats keep orders)."""
+        """A resting GTC limit order (makers; also used to prove heartbeats keep orders). The
+        SDK signs a limit order against its CACHED market tick (10 min, polymarket-client 0.14.0
+        _internal/actions/orders/limit.py + cache.py): a venue refusal for the tick is posted
+        once more at the price on the grid valid under both ticks (live/venues/ticks.py)."""
+        posted = await self._post_limit(token_id, side, price, size, client_order_id)
+        if posted is not None and not posted.accepted and is_tick_refusal(posted.error or ""):
+            coarse = coarse_worst_price(side, price)
+            self.stale_tick_resigns += 1
+            log.warning("limit %s: %s; re-sent at %s", client_order_id, posted.error, coarse)
+            posted = await self._post_limit(token_id, side, coarse, size, client_order_id)
+        if posted is None:
+            raise VenueError(f"limit order {client_order_id}: fate unknown after retries")
+        if posted.accepted:
+            self._known_orders[str(posted.venue_order_id)] = client_order_id
+        return posted
+
+    async def _post_limit(
+        self, token_id: str, side: str, price: Decimal, size: Decimal, client_order_id: str
+    ) -> Posted | None:
         signed = await with_backoff(
             "limit order signing",
             lambda: self.client.create_limit_order(
@@ -245,10 +263,6 @@ class OrderFlow:
             posted, _ = await post_without_duplicates(
                 lambda: self._post(signed), lambda: self._lookup(req, t0), self.policy, self._rng
             )
-        if posted is None:
-            raise VenueError(f"limit order {client_order_id}: fate unknown after retries")
-        if posted.accepted:
-            self._known_orders[str(posted.venue_order_id)] = client_order_id
         return posted
 
 

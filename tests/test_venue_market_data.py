@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from test_venue_sandbox import buy, listed, venue_for
 
-from live.kernel.events import BookSnapshot
+from live.kernel.events import BookSnapshot, OracleTick
 from live.runner.feeds import FeedSupervisor
 from live.venues import ExecutionStatus
 from live.venues.messages import TickSizeChange
@@ -166,3 +166,52 @@ def test_rest_book_resnapshot_reads_every_book_and_counts_a_failed_read(faults):
     assert all(isinstance(b, BookSnapshot) and b.ts > 0 and (b.bids or b.asks) for b in emitted)
     assert failed_read == 0
     assert stats["snapshots"] == 2 and stats["snapshot_failures"] == 2
+
+
+def test_authenticated_realtime_stream_serves_spot_and_the_settlement_twap(sandbox):
+    """price_stream=realtime: the venue's 60 s Chainlink TWAP channel arrives beside the spot
+    channel, and its value is the sandbox's settlement TWAP for that second."""
+    from sandbox import pricepath
+
+    async def scenario():
+        async with venue_for(sandbox, price_stream="realtime") as venue:
+            feed = venue.price_feed(("BTC",))
+            seen: dict[str, OracleTick] = {}
+            async for received in feed:
+                tick = received.event
+                seen.setdefault(tick.source.split(":")[0], tick)
+                if len(seen) == 2:
+                    break
+            await feed.close()
+            return seen, feed.bad_messages
+
+    seen, bad = asyncio.run(scenario())
+    assert bad == 0
+    spot, twap = seen["price.crypto"], seen["price.crypto.twap"]
+    assert spot.source == "price.crypto:btcusd:chainlink" and str(spot.asset) == "BTC"
+    seed = sandbox.state()["seed"]
+    assert twap.price == pricepath.twap(seed, "BTC", twap.ts // 1000, 60)
+    assert spot.price == pricepath.oracle_price(seed, "BTC", spot.ts // 1000)
+
+
+def test_realtime_stream_with_wrong_credentials_is_refused_and_counted(sandbox):
+    from live.venues.streams import realtime_price_feed
+
+    async def scenario():
+        async with venue_for(sandbox) as venue:
+            feed = realtime_price_feed(venue.urls.ws_realtime, "nope", "nope", "nope", ["btcusd"])
+            ticks = []
+
+            async def read():
+                async for received in feed:
+                    ticks.append(received)
+
+            reader = asyncio.create_task(read())
+            await _until(lambda: _async(feed.bad_messages >= 2), 5, "the refusals")
+            reader.cancel()
+            await feed.close()
+            return ticks, feed.bad_messages, feed.last_error
+
+    ticks, bad, last_error = asyncio.run(scenario())
+    assert ticks == []
+    assert bad == 2 and "auth_required" in last_error  # auth_invalid, then the subscription

@@ -104,7 +104,7 @@ class FeedSupervisor:
 
     async def run_prices(self) -> None:
         while True:
-            await self._pump("prices", self._venue.price_feed())
+            await self._pump("prices", self._venue.price_feed(self._assets))
 
     async def run_user(self) -> None:
         """The user channel feeds the adapter's confirmation loop; we journal every message."""
@@ -227,7 +227,11 @@ class FeedSupervisor:
 
 
 def _is_oracle(event: Any) -> bool:
-    return isinstance(event, OracleTick) and "chainlink" in (event.source or "chainlink")
+    """The spot Chainlink price drives the engine's tape (its own TWAP over it decides a
+    twap_60s window); the venue's TWAP channel (`price.crypto.twap:...`, `crypto_prices_twap_*`)
+    is recorded for comparison, never fed in as a spot price."""
+    source = event.source or "chainlink" if isinstance(event, OracleTick) else ""
+    return "chainlink" in source and "twap" not in source
 
 
 def _payload(event: Any) -> dict[str, Any]:

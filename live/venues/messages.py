@@ -372,7 +372,8 @@ def parse_user_message(message: Any, recv_ts: int, api_key: str) -> list[Receive
 _E18 = Decimal(10) ** 18
 
 
-def _asset_of(symbol: str) -> Asset | None:
+def asset_of_symbol(symbol: str) -> Asset | None:
+    """The asset of a price symbol (`btcusdt`, `btc/usd`, `btcusd`), None if not traded."""
     name = symbol.lower().replace("/", "").removesuffix("usdt").removesuffix("usd").upper()
     return Asset(name) if name in Asset.__members__ else None
 
@@ -403,7 +404,7 @@ def parse_price_message(message: Any, recv_ts: int) -> list[Received]:
         if not isinstance(payload, dict):
             raise MessageError("price message without a payload object")
         symbol = str(_get(payload, "symbol"))
-        asset = _asset_of(symbol)
+        asset = asset_of_symbol(symbol)
         if asset is None:
             continue
         ts = _ms(payload)

@@ -82,6 +82,7 @@ class FeedSupervisor:
         self._frame_ts: int | None = None
         self.reconnects: dict[str, int] = {"market": 0, "prices": 0, "user": 0}
         self.backoff = {name: ReconnectBackoff() for name in self.reconnects}
+        self.sleep = asyncio.sleep  # replaceable by a test that records the back-off delays
         self.snapshots = 0  # REST books read after a reconnect
         self.snapshot_failures = 0  # REST books that could not be read (logged)
         for asset in assets:
@@ -145,7 +146,7 @@ class FeedSupervisor:
             backoff.reset()
         delay = backoff.next_delay()
         log.info("%s feed: reconnect %d in %.2f s", channel, backoff.failures, delay)
-        await asyncio.sleep(delay)
+        await self.sleep(delay)
 
     async def subscribe_new_tokens(self) -> None:
         """New windows bring new tokens: add them to the open market socket (no gap in the

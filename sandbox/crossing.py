@@ -1,10 +1,13 @@
 """Cross-matching (the `cross_match` fault): the venue matches a BUY of Up against a BUY of Down
 at prices summing to 1 by minting a pair (and a SELL against a SELL by merging one). The trade
 record then names the TAKER's token, outcome and price at its top level, while each maker entry
-carries its own `asset_id`, `side` and `price` (Polymarket CLOB docs, "Matching": complementary
-orders on the two outcome tokens are matched by minting/merging; SDK polymarket-client
-MakerOrder/UserTradeMakerOrder carry asset_id, side and outcome per entry). Deterministic: the
-fault fires on the next `count` maker fills of user orders, in order."""
+carries its own `asset_id`, `side` and `price`. Sources: Polymarket/ctf-exchange
+docs/mixins/Trading.md (`_fillFacingExchange`: "a buy + buy is being matched, a mint (split)
+happens"; `_validateTakerAndMaker`: for MINT and MERGE the token ids are complementary); SDK
+polymarket-client 0.14.0 models/clob/account.py MakerOrder and models/clob/user_events.py
+UserTradeMakerOrder (asset_id, side, outcome per maker entry). Deterministic: while the fault is
+active (`count` uses), every maker fill of a user order is a cross-match, and resting user orders
+are taken at once (take_resting)."""
 
 from __future__ import annotations
 

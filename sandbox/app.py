@@ -141,6 +141,7 @@ class Api(PrivateRoutes, ChainRoutes):
             WebSocketRoute("/ws/market", self.ws("market")),
             WebSocketRoute("/ws/user", self.ws("user")),
             WebSocketRoute("/ws/prices", self.ws("prices")),
+            WebSocketRoute("/ws/realtime", self.ws("realtime")),
         ]
         return routes
 

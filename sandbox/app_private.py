@@ -143,7 +143,7 @@ class PrivateRoutes:
             and self.ex.visible(t.taker_order_id)
             and q.get("id") in (None, t.id)
             and q.get("market") in (None, t.condition_id)
-            and q.get("asset_id") in (None, t.token)
+            and q.get("asset_id") in (None, t.cross_token or t.token)
             and after <= t.match_time <= before
         ]
         return JSONResponse(views.page(trades, q.get("next_cursor"), self.ex.config.page_size))

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
-from sandbox import delays, lifecycle
+from sandbox import crossing, delays, lifecycle
 from sandbox.auth import ApiCreds
 from sandbox.chain import Chain
 from sandbox.config import SandboxConfig
@@ -193,10 +193,14 @@ class Exchange(OrderEntry, OrderDesk):
         """The market maker crossed a user's resting order: the user is the maker (no fee)."""
         trade_id = str(uuid.uuid4())
         plan = lifecycle.schedule(self, state.window.asset, self.clock())
-        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id, plan)
+        cross = crossing.taker_token(self, state, order)
+        fill = Fill(price=price, size=size, order_id=order.id)
+        self._fill_maker(order, fill, trade_id, plan, cross)
         state.volume += size * price
 
-    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str, plan: Schedule) -> None:
+    def _fill_maker(
+        self, maker: Order, fill: Fill, trade_id: str, plan: Schedule, cross: tuple = ()
+    ) -> None:
         book = self.ledger.buy if maker.side == "BUY" else self.ledger.sell
         booking = book(maker.address, maker.token, fill.size, maker.price, ZERO)
         maker.size_matched += fill.size
@@ -205,7 +209,7 @@ class Exchange(OrderEntry, OrderDesk):
             maker.status = OrderStatus.MATCHED
             self._unrest(maker)
         maker_fill = Fill(maker.price, fill.size, maker.id)
-        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan)
+        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan, cross)
         self.emit_order(maker, "UPDATE")
 
     def _record_trade(
@@ -218,6 +222,7 @@ class Exchange(OrderEntry, OrderDesk):
         maker: Order | None,
         booking: Booking,
         plan: Schedule,
+        cross: tuple = (),
     ) -> None:
         now = self.venue_now()
         trade = Trade(
@@ -247,6 +252,8 @@ class Exchange(OrderEntry, OrderDesk):
             silent=order.silent,
             rest_prefix=bool(self.config.trade_status_prefixed),
         )
+        if cross:
+            trade.cross_token, trade.cross_outcome = cross
         self.trades.append(trade)
         self.pending.append(trade)
         if not trade.silent:

@@ -24,10 +24,13 @@ class FaultKind(StrEnum):
     FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
     FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
     DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
+    CROSS_MATCH = "cross_match"  # a resting order is filled by a taker on the OTHER token (mint)
+    TICK_SIZE = "tick_size"  # the market's tick forced to `tick` (0.01 | 0.001) while active
 
 
 CHANNELS = ("market", "user", "prices")
 HTTP_STATUSES = (425, 429, 500, 503)
+TICKS = (Decimal("0.01"), Decimal("0.001"))
 
 
 class FaultError(ValueError):
@@ -48,6 +51,7 @@ class Fault:
     status: int | None = None
     path: str | None = None
     usd: Decimal | None = None
+    tick: Decimal | None = None  # tick_size: the forced tick
     hide_trades: bool = False  # drop_confirmations: REST hides the order and its trades too
     processed: bool = False  # http_error: the request is handled, then the error is returned
     fired: int = 0
@@ -95,6 +99,10 @@ def parse_fault(body: object) -> Fault:
         fault.processed = _flag(body, "processed")
     if kind is FaultKind.DROP_CONFIRMATIONS:
         fault.hide_trades = _flag(body, "hide_trades")
+    if kind is FaultKind.TICK_SIZE:
+        fault.tick = _decimal(body, "tick")
+        if fault.tick not in TICKS:
+            raise FaultError(f"tick must be one of {[str(t) for t in TICKS]}")
     if kind is FaultKind.BALANCE_OFFSET:
         fault.usd = _decimal(body, "usd")
     if kind is FaultKind.ROTATE_TOKEN_IDS and fault.asset is None:

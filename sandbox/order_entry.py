@@ -158,8 +158,10 @@ def check_price_and_size(
     budget: Decimal | None,
 ) -> None:
     """The venue's price and size rules: a resting order's price on the tick grid and inside
-    [tick, 1 - tick], its size at least MIN_SIZE shares; a marketable order worth at least
-    MIN_MARKETABLE_USD. Raises VenueError with the venue's message."""
+    [tick, 1 - tick], its size at least MIN_SIZE shares; a marketable order's price (at the
+    tick's precision) inside [tick, 1 - tick] and its worth at least MIN_MARKETABLE_USD. The
+    tick is the market's current one (it moves, see the tick_size fault). Raises VenueError
+    with the venue's message."""
     if not marketable:
         try:
             on_grid = (price / tick) == (price / tick).to_integral_value()
@@ -181,6 +183,16 @@ def check_price_and_size(
                 f"lower than the minimum: {MIN_SIZE}"
             )
         return
+    # A marketable order's price is its amounts' ratio, which the SDK rounds to the tick's
+    # price decimals (polymarket _internal/actions/orders/context.py ROUNDING by tick): at that
+    # precision it must lie in [tick, 1 - tick] of the CURRENT tick, as the SDK's own
+    # validate_price_on_tick_grid ("mirrors the exchange's own validation") requires.
+    shown = price.quantize(tick)
+    if not tick <= shown <= 1 - tick:
+        raise VenueError(
+            f"order {order_id} is invalid. Price ({shown.normalize()}) "
+            f"out of range: min {tick} - max {1 - tick}"
+        )
     notional = budget if budget is not None else size * price
     if notional < MIN_MARKETABLE_USD:
         raise VenueError(

@@ -323,6 +323,7 @@ class Runner:
             cfg.assets,
             self.windows.token_asset.get,
             self.windows.tokens,
+            self.windows.on_tick_size,
         )
         self.account = AccountWatch(
             self.venue,

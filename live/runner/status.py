@@ -77,6 +77,8 @@ def health_status(r: RunnerView) -> dict[str, Any]:
         "controls_error": watcher.error if watcher is not None else "starting",
         "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},
         "stale_assets": sorted(r.feed_guard.stale_assets) if r.feed_guard is not None else [],
+        # reconnects per channel and the REST book re-reads after them (read / failed)
+        "feed_sockets": r.feeds.stats() if getattr(r, "feeds", None) is not None else {},
         "clock_offset_ms": r.clock_offset_ms,
         "db": _db(r),
         "recorder": r.recorder.stats() if r.recorder is not None else {},

@@ -6,9 +6,11 @@ after the close the venue's resolution is polled until it is published (FM20).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -50,6 +52,10 @@ class WindowTracker:
         self.token_asset: dict[str, str] = {}
         self.resolved: dict[str, str] = {}
         self.not_tradable: dict[str, str] = {}
+        # The market channel's tick per slug: `tick_size_change` is immediate, Gamma's
+        # orderPriceMinTickSize lags behind it, so a later listing never reverts it.
+        self.channel_ticks: dict[str, Decimal] = {}
+        self.tick_changes = 0
         self.errors = 0
         self.last_error: str | None = None
 
@@ -91,7 +97,33 @@ class WindowTracker:
                     self.not_tradable[found.slug] = found.reason
         return listed
 
+    def on_tick_size(self, token_id: str, new_tick: Decimal, ts: int) -> bool:
+        """A market-channel `tick_size_change` (to 0.001 near 0 and 1 and back; it applies to
+        the whole market, both tokens): the window is re-listed to the engine at once with the
+        new tick, so the next order is priced to it. True when a window's tick changed."""
+        slug = next(
+            (w.slug for w in self.windows.values() if token_id in (w.token_up, w.token_down)),
+            None,
+        )
+        if slug is None:
+            log.info("tick_size_change for unknown token %s ignored", token_id)
+            return False
+        self.channel_ticks[slug] = new_tick
+        window = self.windows[slug]
+        if window.tick_size == new_tick:
+            return False
+        log.info("window %s tick %s -> %s (market channel)", slug, window.tick_size, new_tick)
+        window = dataclasses.replace(window, tick_size=new_tick)
+        self.windows[slug] = window
+        self.tick_changes += 1
+        self._emit(WindowListed(max(ts, self._now_ms()), window))
+        self._upsert(window)
+        return True
+
     def _on_listing(self, window: Window) -> int:
+        tick = self.channel_ticks.get(window.slug)
+        if tick is not None and tick != window.tick_size:
+            window = dataclasses.replace(window, tick_size=tick)
         known = self.windows.get(window.slug)
         if known == window:
             return 0

@@ -100,6 +100,8 @@ def sdk_trade_view(trade: Any, api_key: str) -> TradeView:
                 {
                     "order_id": m.order_id,
                     "owner": m.owner,
+                    "asset_id": str(m.asset_id),
+                    "side": str(m.side),
                     "price": str(m.price),
                     "matched_amount": str(m.matched_amount),
                 }
@@ -118,13 +120,21 @@ async def trade_views(
     token_id: str | None = None,
     after_s: int | None = None,
 ) -> list[TradeView]:
-    """Our trades (every page), optionally on one token and since `after_s` (unix seconds)."""
+    """Our trades (every page), optionally touching one token and since `after_s` (unix s).
+
+    A token filter is applied here, not by the venue: its `asset_id` filter matches the trade's
+    top-level (taker) token, and a cross-matched trade (BUY Up against BUY Down) carries our
+    maker fill on the OTHER token of the market (see messages.OurFill). A trade is kept when
+    its token or the token of any of our fills in it is `token_id`."""
+
+    def touches(view: TradeView) -> bool:
+        return token_id is None or token_id in {view.token_id, *(f.token_id for f in view.fills)}
 
     async def query() -> list[TradeView]:
         out = []
         after = None if after_s is None else str(max(after_s, 0))
-        async for page in client.list_account_trades(asset_id=token_id, after=after):
-            out.extend(sdk_trade_view(t, api_key) for t in page.items)
+        async for page in client.list_account_trades(after=after):
+            out.extend(v for v in (sdk_trade_view(t, api_key) for t in page.items) if touches(v))
         return out
 
     return await with_backoff("trades", query, policy)
@@ -136,8 +146,8 @@ def venue_trades(views: list[TradeView]) -> list[VenueTrade]:
         VenueTrade(
             trade_id=v.trade_id,
             venue_order_id=f.venue_order_id,
-            token_id=v.token_id,
-            side=v.side,
+            token_id=f.token_id or v.token_id,
+            side=f.side or v.side,
             price=f.price,
             shares=f.shares,
             fee=f.fee,

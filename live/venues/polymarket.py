@@ -23,7 +23,7 @@ from eth_account import Account
 from polymarket import AsyncSecureClient
 from polymarket.errors import PolymarketError
 
-from live.kernel.domain import Outcome
+from live.kernel.domain import Asset, Outcome
 from live.kernel.events import BookSnapshot
 from live.venues import account, sdk_internal
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
@@ -40,7 +40,13 @@ from live.venues.messages import Received, rest_book
 from live.venues.port import Redemption, VenueOrder, VenueSnapshot, VenueTrade
 from live.venues.posting import TradeWatch
 from live.venues.retry import Backoff, with_backoff
-from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
+from live.venues.streams import (
+    FeedSocket,
+    market_feed,
+    price_feed,
+    realtime_price_feed,
+    user_feed,
+)
 from live.venues.trading import OrderFlow
 
 log = logging.getLogger(__name__)
@@ -399,7 +405,17 @@ class PolymarketVenue(OrderFlow):
             ping_interval_s=self.config.ws_ping_interval_s,
         )
 
-    def price_feed(self) -> FeedSocket:
+    def price_feed(self, assets: tuple[str, ...] = ()) -> FeedSocket:
+        """The crypto price stream the config names: public RTDS, or (price_stream=realtime)
+        the authenticated gateway with the 60 s Chainlink TWAP channel (live/venues/realtime.py)
+        for `assets` (all the engine's assets when empty)."""
+        if self.config.price_stream == "realtime":
+            creds = self.client.credentials
+            names = assets or tuple(a.value for a in Asset)
+            return realtime_price_feed(
+                self.urls.ws_realtime, creds.key, creds.secret, creds.passphrase,
+                [f"{a.lower()}usd" for a in names], ping_interval_s=self.config.ws_ping_interval_s,
+            )  # fmt: skip
         return price_feed(self.urls.ws_prices, ping_interval_s=self.config.ws_ping_interval_s)
 
     async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from polymarket.errors import PolymarketError, RequestRejectedError
+from polymarket.errors import PolymarketError, RequestRejectedError, UserInputError
 
 from live.kernel.domain import OrderSide
 from live.venues import account
@@ -25,6 +25,7 @@ from live.venues.posting import (
     post_without_duplicates,
 )
 from live.venues.retry import Backoff, with_backoff
+from live.venues.ticks import coarse_worst_price, is_tick_refusal
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class OrderFlow:
     executions: dict[str, Execution]
     _known_orders: dict[str, str]
     _token_locks: dict[str, asyncio.Lock]
+    stale_tick_resigns = 0  # orders re-signed on the coarse grid after a stale-tick refusal
 
     def _lock(self, token_id: str) -> asyncio.Lock:
         return self._token_locks.setdefault(token_id, asyncio.Lock())
@@ -88,14 +90,27 @@ class OrderFlow:
         return execution
 
     async def _sign(self, req: OrderRequest) -> Any:
+        """Sign a marketable order; a refusal for a stale tick (live/venues/ticks.py) is signed
+        once more at the worst price on the grid valid under both ticks."""
+        try:
+            return await self._sign_at(req, req.worst_price)
+        except UserInputError as error:
+            if not is_tick_refusal(error):
+                raise
+            price = coarse_worst_price(req.side.value, req.worst_price)
+            self.stale_tick_resigns += 1
+            log.warning("order %s: %s; re-signed at %s", req.client_order_id, error, price)
+            return await self._sign_at(req, price)
+
+    async def _sign_at(self, req: OrderRequest, worst_price: Decimal) -> Any:
         common = {"token_id": req.token_id, "side": req.side.value, "order_type": req.order_type}
         if req.side.value == "BUY":
             call = lambda: self.client.create_market_order(  # noqa: E731
-                amount=str(req.amount), max_price=str(req.worst_price), **common
+                amount=str(req.amount), max_price=str(worst_price), **common
             )
         else:
             call = lambda: self.client.create_market_order(  # noqa: E731
-                shares=str(req.amount), min_price=str(req.worst_price), **common
+                shares=str(req.amount), min_price=str(worst_price), **common
             )
         return await with_backoff("order metadata + signing", call, self.policy)
 
@@ -121,7 +136,8 @@ class OrderFlow:
         for view in views:
             for fill in view.fills:
                 unknown = fill.venue_order_id not in self._known_orders
-                if unknown and fill.role == "TAKER" and view.side == req.side.value:
+                same = fill.token_id == req.token_id and fill.side == req.side.value
+                if unknown and fill.role == "TAKER" and same:
                     ids.setdefault(fill.venue_order_id, []).append(view.trade_id)
         if len(ids) == 1:
             order_id, trade_ids = next(iter(ids.items()))
@@ -215,7 +231,25 @@ class OrderFlow:
     async def place_limit(
         self, token_id: str, side: str, price: Decimal, size: Decimal, client_order_id: str
     ) -> Posted:
-        """A resting GTC limit order (makers; also used to prove heartbeats keep orders)."""
+        """A resting GTC limit order (makers; also used to prove heartbeats keep orders). The
+        SDK signs a limit order against its CACHED market tick (10 min, polymarket-client 0.14.0
+        _internal/actions/orders/limit.py + cache.py): a venue refusal for the tick is posted
+        once more at the price on the grid valid under both ticks (live/venues/ticks.py)."""
+        posted = await self._post_limit(token_id, side, price, size, client_order_id)
+        if posted is not None and not posted.accepted and is_tick_refusal(posted.error or ""):
+            coarse = coarse_worst_price(side, price)
+            self.stale_tick_resigns += 1
+            log.warning("limit %s: %s; re-sent at %s", client_order_id, posted.error, coarse)
+            posted = await self._post_limit(token_id, side, coarse, size, client_order_id)
+        if posted is None:
+            raise VenueError(f"limit order {client_order_id}: fate unknown after retries")
+        if posted.accepted:
+            self._known_orders[str(posted.venue_order_id)] = client_order_id
+        return posted
+
+    async def _post_limit(
+        self, token_id: str, side: str, price: Decimal, size: Decimal, client_order_id: str
+    ) -> Posted | None:
         signed = await with_backoff(
             "limit order signing",
             lambda: self.client.create_limit_order(
@@ -229,10 +263,6 @@ class OrderFlow:
             posted, _ = await post_without_duplicates(
                 lambda: self._post(signed), lambda: self._lookup(req, t0), self.policy, self._rng
             )
-        if posted is None:
-            raise VenueError(f"limit order {client_order_id}: fate unknown after retries")
-        if posted.accepted:
-            self._known_orders[str(posted.venue_order_id)] = client_order_id
         return posted
 
 

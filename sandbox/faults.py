@@ -24,6 +24,8 @@ class FaultKind(StrEnum):
     FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
     FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
     DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
+    ENGINE_RESTART = "engine_restart"  # 425 on posts/cancels for `seconds`, then post-only
+    EXPIRE_CREDENTIALS = "expire_credentials"  # every API key answers 401 until re-derived
 
 
 CHANNELS = ("market", "user", "prices")
@@ -50,6 +52,8 @@ class Fault:
     usd: Decimal | None = None
     hide_trades: bool = False  # drop_confirmations: REST hides the order and its trades too
     processed: bool = False  # http_error: the request is handled, then the error is returned
+    post_only_seconds: float | None = None  # engine_restart: the post-only period after it
+    heartbeats: bool = False  # engine_restart: heartbeats are answered 425 too
     fired: int = 0
 
     def to_json(self) -> dict:
@@ -88,6 +92,14 @@ def parse_fault(body: object) -> Fault:
         fault.seconds = float(_decimal(body, "seconds"))
         if not 0 <= fault.seconds <= 3600:
             raise FaultError("seconds must be 0..3600")
+    if kind is FaultKind.ENGINE_RESTART:
+        fault.seconds = float(_decimal(body, "seconds")) if "seconds" in body else 90.0
+        fault.post_only_seconds = (
+            float(_decimal(body, "post_only_seconds")) if "post_only_seconds" in body else 5.0
+        )
+        if not 0 < fault.seconds <= 3600 or not 0 <= fault.post_only_seconds <= 3600:
+            raise FaultError("seconds must be 0..3600 (above 0), post_only_seconds 0..3600")
+        fault.heartbeats = _flag(body, "heartbeats")
     if kind is FaultKind.HTTP_ERROR:
         fault.status = int(body.get("status", 0))
         if fault.status not in HTTP_STATUSES:

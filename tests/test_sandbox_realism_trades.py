@@ -28,7 +28,9 @@ LAG_S = 10.0
 
 @pytest.fixture(scope="module")
 def venue():
-    with running_sandbox(venue_config(seed=23, window_seconds=(30,))) as handle:
+    # The trade lifecycle is checked on immediate matches: the share of "delayed" answers is
+    # drilled in test_sandbox_realism_delayed.py and test_order_path.py.
+    with running_sandbox(venue_config(seed=23, window_seconds=(30,), delayed_share=0.0)) as handle:
         assert handle.state()["realism"] == "venue"
         yield handle
 
@@ -171,7 +173,7 @@ def test_data_api_positions_lag_the_trade_by_the_configured_delay(venue):
 
 def test_same_seed_gives_the_same_latencies_and_another_seed_others():
     def first_fill_latencies(seed: int) -> tuple[float, float]:
-        with running_sandbox(venue_config(seed=seed)) as venue:
+        with running_sandbox(venue_config(seed=seed, delayed_share=0.0)) as venue:
             client = venue.client()
             market_buy(client, venue.open_window(min_left=3)["token_up"], "3")
             first = venue.state()["trades"][0]

@@ -161,6 +161,14 @@ def trade_status(value: object) -> str:
     return str(value).upper().removeprefix("TRADE_STATUS_")
 
 
+def order_status(value: object) -> str:
+    """The V2 order lookup may say ORDER_STATUS_LIVE / ORDER_STATUS_MATCHED (docs/venue.md,
+    O6), older answers and the stream LIVE / MATCHED: one plain form. An SDK enum member is
+    read by its value."""
+    raw = getattr(value, "value", value)
+    return str(raw).upper().removeprefix("ORDER_STATUS_")
+
+
 # ------------------------------------------------------------------ market channel
 
 

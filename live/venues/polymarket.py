@@ -39,6 +39,7 @@ from live.venues.execution import Execution
 from live.venues.messages import Received, rest_book
 from live.venues.port import Redemption, VenueOrder, VenueSnapshot, VenueTrade
 from live.venues.posting import TradeWatch
+from live.venues.readiness import Readiness
 from live.venues.retry import Backoff, with_backoff
 from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
 from live.venues.trading import OrderFlow
@@ -58,7 +59,12 @@ class PolymarketVenue(OrderFlow):
     ) -> None:
         self.config = config
         self.urls = config.urls()
-        self.policy = Backoff(config.max_retries, config.backoff_base_s, config.backoff_max_s)
+        self.policy = Backoff(
+            config.max_retries,
+            config.backoff_base_s,
+            config.backoff_max_s,
+            on_unauthorized=self.renew_credentials,
+        )
         self.watch = TradeWatch()
         self.executions: dict[str, Execution] = {}
         self._clock = clock
@@ -73,6 +79,13 @@ class PolymarketVenue(OrderFlow):
         # One transaction submitted at a time: the SDK reads the account's next nonce before it
         # signs, so two concurrent submissions collide ("nonce too low"); confirmations overlap.
         self._tx_submit = asyncio.Lock()
+        self.readiness = Readiness(config.restart_pause_s, config.restart_max_s)
+        self._bought: set[str] = set()  # tokens bought this session (O3: refresh before selling)
+        self.balance_refreshes = 0  # cache refreshes after a balance refusal (O3)
+        self.credential_renewals = 0  # API credentials derived again after a 401 (O5)
+        self.skew_s = 0.0  # venue clock minus ours, last measured (O5)
+        self._sign_offset_s = 0.0  # L2 timestamps are ours + this (0 unless skewed)
+        self._renewing = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"PolymarketVenue({self.config!r})"
@@ -82,14 +95,9 @@ class PolymarketVenue(OrderFlow):
     async def connect(self) -> PolymarketVenue:
         """Create the SDK client (derives API credentials with an L1 signature) and check the
         SDK classified the wallet as POLYMARKET_SIGNATURE_TYPE says."""
-        key = self.config.key_hex()
-        signer = Account.from_key(key).address
-        wallet = self.config.funder or signer
         self._http = httpx.AsyncClient(timeout=self.config.http_timeout_s)
         try:
-            self._client = await AsyncSecureClient.create(
-                private_key=key, wallet=wallet, environment=self.config.environment()
-            )
+            self._client = await self._new_client()
         except PolymarketError as error:
             await self.close()
             raise VenueError(f"cannot create the SDK client: {self._scrub(error)}") from None
@@ -102,8 +110,29 @@ class PolymarketVenue(OrderFlow):
                 f"says {self.config.signature_type} ({expected}) but the SDK classifies the "
                 f"funder as {actual}",
             )
-        self._heartbeat = account.Heartbeat(self._client)
+        self._heartbeat = account.Heartbeat(
+            self._client, self.readiness.not_ready, on_unauthorized=self.renew_credentials
+        )
         return self
+
+    async def _new_client(self) -> Any:
+        key = self.config.key_hex()
+        wallet = self.config.funder or Account.from_key(key).address
+        return await AsyncSecureClient.create(
+            private_key=key, wallet=wallet, environment=self.config.environment()
+        )
+
+    async def renew_credentials(self) -> None:
+        """L2 answered 401 (credentials expired, O5): derive the API credentials again (an L1
+        signature) into the same SDK client, still signing on the venue's clock if we do.
+        VenueError if the venue refuses."""
+        async with self._renewing:
+            try:
+                await sdk_internal.rederive_credentials(self.client, self._sign_offset_s)
+            except PolymarketError as error:
+                raise VenueError(f"cannot renew API credentials: {self._scrub(error)}") from None
+            self.credential_renewals += 1
+            log.warning("API credentials derived again (renewal %d)", self.credential_renewals)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -238,19 +267,34 @@ class PolymarketVenue(OrderFlow):
     # ------------------------------------------------------------------ account
 
     async def balance(self) -> Decimal:
-        """Collateral balance in USD, queried now (never cached)."""
+        """Collateral balance in USD, queried now: the venue's cache is refreshed first (its
+        `/balance-allowance` answers a snapshot only `/balance-allowance/update` refreshes, O3)."""
+        await self.refresh_balance()
         return await account.balance(self.client, self.policy)
 
-    async def refresh_balance(self) -> None:
-        """Ask the venue to refresh its cached balance (after fills); failures are logged."""
+    async def refresh_balance(
+        self, asset_type: str = "COLLATERAL", token_id: str | None = None
+    ) -> None:
+        """Ask the venue to refresh its cached balance of COLLATERAL, or of one token's
+        CONDITIONAL shares (after fills, before selling shares bought this session); failures
+        are logged (the order check then says what the venue thinks)."""
         try:
             await with_backoff(
                 "balance refresh",
-                lambda: sdk_internal.refresh_balance_allowance(self.client),
+                lambda: sdk_internal.refresh_balance_allowance(self.client, asset_type, token_id),
                 self.policy,
             )
         except VenueQueryError as error:
             log.warning("%s", error)
+
+    def fee_rate_of(self, token_id: str) -> Decimal | None:
+        """The market's taker fee rate (Gamma `feeSchedule`) for a known token, else None
+        (live/venues/fees.py: the fee rule of our fills)."""
+        known = self._token_index.get(token_id)
+        cached = self._listings.get(known[0]) if known is not None else None
+        if cached is not None and isinstance(cached[1], Listing):
+            return cached[1].window.fee_rate
+        return self.config.fallback_fee_rate
 
     async def positions(self) -> Mapping[str, Decimal]:
         return await account.positions(self.client, self.policy)
@@ -320,7 +364,7 @@ class PolymarketVenue(OrderFlow):
         views = await account.trade_views(
             self.client, self.policy, self.api_key, after_s=since_ts // 1000
         )
-        return account.venue_trades(views)
+        return account.venue_trades(views, self.fee_rate_of)
 
     async def snapshot(self, since_ts: int) -> VenueSnapshot:
         """Open orders, positions, our trades since `since_ts` (epoch ms) and balance, for
@@ -366,7 +410,24 @@ class PolymarketVenue(OrderFlow):
         server = await with_backoff("server time", query, self.policy)
         after = self._clock()
         server_ms = server * 1000 if server < 10**11 else server
-        return server_ms - int((before + after) / 2 * 1000)
+        offset_ms = server_ms - int((before + after) / 2 * 1000)
+        self._follow_skew(offset_ms / 1000)
+        return offset_ms
+
+    def _follow_skew(self, offset_s: float) -> None:
+        """Sign L2 requests on the venue's clock while ours is off by more than `skew_sign_s`
+        (the venue refuses stale POLY_TIMESTAMPs with 401, O5); back to ours once it is not."""
+        self.skew_s = offset_s
+        wanted = offset_s if abs(offset_s) > self.config.skew_sign_s else 0.0
+        if self._client is not None and wanted != self._sign_offset_s:
+            log.warning("clock skew %.1fs: L2 requests signed with offset %.1fs", offset_s, wanted)
+            sdk_internal.sign_with_offset(self._client, wanted)
+            self._sign_offset_s = wanted
+
+    @property
+    def skewed(self) -> bool:
+        """Our clock is off the venue's by more than `skew_alert_s` (alert, O5)."""
+        return abs(self.skew_s) > self.config.skew_alert_s
 
     # ------------------------------------------------------------------ market data
 

@@ -26,6 +26,7 @@ from polymarket.errors import PolymarketError
 from live.kernel.domain import Outcome
 from live.kernel.events import BookSnapshot
 from live.venues import account, sdk_internal
+from live.venues.cash import CashFlow
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import (
     Discovered,
@@ -37,17 +38,18 @@ from live.venues.discovery import (
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
 from live.venues.messages import Received, rest_book
-from live.venues.port import Redemption, VenueOrder, VenueSnapshot, VenueTrade
+from live.venues.port import VenueOrder, VenueSnapshot, VenueTrade
 from live.venues.posting import TradeWatch
 from live.venues.readiness import Readiness
 from live.venues.retry import Backoff, with_backoff
+from live.venues.session import Session
 from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
 from live.venues.trading import OrderFlow
 
 log = logging.getLogger(__name__)
 
 
-class PolymarketVenue(OrderFlow):
+class PolymarketVenue(Session, CashFlow, OrderFlow):
     """One account on one venue. Not thread-safe: use it from one event loop."""
 
     def __init__(
@@ -82,10 +84,10 @@ class PolymarketVenue(OrderFlow):
         self.readiness = Readiness(config.restart_pause_s, config.restart_max_s)
         self._bought: set[str] = set()  # tokens bought this session (O3: refresh before selling)
         self.balance_refreshes = 0  # cache refreshes after a balance refusal (O3)
-        self.credential_renewals = 0  # API credentials derived again after a 401 (O5)
-        self.skew_s = 0.0  # venue clock minus ours, last measured (O5)
-        self._sign_offset_s = 0.0  # L2 timestamps are ours + this (0 unless skewed)
-        self._renewing = asyncio.Lock()
+        # Where an early OrderAck goes for a post answered "delayed" (O1): the runner's event
+        # queue (live/runner/gateway.py); None: only in the Execution's events.
+        self.on_pending: Callable[[Any], None] | None = None
+        self._init_session()  # credentials and clock (live/venues/session.py, O5)
 
     def __repr__(self) -> str:
         return f"PolymarketVenue({self.config!r})"
@@ -121,18 +123,6 @@ class PolymarketVenue(OrderFlow):
         return await AsyncSecureClient.create(
             private_key=key, wallet=wallet, environment=self.config.environment()
         )
-
-    async def renew_credentials(self) -> None:
-        """L2 answered 401 (credentials expired, O5): derive the API credentials again (an L1
-        signature) into the same SDK client, still signing on the venue's clock if we do.
-        VenueError if the venue refuses."""
-        async with self._renewing:
-            try:
-                await sdk_internal.rederive_credentials(self.client, self._sign_offset_s)
-            except PolymarketError as error:
-                raise VenueError(f"cannot renew API credentials: {self._scrub(error)}") from None
-            self.credential_renewals += 1
-            log.warning("API credentials derived again (renewal %d)", self.credential_renewals)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -302,60 +292,6 @@ class PolymarketVenue(OrderFlow):
     async def holdings(self) -> tuple[Mapping[str, Decimal], Mapping[str, Decimal]]:
         return await account.holdings(self.client, self.policy)
 
-    # ------------------------------------------------------------------ settling to cash
-
-    async def redeem(self, condition_id: str) -> Redemption:
-        """`redeem_positions` (JSON-RPC for an EOA, the relayer for a gasless wallet), then
-        wait for the transaction's terminal outcome. One transaction, no retry here (the
-        runner's redemption desk retries); VenueError names what failed. Submissions are
-        serialised (the nonce), the waits for confirmation are not: several windows' redemptions
-        confirm side by side."""
-        try:
-            async with self._tx_submit:
-                handle = await self.client.redeem_positions(condition_id=condition_id)
-            outcome = await handle.wait()
-        except PolymarketError as error:
-            raise VenueError(f"redeem {condition_id}: {self._scrub(error)}") from None
-        via = "rpc" if type(handle).__name__.startswith("Eoa") else "relayer"
-        tx_hash = str(getattr(outcome, "transaction_hash", None) or handle.transaction_hash or "")
-        return Redemption(condition_id=condition_id, tx_hash=tx_hash, via=via)
-
-    async def auto_redemptions(self) -> list[Redemption]:
-        """AUTO_REDEEMED notifications (the SDK reads them over REST only)."""
-        try:
-            notes = await self.client.get_notifications()
-        except PolymarketError as error:
-            raise VenueQueryError("notifications", self._scrub(error)) from None
-        out = []
-        for note in notes:
-            payload = getattr(note, "payload", None)
-            if type(payload).__name__ != "AutoRedeemedNotificationPayload":
-                continue
-            out.append(
-                Redemption(
-                    condition_id=str(payload.condition_id),
-                    tx_hash=str(payload.transaction_hash),
-                    via="operator",
-                    paid=Decimal(payload.amount),
-                    note_id=str(note.id),
-                )
-            )
-        return out
-
-    async def drop_notifications(self, note_ids: list[str]) -> None:
-        try:
-            await self.client.drop_notifications(ids=note_ids)
-        except PolymarketError as error:
-            log.warning("dropping notifications failed: %s", self._scrub(error))
-
-    async def auto_redeem_approved(self) -> bool:
-        try:
-            state = await self.client.get_trading_approvals_state()
-        except PolymarketError as error:
-            raise VenueQueryError("trading approvals", self._scrub(error)) from None
-        operator = sdk_internal.auto_redeem_operator(self.client).lower()
-        return not any(a.operator.lower() == operator for a in state.missing.erc1155)
-
     async def open_orders(self) -> list[VenueOrder]:
         return await account.open_orders(self.client, self.policy)
 
@@ -395,39 +331,6 @@ class PolymarketVenue(OrderFlow):
         if self._heartbeat is None:
             raise VenueError("venue not connected: call connect() first")
         await self._heartbeat.run(self.config.heartbeat_interval_s, on_failure)
-
-    async def clock_offset_ms(self) -> int:
-        """Venue server time minus ours, in ms (the venue reports whole seconds: ±500 ms)."""
-        http = self._http or httpx.AsyncClient(timeout=self.config.http_timeout_s)
-        self._http = http
-        before = self._clock()
-
-        async def query() -> int:
-            response = await http.get(f"{self.urls.clob}/time")
-            response.raise_for_status()
-            return int(Decimal(str(response.json())))
-
-        server = await with_backoff("server time", query, self.policy)
-        after = self._clock()
-        server_ms = server * 1000 if server < 10**11 else server
-        offset_ms = server_ms - int((before + after) / 2 * 1000)
-        self._follow_skew(offset_ms / 1000)
-        return offset_ms
-
-    def _follow_skew(self, offset_s: float) -> None:
-        """Sign L2 requests on the venue's clock while ours is off by more than `skew_sign_s`
-        (the venue refuses stale POLY_TIMESTAMPs with 401, O5); back to ours once it is not."""
-        self.skew_s = offset_s
-        wanted = offset_s if abs(offset_s) > self.config.skew_sign_s else 0.0
-        if self._client is not None and wanted != self._sign_offset_s:
-            log.warning("clock skew %.1fs: L2 requests signed with offset %.1fs", offset_s, wanted)
-            sdk_internal.sign_with_offset(self._client, wanted)
-            self._sign_offset_s = wanted
-
-    @property
-    def skewed(self) -> bool:
-        """Our clock is off the venue's by more than `skew_alert_s` (alert, O5)."""
-        return abs(self.skew_s) > self.config.skew_alert_s
 
     # ------------------------------------------------------------------ market data
 

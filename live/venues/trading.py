@@ -5,15 +5,17 @@ orders. See live/venues/posting.py for the rules and docs/venue.md for the API."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from polymarket.errors import PolymarketError, RequestRejectedError
 
 from live.kernel.domain import OrderSide
+from live.kernel.events import OrderAck
 from live.venues import account
 from live.venues.errors import TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution, ExecutionStatus, build_execution
@@ -44,6 +46,7 @@ class OrderFlow:
     watch: Any
     executions: dict[str, Execution]
     readiness: Any
+    on_pending: Callable[[OrderAck], None] | None
     renew_credentials: Any
     balance_refreshes: int
     _bought: set[str]
@@ -124,11 +127,22 @@ class OrderFlow:
 
     async def _follow(self, req: OrderRequest, posted: Posted | None, t0: float) -> Execution:
         progress = None
+        early_ack = False
         if posted is not None and posted.accepted:
             self._known_orders[str(posted.venue_order_id)] = req.client_order_id
+            if posted.status == "delayed" and self.on_pending is not None:
+                # O1: tell the engine now that the order is accepted, matching pending
+                pending_ms = int(self.config.delayed_timeout_s * 1000)
+                ack = OrderAck(self._now_ms(), req.client_order_id, str(posted.venue_order_id),
+                               matching_pending_ms=pending_ms)  # fmt: skip
+                self.on_pending(ack)
+                early_ack = True
             progress = Progress(req, posted, fee_rate=self.fee_rate_of)
             progress = await self._confirm(progress, t0)
         execution = build_execution(req, posted, progress, self._now_ms(), None, t0=t0)
+        if early_ack:  # the engine has the ack already: a second one is not a transition
+            kept = tuple(e for e in execution.events if not isinstance(e, OrderAck))
+            execution = dataclasses.replace(execution, events=kept)
         if execution.filled_shares > 0:
             if req.side.value == "BUY":
                 self._bought.add(req.token_id)

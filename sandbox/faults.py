@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from sandbox.restart import DEFAULT_POST_ONLY_S, DEFAULT_RESTART_S
+
 
 class FaultKind(StrEnum):
     STALL_FEED = "stall_feed"
@@ -93,9 +95,11 @@ def parse_fault(body: object) -> Fault:
         if not 0 <= fault.seconds <= 3600:
             raise FaultError("seconds must be 0..3600")
     if kind is FaultKind.ENGINE_RESTART:
-        fault.seconds = float(_decimal(body, "seconds")) if "seconds" in body else 90.0
+        fault.seconds = float(_decimal(body, "seconds")) if "seconds" in body else DEFAULT_RESTART_S
         fault.post_only_seconds = (
-            float(_decimal(body, "post_only_seconds")) if "post_only_seconds" in body else 5.0
+            float(_decimal(body, "post_only_seconds"))
+            if "post_only_seconds" in body
+            else DEFAULT_POST_ONLY_S
         )
         if not 0 < fault.seconds <= 3600 or not 0 <= fault.post_only_seconds <= 3600:
             raise FaultError("seconds must be 0..3600 (above 0), post_only_seconds 0..3600")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 RESTART_MSG = "the matching engine is restarting, please retry later"
 POST_ONLY_MSG = "the matching engine is in post-only mode: only post-only orders are accepted"
 DEFAULT_RESTART_S = 90.0
-DEFAULT_POST_ONLY_S = 5.0
+DEFAULT_POST_ONLY_S = 120.0  # docs: 2 minutes of post-only mode after each restart
 ORDER_PATHS = ("/clob/order", "/clob/orders", "/clob/cancel-all", "/clob/cancel-market-orders")
 HEARTBEAT_PATH = "/clob/v1/heartbeats"
 

@@ -280,10 +280,12 @@ class Exchange(OrderEntry, OrderDesk):
 
     def clear_faults(self, kind: FaultKind | None = None) -> None:
         """Switch faults off (all, or one kind); once drop_confirmations is off, the orders
-        and trades it hid reappear in REST lookups."""
+        and trades it hid reappear in REST lookups; clearing engine_restart ends a restart."""
         self.faults.clear(kind)
         if kind in (None, FaultKind.DROP_CONFIRMATIONS):
             self.hidden.clear()
+        if kind in (None, FaultKind.ENGINE_RESTART):
+            self.restart = None  # the engine is back (and out of post-only) at once
 
     def visible(self, order_id: str) -> bool:
         """Whether REST lookups may reveal this order (and trades it took part in)."""

@@ -193,6 +193,26 @@ def test_engine_restart_refuses_as_not_ready_pauses_and_resumes(sandbox):
     assert venue.readiness.restarting is False
 
 
+def test_restart_answers_425_on_posts_and_cancels_not_on_reads_and_clearing_ends_it(sandbox):
+    window = sandbox.open_window(min_left=6)
+    client = sandbox.client()
+    sandbox.inject("engine_restart", seconds=30)  # heartbeats are not refused without the flag
+    with pytest.raises(RequestRejectedError) as posted:
+        client.place_market_order(
+            token_id=window["token_up"], side="BUY", amount="3", max_price=WORST_BUY
+        )
+    with pytest.raises(RequestRejectedError) as cancelled:
+        client.cancel_all()
+    beat = client.send_order_heartbeat(heartbeat_id="")
+    reads = client.get_balance_allowance(asset_type="COLLATERAL")
+    sandbox.clear_faults()
+    after = market_buy(client, window["token_up"], "3")
+    assert posted.value.status == 425 and cancelled.value.status == 425
+    assert "restarting" in str(posted.value)
+    assert beat.heartbeat_id and int(reads.balance) > 0
+    assert after.ok
+
+
 def test_post_only_period_refuses_marketable_orders_with_the_venues_text(sandbox):
     window = sandbox.open_window(min_left=6)
     client = sandbox.client()

@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 from polymarket.errors import RateLimitError, RequestRejectedError
 
 from live.journal.codec import parse_line, to_json
-from live.kernel.domain import taker_fee
+from live.kernel.domain import OrderSide, taker_fee
 from live.kernel.events import OrderAck
 from live.venues import posting
 from live.venues.errors import VenueQueryError
+from live.venues.execution import ExecutionStatus, build_execution
 from live.venues.fees import fill_fee
-from live.venues.messages import OurFill, order_status
-from live.venues.posting import Posted, post_without_duplicates
+from live.venues.messages import OurFill, TradeView, order_status
+from live.venues.posting import OrderRequest, Posted, Progress, post_without_duplicates
 from live.venues.readiness import Readiness, is_not_ready
 from live.venues.retry import Backoff
 
@@ -164,3 +165,23 @@ def test_a_lookup_failing_unexpectedly_is_logged_counted_and_leaves_the_fate_unk
     assert asyncio.run(posting._safe_lookup(failing, notes)) is None
     assert posting.unexpected_lookup_errors == before + 1  # an expected failure: noted only
     assert notes[1].startswith("targeted lookup failed: venue query 'trades'")
+
+
+def test_a_delayed_post_is_pending_until_the_lookup_says_otherwise_then_ends_on_its_trades():
+    req = OrderRequest("c-1", "tok", OrderSide.BUY, "FAK", Decimal("3"), Decimal("0.99"))
+    delayed = Posted("0xo", "delayed")  # the venue's answer: no amounts, no trade ids
+
+    def progress(status: str | None, trades: tuple = ()) -> Progress:
+        p = Progress(req, delayed, fee_rate=lambda _t: Decimal("0.07"))
+        p.venue_status, p.trades = status, {t.trade_id: t for t in trades}
+        return p
+
+    fill = OurFill("0xo", Decimal("0.5"), Decimal("6"), Decimal(0), "TAKER")
+    trade = TradeView("t-1", "MATCHED", "tok", "BUY", 1_000, (fill,))
+    assert not progress(None).answered() and not progress("DELAYED").answered()
+    assert not progress("MATCHED").answered()  # matched: its trades are still to come
+    unmatched = build_execution(req, delayed, progress("UNMATCHED"), 2_000, None)
+    assert unmatched.status is ExecutionStatus.CANCELLED and unmatched.reason == "nothing filled"
+    matched = build_execution(req, delayed, progress("GONE", (trade,)), 2_000, None)
+    assert matched.status is ExecutionStatus.FILLED and matched.filled_shares == Decimal("6")
+    assert matched.fee == taker_fee(Decimal("6"), Decimal("0.07"), Decimal("0.5"))

@@ -249,8 +249,8 @@ class Progress:
         seen = {t.trade_id for t, *_ in self.ours()}
         if any(trade_id not in seen for trade_id in self.posted.trade_ids):
             return False
-        if self.posted.status == "matched" and not seen:
-            return False
+        if (self.posted.status == "matched" or self.venue_status == "MATCHED") and not seen:
+            return False  # matched (a delayed post too, O1): its trades are still to be seen
         if self.delayed() or self.order_open is True:
             return False
         return self.request.order_type in ("FAK", "FOK") or self.order_open is False

@@ -162,11 +162,8 @@ def trade_status(value: object) -> str:
 
 
 def order_status(value: object) -> str:
-    """The V2 order lookup may say ORDER_STATUS_LIVE / ORDER_STATUS_MATCHED (docs/venue.md,
-    O6), older answers and the stream LIVE / MATCHED: one plain form. An SDK enum member is
-    read by its value."""
-    raw = getattr(value, "value", value)
-    return str(raw).upper().removeprefix("ORDER_STATUS_")
+    """The order lookup's ORDER_STATUS_LIVE (docs/venue.md O6) or LIVE: one plain form."""
+    return str(getattr(value, "value", value)).upper().removeprefix("ORDER_STATUS_")
 
 
 # ------------------------------------------------------------------ market channel

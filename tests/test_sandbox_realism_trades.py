@@ -17,6 +17,7 @@ from sandbox_fixtures import (
     WORST_BUY,
     market_buy,
     positions,
+    refresh_balance,
     running_sandbox,
     usdc,
     venue_config,
@@ -123,6 +124,7 @@ def test_held_confirmation_arrives_after_35_s_and_the_shares_cannot_be_sold_befo
     assert status() == {"MATCHED"}  # held: no settlement transaction yet
     wait_for(lambda: status() == {"CONFIRMED"}, timeout=40)
     assert time.time() - sent >= 35
+    refresh_balance(client, "CONDITIONAL", window["token_up"])  # the venue's cache (O3)
     resting = client.post_order(
         client.create_limit_order(
             token_id=window["token_up"], side="SELL", price="0.99", size=str(bought.taking_amount)

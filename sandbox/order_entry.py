@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
-from sandbox import lifecycle
+from sandbox import balance_cache, lifecycle
 from sandbox.auth import ApiCreds, order_signature_ok
 from sandbox.config import SandboxConfig
 from sandbox.ledger import ZERO, Ledger
@@ -115,19 +115,18 @@ class OrderEntry:
         With `settled_spend_only`, what trades not yet on chain brought in is not free: shares
         bought and USDC from sells that are still MATCHED (py-clob-client-v2#34); without it,
         only what a trade doomed by the fail_trades fault brought in (it is about to be undone)."""
-        acct = self.ledger.account(order.address)
         failing_only = not self.config.settled_spend_only
         if order.side == "BUY":
             need = budget if budget is not None else order.original_size * order.price
             need += need * self.config.fee_rate / 4
-            free = acct.usdc - self.reserved_usdc(order.address)
+            free = balance_cache.spendable(self, order.address, "COLLATERAL")
+            free -= self.reserved_usdc(order.address)
             free -= lifecycle.unsettled_proceeds(self, order.address, failing_only)
             if need > free:
                 raise VenueError(BALANCE_MSG)
         else:
-            held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
-                order.address, order.token
-            )
+            held = balance_cache.spendable(self, order.address, order.token)
+            held -= self.reserved_shares(order.address, order.token)
             held -= lifecycle.unsettled_shares(self, order.address, order.token, failing_only)
             if order.original_size > held:
                 raise VenueError(BALANCE_MSG)

@@ -22,11 +22,12 @@ def levels_json(levels: list[Level], descending: bool) -> list[dict]:
     return [{"price": num(lvl.price), "size": num(lvl.size)} for lvl in ordered]
 
 
-def order_json(order: Order) -> dict:
-    """REST `OpenOrder` shape (also the body of user-channel order events)."""
+def order_json(order: Order, prefixed: bool = False) -> dict:
+    """REST `OpenOrder` shape (also the body of user-channel order events); `prefixed`: the V2
+    order lookup's `ORDER_STATUS_LIVE` spelling (realism `order_status_prefixed`)."""
     return {
         "id": order.id,
-        "status": order.status.value,
+        "status": ("ORDER_STATUS_" if prefixed else "") + order.status.value,
         "owner": order.owner,
         "maker_address": order.address,
         "market": order.condition_id,

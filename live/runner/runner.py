@@ -45,6 +45,7 @@ from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
 from live.runner.store_guard import StoreGuard
 from live.runner.strategy_gate import StrategyGate
+from live.runner.venue_watch import VenueWatch
 from live.runner.windows import WindowTracker
 from live.store import migrate
 from live.store.adoption import record_stop
@@ -138,6 +139,7 @@ class Runner:
         self.alarms = Alarms(self.alerter)
         root = Path(cfg.repo_root).resolve()
         self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
+        self.venue_watch = VenueWatch(self.venue, self.alarms.raise_)  # issue 14 (O2, O5)
         self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
         await asyncio.to_thread(lock.acquire)  # no synchronous database call on the loop
         self.role = TraderRole(lock, self.slots, self.alarms.raise_, cfg.instance_id)
@@ -525,6 +527,7 @@ class Runner:
                 self.role.health_recovered(self.now_ms())
             for slot in self.slots:
                 self.alarms.run_assertions(slot)
+            self.venue_watch.check()
             await self.feeds.subscribe_new_tokens()
             await asyncio.to_thread(self.windows.update_statuses)
             await asyncio.to_thread(

@@ -89,6 +89,20 @@ class VenueConfig(BaseModel):
     # How often the SDK polls a redemption's receipt or relayer state (sandbox only; Polymarket
     # keeps the SDK's own 2000 ms).
     tx_poll_ms: int = Field(default=250, ge=50, le=5000)
+    # Order path (issue 14, docs/venue.md "Order-path behaviours"):
+    # a post answered "delayed" is followed up to this long for its match (O1);
+    delayed_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # after a 425 (matching-engine restart) new orders are refused locally for a pause that
+    # doubles from `restart_pause_s` up to `restart_max_s` (the documented ~90 s restart) (O2);
+    restart_pause_s: float = Field(default=2.0, gt=0, le=60)
+    restart_max_s: float = Field(default=90.0, gt=0, le=600)
+    # a "not enough balance / allowance" refusal: refresh the venue's balance cache and re-post
+    # at most this many times (O3);
+    balance_retries: int = Field(default=2, ge=0, le=5)
+    # local clock skew against the venue above which L2 requests are signed on the venue's
+    # clock, and above which an alert is raised (O5).
+    skew_sign_s: float = Field(default=5.0, gt=0, le=300)
+    skew_alert_s: float = Field(default=2.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VenueConfig:

@@ -167,6 +167,11 @@ def trade_status(value: object) -> str:
     return str(value).upper().removeprefix("TRADE_STATUS_")
 
 
+def order_status(value: object) -> str:
+    """The order lookup's ORDER_STATUS_LIVE (docs/venue.md O6) or LIVE: one plain form."""
+    return str(getattr(value, "value", value)).upper().removeprefix("ORDER_STATUS_")
+
+
 # ------------------------------------------------------------------ market channel
 
 

@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 from live.kernel import records as kr
 from live.kernel.adoption import AdoptionError
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.domain import Mode, Order, Position, TradingState
+from live.kernel.domain import Fill, Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
 from live.runner import instances, takeover
@@ -54,7 +54,15 @@ from strategies import resolve
 
 log = logging.getLogger(__name__)
 # What a trader that lost the lock no longer writes: the rows the new trader adopted.
-HANDED_OVER = (Order, Position, kr.OrderEventRecord, kr.PositionEventRecord, kr.SettlementRecord)
+HANDED_OVER = (
+    Order,
+    Position,
+    Fill,  # a fill row without its position's would make the new trader skip the trade
+    kr.OrderEventRecord,
+    kr.PositionEventRecord,
+    kr.SettlementRecord,
+    kr.RedemptionRecord,  # its row references the position's, which the new trader owns
+)
 
 
 class HealthUnavailable(RuntimeError):
@@ -474,8 +482,10 @@ class Runner:
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
         if slot.venue_orders and self.role is not None and self.role.lost_lock:
-            # Another instance took the lock and adopted these rows: never overwrite them.
+            # Another instance took the lock and adopted these rows: never overwrite them
+            # (nor with records still waiting for the store: the new trader reads the venue).
             records = [r for r in records if not isinstance(r, HANDED_OVER)]
+            slot.persist.discard(HANDED_OVER)
         slot.persist.add(records)
         self._after_records(slot, records)
         for command in commands:
@@ -536,13 +546,16 @@ class Runner:
             for slot in self.slots:
                 self.alarms.run_assertions(slot)
             await self.feeds.subscribe_new_tokens()
-            await asyncio.to_thread(self.windows.update_statuses)
-            await asyncio.to_thread(
-                instances.heartbeat,
-                self.pool,
-                self.config.instance_id,
-                self.role.name,
-                health_status(self),
+            # The store may be away (issue 15): a failed write is logged and counted, not fatal.
+            await self.guarded.run(
+                "window statuses", lambda: asyncio.to_thread(self.windows.update_statuses)
+            )
+            status = health_status(self)
+            await self.guarded.run(
+                "instance heartbeat",
+                lambda status=status: asyncio.to_thread(
+                    instances.heartbeat, self.pool, self.config.instance_id, self.role.name, status
+                ),
             )
             if beat % 15 == 0:
                 offset = await self.guarded.run("clock offset", self.venue.clock_offset_ms)

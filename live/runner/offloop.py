@@ -76,6 +76,22 @@ class OffLoopWrites:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
+    async def close(self, timeout_s: float = 5.0) -> int:
+        """At a stop: wait up to `timeout_s` for the queued jobs, then give up on the rest
+        (the store is away): they are logged and counted lost. Returns how many were lost."""
+        if self._task is not None and not self._task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        left = len(self._jobs)
+        if left:
+            self.lost += left
+            log.error("%s: %d writes not done at the stop (counted lost)", self.name, left)
+            self._jobs.clear()
+        return left
+
     def status(self) -> dict[str, Any]:
         return {
             "waiting": self.waiting,

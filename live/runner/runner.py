@@ -433,6 +433,9 @@ class Runner:
             await step(
                 f"closing run {slot.engine.run_id}", lambda p=slot.persist, s=summary: p.close(s)
             )
+        for part in (self.windows, self.feed_guard, self.applier):  # their off-loop writes
+            if part is not None:
+                await part.writes.close()
         if self.recorder is not None:
             await self.recorder.idle()
             await step(

@@ -9,7 +9,6 @@ watch (account_watch.py) and startup reconciliation (reconciliation.py)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from psycopg_pool import ConnectionPool
 from live.kernel import records as kr
 from live.kernel.adoption import AdoptionError
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.domain import Mode, Order, Position, TradingState
+from live.kernel.domain import Fill, Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
 from live.runner import instances, takeover
@@ -34,6 +33,7 @@ from live.runner.controls_watch import ControlsWatcher
 from live.runner.feed_guard import FeedGuard
 from live.runner.feeds import FeedSupervisor
 from live.runner.gateway import OrderGateway
+from live.runner.guarded import Guarded
 from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.reconciliation import reconcile_at_start
@@ -55,7 +55,15 @@ from strategies import resolve
 
 log = logging.getLogger(__name__)
 # What a trader that lost the lock no longer writes: the rows the new trader adopted.
-HANDED_OVER = (Order, Position, kr.OrderEventRecord, kr.PositionEventRecord, kr.SettlementRecord)
+HANDED_OVER = (
+    Order,
+    Position,
+    Fill,  # a fill row without its position's would make the new trader skip the trade
+    kr.OrderEventRecord,
+    kr.PositionEventRecord,
+    kr.SettlementRecord,
+    kr.RedemptionRecord,  # its row references the position's, which the new trader owns
+)
 
 
 class HealthUnavailable(RuntimeError):
@@ -102,6 +110,7 @@ class Runner:
         self.store_guard: StoreGuard | None = None
         self.adoption: dict[str, Any] = {}
         self.stop_reason = "stopped"
+        self.guarded = Guarded()  # failed shutdown steps and clock re-measures, counted
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
@@ -134,8 +143,9 @@ class Runner:
 
     async def start(self) -> None:
         cfg = self.config
-        migrate.migrate(self.db_url)
-        self.pool = pool = make_pool(self.db_url, min_size=2, max_size=8)
+        # No synchronous database call on the event loop, even at start (issue 15).
+        await asyncio.to_thread(migrate.migrate, self.db_url)
+        self.pool = pool = await asyncio.to_thread(make_pool, self.db_url, min_size=2, max_size=8)
         self.alarms = Alarms(self.alerter)
         root = Path(cfg.repo_root).resolve()
         self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
@@ -151,7 +161,7 @@ class Runner:
         await self.controls.start()
         await self.venue.connect()
         self.clock_offset_ms = await self.venue.clock_offset_ms()
-        self._build_engines()
+        await asyncio.to_thread(self._build_engines)  # each engine's sink connects
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
         await asyncio.to_thread(
@@ -410,30 +420,42 @@ class Runner:
     async def shutdown(self) -> None:
         """No orphaned orders: cancel resting orders, let in-flight ones finish, flush, release."""
         self.stopping.set()
+        step = self.guarded.run
         if self.gateway is not None:
             await self.gateway.drain()
-            with contextlib.suppress(Exception):
-                await self.gateway.cancel_all()
+            await step("cancel-all at stop", self.gateway.cancel_all)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain_queue()
-        try:
-            await asyncio.to_thread(record_stops, self)
-        except psycopg.Error as exc:  # the store is down: the next start adopts all the same
-            log.error("recording what the stop left open failed: %s", exc)
+        await step(
+            "recording what the stop left open", lambda: asyncio.to_thread(record_stops, self)
+        )
         for slot in self.slots:
-            with contextlib.suppress(Exception):
-                await slot.persist.close(run_summary(slot, self.events_processed, self.max_tick_ms))
+            summary = run_summary(slot, self.events_processed, self.max_tick_ms)
+            await step(
+                f"closing run {slot.engine.run_id}", lambda p=slot.persist, s=summary: p.close(s)
+            )
+        for part in (self.windows, self.feed_guard, self.applier):  # their off-loop writes
+            if part is not None:
+                await part.writes.close()
         if self.recorder is not None:
-            self.recorder.flush(self.now_ms())
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id)
-        for closer in (self.controls.stop, self.health.stop, self.venue.close):
-            with contextlib.suppress(Exception):
-                await closer()
+            await self.recorder.idle()
+            await step(
+                "recorder flush", lambda: asyncio.to_thread(self.recorder.flush, self.now_ms())
+            )
+        await step(
+            "instance stop",
+            lambda: asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id),
+        )
+        for name, closer in (
+            ("controls watcher stop", self.controls.stop),
+            ("health endpoint stop", self.health.stop),
+            ("venue close", self.venue.close),
+        ):
+            await step(name, closer)
         await asyncio.to_thread(self.lock.release)
-        self.pool.close()
+        await asyncio.to_thread(self.pool.close)
 
     # ------------------------------------------------------------------ the event path
 
@@ -466,8 +488,10 @@ class Runner:
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
         if slot.venue_orders and self.role is not None and self.role.lost_lock:
-            # Another instance took the lock and adopted these rows: never overwrite them.
+            # Another instance took the lock and adopted these rows: never overwrite them
+            # (nor with records still waiting for the store: the new trader reads the venue).
             records = [r for r in records if not isinstance(r, HANDED_OVER)]
+            slot.persist.discard(HANDED_OVER)
         slot.persist.add(records)
         self._after_records(slot, records)
         for command in commands:
@@ -506,7 +530,7 @@ class Runner:
                 await slot.persist.flush()
             await self.store_guard.check()
             if self.recorder.pending():
-                await asyncio.to_thread(self.recorder.flush, self.now_ms())
+                self.recorder.flush_in_background(self.now_ms())  # never waits for the store
             took = int((time.monotonic() - began) * 1000)
             self.max_tick_ms = max(self.max_tick_ms, took)
             for slot in self.slots:
@@ -529,17 +553,20 @@ class Runner:
                 self.alarms.run_assertions(slot)
             self.venue_watch.check()
             await self.feeds.subscribe_new_tokens()
-            await asyncio.to_thread(self.windows.update_statuses)
-            await asyncio.to_thread(
-                instances.heartbeat,
-                self.pool,
-                self.config.instance_id,
-                self.role.name,
-                health_status(self),
+            # The store may be away (issue 15): a failed write is logged and counted, not fatal.
+            await self.guarded.run(
+                "window statuses", lambda: asyncio.to_thread(self.windows.update_statuses)
+            )
+            status = health_status(self)
+            await self.guarded.run(
+                "instance heartbeat",
+                lambda status=status: asyncio.to_thread(
+                    instances.heartbeat, self.pool, self.config.instance_id, self.role.name, status
+                ),
             )
             if beat % 15 == 0:
-                with contextlib.suppress(Exception):
-                    self.clock_offset_ms = await self.venue.clock_offset_ms()
+                offset = await self.guarded.run("clock offset", self.venue.clock_offset_ms)
+                self.clock_offset_ms = self.clock_offset_ms if offset is None else offset
 
 
 def record_stops(runner: Runner) -> None:

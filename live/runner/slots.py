@@ -95,6 +95,21 @@ def trip(slots: Iterable[EngineSlot], reason: str, *, ordering_only: bool = Fals
             slot.engine.trip(reason)
 
 
+def lift(slot: EngineSlot, reason: str, ts: int, why: str) -> bool:
+    """The cause `reason` of a trip is gone: remove it from the breaker's reasons, and reset the
+    breaker once no other reason remains (another cause still present, an assertion or an
+    operator's trip keeps it tripped). True if the breaker was reset."""
+    breaker = slot.engine.breaker
+    if not breaker.tripped or reason not in breaker.reasons:
+        return False
+    breaker.reasons[:] = [r for r in breaker.reasons if r != reason]
+    if breaker.reasons:
+        return False
+    slot.engine.reset_breaker(ts, why)
+    slot.persist.add(slot.engine.take_records())
+    return True
+
+
 def run_summary(slot: EngineSlot, events: int, max_tick_ms: int) -> dict[str, Any]:
     """What closes an engine's run row: events seen, positions, settled net P&L, final state."""
     engine = slot.engine

@@ -23,6 +23,7 @@ from live.runner.slots import EngineSlot
 
 log = logging.getLogger(__name__)
 PROMOTION_CACHE_S = 1.0
+PROMOTION_STALE_S = 10.0  # the oldest cached answer used on the event loop
 
 
 class StrategyGate:
@@ -41,13 +42,21 @@ class StrategyGate:
         self._promotions: dict[str, tuple[float, bool]] = {}
         self._background: set[asyncio.Task] = set()
         self._kill_lock = threading.Lock()
+        self.expired_on_loop = 0  # promotion checks refused on the loop (cache expired)
 
     def promoted(self, strategy: str) -> bool:
         """LIVE needs a valid promotion; cached for 1 s. A DB error counts as not promoted
-        (fail closed)."""
+        (fail closed). On the event loop the database is never read (issue 15: a hung server
+        must not freeze it): a cache up to 10 s old still answers there (a slow tick), an older
+        or no answer counts as not promoted until the tick's `prefetch`, in a worker thread,
+        has read it again."""
         cached = self._promotions.get(strategy)
         if cached is not None and time.monotonic() - cached[0] < PROMOTION_CACHE_S:
             return cached[1]
+        if _on_event_loop():
+            self.expired_on_loop += 1
+            young = cached is not None and time.monotonic() - cached[0] < PROMOTION_STALE_S
+            return bool(young and cached[1])
         return self._check(strategy)
 
     def prefetch(self, strategies: list[str]) -> None:
@@ -136,6 +145,14 @@ def _settled_pnls(conn: psycopg.Connection, strategy: str, mode: str, run_id: st
             (strategy, mode, run_id),
         )
     ]
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def session_pnls(slot: EngineSlot) -> dict[str, list[Decimal]]:

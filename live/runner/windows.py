@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from live.kernel.domain import Window, WindowStatus
 from live.kernel.events import Resolved, WindowListed
+from live.runner.offloop import OffLoopWrites
 from live.venues.discovery import Listing, NotTradable
 from live.venues.port import Venue
 
@@ -58,6 +59,8 @@ class WindowTracker:
         self.tick_changes = 0
         self.errors = 0
         self.last_error: str | None = None
+        # Window rows and resolutions written off the event loop, in order, retried (issue 15).
+        self.writes = OffLoopWrites("windows")
 
     def tokens(self) -> list[str]:
         """Token ids of windows not yet closed (what the market channel should carry)."""
@@ -137,7 +140,7 @@ class WindowTracker:
         self.token_asset[window.token_up] = str(window.asset)
         self.token_asset[window.token_down] = str(window.asset)
         self._emit(WindowListed(self._now_ms(), window))
-        self._upsert(window)
+        self.writes.submit(f"window {window.slug}", self._upsert, window)
         return 1
 
     async def poll_resolutions(self) -> None:
@@ -149,7 +152,9 @@ class WindowTracker:
             if isinstance(found, Listing) and found.winner is not None:
                 self.resolved[slug] = str(found.winner)
                 self._emit(Resolved(self._now_ms(), slug, found.winner))
-                self._mark_resolved(slug, str(found.winner))
+                self.writes.submit(
+                    f"resolution {slug}", self._mark_resolved, slug, str(found.winner)
+                )
 
     def _upsert(self, w: Window) -> None:
         with self._pool.connection() as conn:

@@ -4,12 +4,13 @@ the real SDK, one 20 s window per drill.
 Window phases (open = O): the probe (`drill-probe`, $3 on ETH, held) enters at O+1; the fault
 goes in once its position is open; the drill waits for the failed assertion row, the breaker
 event and the alert, then undoes the fault; while the breaker is still tripped the kill switch
-`flatten` proves exits still run (the probe's position leaves at market) and `drill-canary` ($1
-on BTC, at O+14.4) proves entries are denied (TRADING_STATE). The breaker is then reset for the
-next drill. The canary report of the whole module is read at the end."""
+`flatten` proves exits still run (the probe's position leaves at market) and `drill-canary`
+($1 on BTC, asking only once armed, see ARMED) proves entries are denied (TRADING_STATE). The
+breaker is then reset for the next drill. The canary report of the module is read at the end."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner_kit import (
+    WINDOW_S,
     Faults,
     LoopThread,
     poll,
@@ -27,8 +29,8 @@ from runner_kit import (
     window_open_after,
 )
 
-from live.kernel.domain import Asset, Position
-from live.kernel.strategy import EntryTiming, Scope
+from live.kernel.domain import Asset, Position, Signal
+from live.kernel.strategy import EntryTiming, Scope, WindowView
 from strategies.canary import Canary
 
 PROBE = Canary(
@@ -37,9 +39,29 @@ PROBE = Canary(
     scope=Scope(assets=frozenset({Asset.ETH})),
     params={"usd": "3"},
 )
-LATE = Canary(
+# Allowed only during drill 2: its entry is the order the venue answers late (on BTC, so the
+# probe's ETH position stays exitable).
+DELAYED = Canary(
+    name="drill-delayed",
+    timing=EntryTiming(before_close_ms=19_000),
+    scope=Scope(assets=frozenset({Asset.BTC})),
+)
+ALLOWED = f"{PROBE.name},drill-canary"
+# Set by the drill once the breaker has tripped and the exit is done: drill-canary signals only
+# then (until then it returns None and the engine re-evaluates it on every book change), so the
+# denied entry is one asked for while tripped, whatever the fault's latency.
+ARMED = threading.Event()
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedCanary(Canary):
+    def evaluate(self, view: WindowView) -> Signal | None:
+        return Canary.evaluate(self, view) if ARMED.is_set() else None
+
+
+LATE = ArmedCanary(
     name="drill-canary",
-    timing=EntryTiming(before_close_ms=5_600),
+    timing=EntryTiming(before_close_ms=18_500, repeat=True),
     scope=Scope(assets=frozenset({Asset.BTC})),
 )
 
@@ -139,6 +161,7 @@ class DrillRig:
     ) -> Trip:
         """One window: the probe enters, `plant` plants the fault (returns its undo), and the
         drill collects the evidence (see the module docstring)."""
+        ARMED.clear()
         open_s = window_open_after(margin_s=1.0)
         time.sleep(max(0.0, open_s - 0.7 - time.time()))
         planted_at = datetime.now(UTC)
@@ -186,55 +209,80 @@ class DrillRig:
         )
         undo()
         exit_order = self._flatten_while_tripped(position)
+        ARMED.set()
+        # This window's entry period, or (a fault that trips late) the next window's: the
+        # breaker stays tripped until the denial is seen.
+        later = slug_of("BTC", open_s + WINDOW_S)
         denied = poll(
             lambda: rows(
                 self.db_url,
-                "SELECT verdict, code FROM decisions WHERE run_id = %s AND window_slug = %s "
-                "AND strategy = %s",
+                "SELECT verdict, code FROM decisions WHERE run_id = %s AND strategy = %s "
+                "AND window_slug IN (%s, %s) ORDER BY ts LIMIT 1",
                 self.run_id,
-                btc,
                 LATE.name,
+                btc,
+                later,
             ),
-            25,
+            WINDOW_S + 15,
             what="drill-canary's decision",
         )
+        ARMED.clear()
         self._reset_breaker(name)
         trip = Trip(name, eth, failed[0][0], breaker[0], alert[0][0], exit_order, denied[0])
         self.trips[name] = trip
         return trip
 
     def _flatten_while_tripped(self, position: Position) -> dict[str, Any]:
-        """Kill switch `flatten` while the breaker is tripped: the probe's position leaves at
-        market (an exit order sent and filled — a FAK's unfilled remainder ends CANCELLED);
-        the runner then sets `pause` itself, and the drill sets `off` again."""
+        """Kill switch `flatten` while the breaker is tripped: the probe's position is told to
+        leave and its exit order is sent and filled (a FAK's unfilled remainder ends
+        CANCELLED) — or, when its bid has fallen so far that the exit is under the venue's $1
+        minimum, the exit is held with an `exit_blocked` alert (the venue would refuse it).
+        The runner then sets `pause` itself, and the drill sets `off` again."""
         assert self.on_loop(lambda: self.engine.breaker.tripped), "breaker not tripped"
         set_controls(self.db_url, kill_switch="flatten")
-        try:
-            found = self._poll_window(
-                position,
-                lambda: rows(
-                    self.db_url,
-                    "SELECT state, filled_shares, created_ts FROM orders WHERE run_id = %s "
-                    "AND position_id = %s AND purpose = 'EXIT' AND filled_shares > 0 "
-                    "AND state IN ('FILLED', 'CANCELLED')",
-                    self.run_id,
-                    position.position_id,
-                ),
-                "the probe's exit filled while the breaker is tripped",
+        pid = position.position_id
+
+        def exited() -> dict[str, Any] | None:
+            sold = rows(
+                self.db_url,
+                "SELECT state, filled_shares FROM orders WHERE run_id = %s AND position_id = %s "
+                "AND purpose = 'EXIT' AND filled_shares > 0 AND state IN ('FILLED', 'CANCELLED')",
+                self.run_id,
+                pid,
             )
+            if sold:
+                return {"state": sold[0][0], "filled": sold[0][1]}
+            held = rows(
+                self.db_url,
+                "SELECT message FROM alerts WHERE kind = 'exit_blocked' AND message LIKE %s",
+                f"%{pid}%",
+            )
+            if not held:
+                return None
+            return {"state": "HELD_UNDER_MINIMUM", "filled": 0, "alert": held[0][0]}
+
+        try:
+            found = self._poll_window(position, exited, "the probe's exit while tripped")
             poll(
-                lambda: scalar(
-                    self.db_url, "SELECT value FROM runtime_controls WHERE key = 'kill_switch'"
-                )
-                == "pause",
-                10,
+                lambda: (
+                    scalar(
+                        self.db_url, "SELECT value FROM runtime_controls WHERE key = 'kill_switch'"
+                    )
+                    == "pause"
+                ),
+                25,
                 what="the runner's own pause once flat",
             )
         finally:
             set_controls(self.db_url, kill_switch="off")
+        flatten = rows(
+            self.db_url,
+            "SELECT ts FROM position_events WHERE position_id = %s AND to_state = "
+            "'FLATTEN_REQUESTED' ORDER BY ts LIMIT 1",
+            pid,
+        )
         tripped = self.on_loop(lambda: self.engine.breaker.tripped)
-        state, filled, created = found[0]
-        return {"state": state, "filled": filled, "created": created, "tripped_after": tripped}
+        return {**found, "flatten_requested": flatten, "tripped_after": tripped}
 
     def _poll_window(self, position: Position, probe: Callable[[], Any], what: str) -> Any:
         try:
@@ -244,6 +292,7 @@ class DrillRig:
 
     def _window_rows(self, position: Position) -> dict[str, Any]:
         """The window's orders and the position's events (a failed drill's message)."""
+
         def engine_view() -> dict[str, Any]:
             track = self.engine.positions.tracks.get(position.position_id)
             book = self.engine.market.books.get(position.token_id)

@@ -53,7 +53,7 @@ class DrawdownGuard:
     peak: Decimal | None = None
     warned: bool = False
     tripped: bool = False
-    _last: tuple[Decimal, Decimal] | None = None
+    _last: tuple[Decimal, Decimal, bool] | None = None
 
     def rearm(self) -> None:
         """After a breaker reset: the next equity seen is the new peak."""
@@ -73,9 +73,10 @@ class DrawdownGuard:
         """Measure the equity and trip / alert as the module docstring says."""
         if ledger.cash is None:
             return
-        key = (ledger.cash, ledger.receivables.total)
-        if key == self._last and not any(positions.by_token.values()):
-            return  # nothing that moves equity changed
+        holding = any(positions.by_token.values())
+        key = (ledger.cash, ledger.receivables.total, holding)
+        if key == self._last and not holding:
+            return  # flat before and after, same cash: nothing that moves equity changed
         self._last = key
         equity = session_equity(ledger, positions, books)
         if equity is None:

@@ -10,6 +10,8 @@ denied (TRADING_STATE). The last test reads the canary report of the probe's win
 
 from __future__ import annotations
 
+import html
+import json
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -33,7 +35,12 @@ from runner_kit import (
 
 import live.runner.runner as runner_module
 import strategies as strategy_registry
+from live.kernel.assertions import ACTIONS
 from live.reports import canary_checks
+from panel_app.models.risk import RiskModel
+from panel_app.models.state import CockpitState
+from panel_app.poller import Poller
+from panel_app.views.risk import assertions_html
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("assertion-drills")]
 # Matched → CONFIRMED bound of assertion 2 (60 s in production): short, so a held confirmation
@@ -300,7 +307,7 @@ def test_10_a_tick_held_by_a_hung_write_trips(rig: DrillRig):
 # ------------------------------------------------------------------ the canary report
 
 
-def test_the_canary_report_lists_every_tripped_assertion(rig: DrillRig):
+def test_the_canary_report_and_the_risk_view_list_every_tripped_assertion(rig: DrillRig):
     if len(rig.trips) < 10:
         pytest.skip(f"needs the ten drills first (ran {sorted(rig.trips)})")
     with psycopg.connect(rig.db_url) as conn:
@@ -310,3 +317,18 @@ def test_the_canary_report_lists_every_tripped_assertion(rig: DrillRig):
     listed = " | ".join(r.reason for r in report.results if r.item == 11 and not r.passed)
     for name in rig.trips:
         assert f"{name} failed" in listed, (name, listed)
+    state = CockpitState()
+    poller = Poller(rig.db_url, state)
+    with poller.connect() as conn:
+        poller.poll_once(conn)
+    model = RiskModel(cockpit=state)
+    model.refresh()
+    table = model.assertions.set_index("assertion")
+    page = str(assertions_html(model))
+    for name in rig.trips:
+        assert table.loc[name, "last_failure"] != "never", name
+        detail = json.loads(table.loc[name, "failure_detail"])
+        assert detail["action"] == ACTIONS[name], detail
+        assert html.escape(ACTIONS[name], quote=True) in page, name
+    last = list(rig.trips)[-1]  # the table shows the latest 20 events: the last drill's trip
+    assert f"assertion failed: {last}" in set(model.breakers["reason"]), model.breakers

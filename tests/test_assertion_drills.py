@@ -70,8 +70,9 @@ def rig(pg_admin_url, template_db):
         thread = None
         try:
             live_controls(db_url, strategies=ALLOWED)
-            for name in drills:
-                promote(db_url, name, "canary")
+            for name in drills:  # the probe's $3 needs its own envelope (the canary's is $1)
+                rel = "tests/preregistrations/drill-probe.yaml" if name == PROBE.name else None
+                promote(db_url, name, "canary", rel=rel)
             config = runner_config(
                 server.base_url,
                 strategies=tuple(drills),

@@ -96,8 +96,8 @@ def test_a_losing_sequence_trips_at_the_limit_not_one_trade_late() -> None:
     trips = [b for b in of_type(records, BreakerRecord) if b.tripped]
     assert len(trips) == 1 and trips[0].reason.startswith(TRIP_PREFIX), trips
     detail = trips[0].detail
-    assert Decimal(detail["drawdown"]) >= Decimal("2.5") > Decimal(detail["drawdown"]) - Decimal(
-        "1.1"
+    assert (
+        Decimal(detail["drawdown"]) >= Decimal("2.5") > Decimal(detail["drawdown"]) - Decimal("1.1")
     )
     warnings = [c for c in commands if isinstance(c, Alert) and c.kind == "drawdown"]
     assert [c.severity for c in warnings] == ["warning", "critical"], warnings

@@ -100,6 +100,7 @@ class Engine:
             dispatch=self.dispatch,
             promoted=config.promoted,
             signal_id_prefix=config.signal_id_prefix,
+            prereg=config.prereg,
         )
         self.exits = ExitDesk(
             market=market,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from live.kernel.controls import ControlMode, Controls
 from live.kernel.domain import Mode
 from live.kernel.executors import SimExecutor
+from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 
 
@@ -29,6 +30,9 @@ class EngineConfig:
     # Prepended to signal ids: engines sharing one database (a runner's PAPER / DRY_RUN copies
     # beside its LIVE engine) see the same windows at the same instants, so ids would collide.
     signal_id_prefix: str = ""
+    # The promoted strategy's pre-registered envelope (LIVE: the runner reads it from the file
+    # its promotion is bound to); None: no pre-registration to enforce.
+    prereg: Callable[[str], PreregLimits | None] = field(default=lambda name: None)
 
 
 def default_controls(mode: Mode) -> Controls:

@@ -1,7 +1,7 @@
 """The rig of the ten assertion drills (issue 16, item 1): one LIVE runner on the sandbox through
 the real SDK, one 20 s window per drill.
 
-Window phases (open = O): the probe (`drill-probe`, $3 on ETH, held) enters at O+1; the fault
+Window phases (open = O): the probe (`drill-probe`, $3 on ETH, held) enters at O; the fault
 goes in once its position is open; the drill waits for the failed assertion row, the breaker
 event and the alert, then undoes the fault; while the breaker is still tripped the kill switch
 `flatten` proves exits still run (the probe's position leaves at market) and `drill-canary`
@@ -35,7 +35,7 @@ from strategies.canary import Canary
 
 PROBE = Canary(
     name="drill-probe",
-    timing=EntryTiming(before_close_ms=19_000),
+    timing=EntryTiming(),  # at the window's open
     scope=Scope(assets=frozenset({Asset.ETH})),
     params={"usd": "3"},
 )
@@ -43,7 +43,7 @@ PROBE = Canary(
 # probe's ETH position stays exitable).
 DELAYED = Canary(
     name="drill-delayed",
-    timing=EntryTiming(before_close_ms=19_000),
+    timing=EntryTiming(),  # at the window's open
     scope=Scope(assets=frozenset({Asset.BTC})),
 )
 ALLOWED = f"{PROBE.name},drill-canary"
@@ -61,7 +61,7 @@ class ArmedCanary(Canary):
 
 LATE = ArmedCanary(
     name="drill-canary",
-    timing=EntryTiming(before_close_ms=18_500, repeat=True),
+    timing=EntryTiming(repeat=True),  # from the open, on every book change until it signals
     scope=Scope(assets=frozenset({Asset.BTC})),
 )
 

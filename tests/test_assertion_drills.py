@@ -120,7 +120,7 @@ def test_1_an_approved_signal_without_its_order_trips(rig: DrillRig):
 
 
 def test_2_a_match_the_venue_holds_unconfirmed_past_the_bound_trips(rig: DrillRig):
-    def hold(r: DrillRig) -> None:  # drill-delayed's BTC entry at O+1 stays MATCHED 12 s
+    def hold(r: DrillRig) -> None:  # drill-delayed's BTC entry at O stays MATCHED 12 s
         set_controls(r.db_url, allowed_strategies=f"{ALLOWED},{DELAYED.name}")
         r.faults.inject("hold_confirmations", asset="BTC", seconds=12, count=1)
 

@@ -22,6 +22,14 @@ from decimal import Decimal
 
 from live.kernel.domain import Denial, DenyCode, RiskParams, Signal, Window
 
+# The codes of `check`, in its order; checked after the risk envelope's RULES.
+PREREG_CODES = (
+    DenyCode.PREREG_INSTRUMENT,
+    DenyCode.PREREG_EXITS,
+    DenyCode.PREREG_ENTRIES,
+    DenyCode.PREREG_POSITION_CAP,
+    DenyCode.PREREG_SESSION_LOSS,
+)
 # The pre-registration's window classes, in seconds (Polymarket's 5- and 15-minute markets).
 WINDOW_CLASSES = {"5m": 300, "15m": 900}
 

@@ -1,7 +1,7 @@
 -- The drawdown breaker's runtime controls (issue 16): max_drawdown_usd (USD below the session's
 -- peak equity; default 10) and drawdown_alert_fraction (the "large drawdown" alert at this share
 -- of the limit; default 0.8). Validated like the others (live.kernel.controls.validate), audited
--- by the existing trigger (the INSERTs below are recorded as changes by 'migration').
+-- by the existing trigger (the INSERTs below are recorded as changes by 'migration', like 001's).
 
 CREATE OR REPLACE FUNCTION updown_control_valid(k text, v text) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
@@ -26,8 +26,8 @@ LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
-SELECT set_config('updown.actor', 'migration 006', true);
+SELECT set_config('updown.actor', 'migration', true);
 INSERT INTO runtime_controls (key, value, updated_by, updated_at) VALUES
-    ('max_drawdown_usd', '10', 'migration 006', now()),
-    ('drawdown_alert_fraction', '0.8', 'migration 006', now())
+    ('max_drawdown_usd', '10', 'migration', now()),
+    ('drawdown_alert_fraction', '0.8', 'migration', now())
 ON CONFLICT (key) DO NOTHING;

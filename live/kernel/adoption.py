@@ -122,6 +122,10 @@ class Adoption:
     unsettled: tuple[Fill, ...] = ()
     settling_orders: tuple[Order, ...] = ()
     redemptions: tuple[RedemptionRecord, ...] = ()
+    # The drawdown guard (live/kernel/drawdown.py): the session's peak equity and whether it
+    # tripped the breaker (an in-process handover keeps both; the database path starts afresh).
+    drawdown_peak: Decimal | None = None
+    drawdown_tripped: bool = False
 
     def summary(self) -> dict[str, object]:
         """What was adopted, for the log, the alert and the `adoptions` row."""
@@ -190,6 +194,8 @@ def export(engine: Any) -> Adoption:
     )
     receivables = engine.ledger.receivables
     return Adoption(
+        drawdown_peak=engine.drawdown.peak,
+        drawdown_tripped=engine.drawdown.tripped and engine.breaker.tripped,
         now=now,
         session_start=start,
         windows=tuple(
@@ -306,6 +312,12 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         orders._position_seq = max(orders._position_seq, own[1])
     engine.entries.prior_realised = adoption.realised_net
     engine.entries.prior_session = adoption.session_start
+    engine.drawdown.peak = adoption.drawdown_peak
+    if adoption.drawdown_tripped:
+        engine.drawdown.tripped = engine.drawdown.warned = True
+        reason = "drawdown limit: tripped in the run this engine took over from"
+        engine.records.append(engine.breaker.trip(adoption.now, reason, {}))
+        engine._refresh_trading_state()
     ledger = engine.ledger
     if adoption.cash is not None:
         ledger.cash, ledger.initial_cash = adoption.cash, adoption.initial_cash

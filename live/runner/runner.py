@@ -148,7 +148,8 @@ class Runner:
         self.pool = pool = await asyncio.to_thread(make_pool, self.db_url, min_size=2, max_size=8)
         self.alarms = Alarms(self.alerter)
         root = Path(cfg.repo_root).resolve()
-        self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
+        stand_ins = cfg.window_lengths_s if cfg.venue == "sandbox" else ()  # short test windows
+        self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_, stand_ins)
         self.venue_watch = VenueWatch(self.venue, self.alarms.raise_)  # issue 14 (O2, O5)
         self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
         await asyncio.to_thread(lock.acquire)  # no synchronous database call on the loop
@@ -203,7 +204,7 @@ class Runner:
         strategies = resolve(list(self.config.strategies))
         controls = self.controls.current()
         self.slots += build_slots(
-            self.config, self.db_url, strategies, controls, self.gate.promoted
+            self.config, self.db_url, strategies, controls, self.gate.promoted, self.gate.prereg
         )
         for slot in self.slots:
             if slot.venue_orders:

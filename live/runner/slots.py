@@ -14,6 +14,7 @@ from live.kernel.controls import Controls
 from live.kernel.domain import Mode
 from live.kernel.engine import Engine, EngineConfig
 from live.kernel.executors import DryRunExecutor, PaperExecutor
+from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 from live.runner.config import RunnerConfig
 from live.runner.persist import EnginePersistence
@@ -36,6 +37,7 @@ def build_slots(
     strategies: list[Strategy],
     controls: Controls,
     promoted: Callable[[str], bool],
+    prereg: Callable[[str], PreregLimits | None] = lambda name: None,
 ) -> list[EngineSlot]:
     """The primary slot first, then one per `--copies` mode; each engine opens its run now."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -51,6 +53,7 @@ def build_slots(
                 controls=controls if name == "primary" else shadow_controls(controls, mode),
                 balance_usd=config.paper_balance_usd if simulated else None,
                 promoted=promoted,
+                prereg=prereg,
                 executor=_executor(mode, config.paper_balance_usd),
                 signal_id_prefix="" if name == "primary" else f"{mode}:",
             )

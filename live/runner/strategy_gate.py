@@ -13,11 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg_pool import ConnectionPool
 
+from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
-from live.promotion.status import disable_strategy, has_valid_promotion, prereg_path
+from live.promotion.prereg_envelope import EnvelopeError, load_limits
+from live.promotion.status import disable_strategy, prereg_path, promotion_status
 from live.runner.alarms import RaiseAlert
 from live.runner.slots import EngineSlot
 
@@ -32,7 +35,12 @@ class StrategyGate:
     targets that count on this venue (paper or live on the sandbox, live on Polymarket)."""
 
     def __init__(
-        self, pool: ConnectionPool, repo_root: Path, targets: tuple[str, ...], alert: RaiseAlert
+        self,
+        pool: ConnectionPool,
+        repo_root: Path,
+        targets: tuple[str, ...],
+        alert: RaiseAlert,
+        stand_in_lengths: tuple[int, ...] = (),
     ) -> None:
         self._pool = pool
         self._root = repo_root
@@ -40,6 +48,8 @@ class StrategyGate:
         self._alert = alert
         self.disabled: dict[str, str] = {}
         self._promotions: dict[str, tuple[float, bool]] = {}
+        self._limits: dict[str, PreregLimits | None] = {}  # from the valid promotion's file
+        self._stand_ins = stand_in_lengths
         self._background: set[asyncio.Task] = set()
         self._kill_lock = threading.Lock()
         self.expired_on_loop = 0  # promotion checks refused on the loop (cache expired)
@@ -67,15 +77,34 @@ class StrategyGate:
             if cached is None or time.monotonic() - cached[0] >= PROMOTION_CACHE_S * 0.6:
                 self._check(strategy)
 
+    def prereg(self, strategy: str) -> PreregLimits | None:
+        """The pre-registered envelope of `strategy`'s valid promotion, as of the last promotion
+        check (cached with it); None when it holds none."""
+        return self._limits.get(strategy)
+
     def _check(self, strategy: str) -> bool:
+        limits = None
         try:
             with self._pool.connection(timeout=2) as conn:
-                ok = any(has_valid_promotion(conn, strategy, self._root, t) for t in self._targets)
+                found = [promotion_status(conn, strategy, self._root, t) for t in self._targets]
+            valid = next((s for s in found if s.valid), None)
+            ok = valid is not None
+            if valid is not None and valid.file_path:
+                limits = self._load(strategy, valid.file_path)
+                ok = limits is not None  # an unreadable envelope: not tradable (fail closed)
         except Exception as exc:  # noqa: BLE001 - unknown promotion state means no
             log.error("promotion check for %s failed: %s", strategy, exc)
             ok = False
+        self._limits[strategy] = limits
         self._promotions[strategy] = (time.monotonic(), ok)
         return ok
+
+    def _load(self, strategy: str, rel: str) -> PreregLimits | None:
+        try:
+            return load_limits(self._root / rel, rel, self._stand_ins)
+        except (EnvelopeError, OSError, yaml.YAMLError) as exc:
+            log.error("pre-registration of %s unreadable: %s", strategy, exc)
+            return None
 
     def after_settlement(self, slot: EngineSlot) -> None:
         """A settlement of `slot`'s engine: check the kill criteria off the loop. This session's

@@ -29,7 +29,8 @@ SELECT (SELECT max(id) FROM order_events), (SELECT max(id) FROM position_events)
        (SELECT max(id) FROM breaker_events), (SELECT max(id) FROM reconciliation_runs),
        (SELECT max(last_seen) FROM instances), (SELECT count(*) FROM windows),
        (SELECT max(id) FROM promotions), (SELECT max(id) FROM alerts),
-       (SELECT count(*) FROM backtest_runs)"""
+       (SELECT count(*) FROM backtest_runs),
+       (SELECT max(coalesce(redeemed_ts, resolved_ts)) FROM redemptions)"""
 
 TRADES = """
 SELECT p.position_id, p.opened_ts, p.closed_ts, p.mode, p.run_id, p.strategy, p.asset,
@@ -54,41 +55,65 @@ LEFT JOIN settlements s ON s.window_slug = p.window_slug AND s.mode = p.mode
                         AND coalesce(s.run_id, '') = coalesce(p.run_id, '')
 ORDER BY p.opened_ts DESC LIMIT 5000"""
 
+# The activity feed in the spec's sentences (View 1), newest first, one row per audit record:
+# signal, order placed, fill, assertion batch, window opened/closed, settlement, redemption,
+# breaker, denial and control change. Money is formatted to the cent here (text for display).
 ACTIVITY = """
-(SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal (max $'
-        || coalesce(max_price::text, '?') || ', ' || mode || ')' AS text, signal_id AS ref
+(SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal ($'
+        || to_char(usd, 'FM999990.00') || CASE WHEN max_price IS NULL THEN ', no price limit'
+        ELSE ' up to $' || to_char(max_price, 'FM0.00') END || ', ' || mode || ')' AS text,
+        signal_id AS ref
    FROM signals ORDER BY ts DESC LIMIT 60)
 UNION ALL
-(SELECT created_ts, 'ORDER', purpose || ' ' || side || ' ' || split_part(window_slug, '-', 1)
-        || '-' || outcome || ' ' || coalesce(requested_shares::text, '?') || ' sh @ ≤ $'
-        || worst_price || ' → ' || state || ' (venue id ' || coalesce(venue_order_id, '—')
-        || ', ' || mode || ')', client_order_id
+(SELECT created_ts, 'ORDER', 'ORDER ' || CASE WHEN state IN ('REJECTED', 'CANCELLED')
+        THEN lower(state::text) ELSE 'placed' END || ': ' || split_part(window_slug, '-', 1)
+        || '-' || outcome || ' ' || CASE WHEN requested_usd IS NOT NULL
+        THEN '$' || to_char(requested_usd, 'FM999990.00')
+        ELSE to_char(requested_shares, 'FM999990.00') || ' shares' END
+        || ' @ $' || to_char(worst_price, 'FM0.00') || ' (' || lower(purpose::text) || ' '
+        || lower(side::text) || ', ' || mode || ')', client_order_id
    FROM orders ORDER BY created_ts DESC LIMIT 60)
 UNION ALL
-(SELECT f.ts, 'FILL', 'FILL ' || f.status || ': ' || f.shares || ' sh @ $' || f.price
-        || ' fee $' || f.fee || ' (' || o.strategy || ' ' || split_part(o.window_slug, '-', 1)
-        || '-' || o.outcome || ', ' || f.mode || ') trade ' || f.fill_id, f.fill_id
+(SELECT f.ts, 'FILL', 'FILL ' || lower(f.status) || ': ' || to_char(f.shares, 'FM999990.00')
+        || ' shares @ $' || to_char(f.price, 'FM0.00') || ' (' || split_part(o.window_slug, '-', 1)
+        || '-' || o.outcome || ', fee $' || to_char(f.fee, 'FM999990.00') || ', ' || f.mode
+        || ')', f.fill_id
    FROM fills f JOIN orders o USING (client_order_id) ORDER BY f.ts DESC LIMIT 60)
 UNION ALL
-(SELECT ts, 'ASSERTION', 'ASSERTION ' || CASE WHEN ok THEN 'OK: ' ELSE 'FAILED: ' END || name,
-        id::text FROM assertion_results ORDER BY ts DESC LIMIT 40)
+(SELECT ts, 'ASSERTION', CASE WHEN bool_and(ok) THEN 'ASSERTION OK: ' || count(*) || '/'
+        || count(*) || ' checks passed' ELSE 'ASSERTION FAILED: ' || string_agg(name, ', '
+        ORDER BY name) FILTER (WHERE NOT ok) || ' (' || count(*) FILTER (WHERE ok) || '/'
+        || count(*) || ' checks passed)' END, min(id)::text
+   FROM assertion_results GROUP BY ts ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'DENIAL', 'DENIED ' || strategy || ' ' || window_slug || ': ' || code, id::text
    FROM decisions WHERE verdict = 'DENIED' ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'WINDOW', 'WINDOW ' || slug || ' ' || what || ' (' || asset || ' '
-        || length_s / 60 || 'm)', slug || what
+        || CASE WHEN mod(length_s, 60) = 0 THEN length_s / 60 || 'm' ELSE length_s || 's' END
+        || ')', slug || what
    FROM (SELECT slug, asset, length_s, open_ts AS ts, 'opened' AS what FROM windows
           WHERE open_ts <= now()
-         UNION ALL SELECT slug, asset, length_s, close_ts, 'closed → '
-                || coalesce(winner, 'pending') FROM windows WHERE close_ts <= now()) w
+         UNION ALL SELECT slug, asset, length_s, close_ts, 'closed' FROM windows
+          WHERE close_ts <= now()) w
    ORDER BY ts DESC LIMIT 30)
+UNION ALL
+(SELECT ts, 'SETTLEMENT', 'SETTLEMENT ' || window_slug || ': ours ' || ours || ', venue '
+        || coalesce(venue, 'not yet published') || ' (' || agreement || ', ' || mode || ')',
+        id::text
+   FROM settlements ORDER BY ts DESC LIMIT 30)
+UNION ALL
+(SELECT coalesce(redeemed_ts, resolved_ts), 'REDEMPTION', 'REDEMPTION ' || CASE WHEN status
+        = 'REDEEMED' THEN 'done: $' || to_char(coalesce(venue_paid_usd, expected_usd),
+        'FM999990.00') || ' paid' ELSE 'awaiting: $' || to_char(expected_usd, 'FM999990.00')
+        || ' owed' END || ' for ' || window_slug || ' (' || mode || ')', position_id || status
+   FROM redemptions ORDER BY coalesce(redeemed_ts, resolved_ts) DESC LIMIT 30)
 UNION ALL
 (SELECT ts, 'BREAKER', CASE WHEN tripped THEN 'BREAKER TRIPPED: ' ELSE 'BREAKER RESET: ' END
         || reason, id::text FROM breaker_events ORDER BY ts DESC LIMIT 10)
 UNION ALL
-(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, '∅') || ' → '
-        || coalesce(new_value, '(row deleted)') || ' by ' || changed_by, id::text
+(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, 'unset')
+        || ' → ' || coalesce(new_value, 'removed') || ' by ' || changed_by, id::text
    FROM control_changes ORDER BY id DESC LIMIT 20)
 ORDER BY ts DESC LIMIT 200"""
 
@@ -105,9 +130,14 @@ EVENT_QUERIES: dict[str, str] = {
         exit_reason, resolution, pnl_gross, pnl_net, opened_ts, updated_ts, closed_ts
         FROM positions WHERE state <> 'CLOSED' OR opened_ts >= %(since)s
         OR closed_ts >= %(since)s ORDER BY opened_ts""",
-    "lifecycle": """SELECT e.position_id, string_agg(e.to_state, ' → ' ORDER BY e.ts, e.id)
-        AS path FROM position_events e JOIN positions p USING (position_id)
-        WHERE p.state <> 'CLOSED' OR p.opened_ts >= %(since)s GROUP BY e.position_id""",
+    # One step per state transition: the events that repeat the previous state (a mark update,
+    # a second fill of the entry) are not steps.
+    "lifecycle": """SELECT position_id, string_agg(to_state, ' → ' ORDER BY ts, id) AS path
+        FROM (SELECT e.position_id, e.to_state, e.ts, e.id, lag(e.to_state) OVER
+                (PARTITION BY e.position_id ORDER BY e.ts, e.id) AS previous
+              FROM position_events e JOIN positions p USING (position_id)
+              WHERE p.state <> 'CLOSED' OR p.opened_ts >= %(since)s) steps
+        WHERE previous IS DISTINCT FROM to_state GROUP BY position_id""",
     "trades": TRADES,
     "activity": ACTIVITY,
     "assertions": """SELECT DISTINCT ON (name) name, ts, ok, detail FROM assertion_results
@@ -165,16 +195,30 @@ FEED_QUERIES: dict[str, str] = {
         GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
         WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
-    "completeness": """SELECT w.slug, w.asset, w.open_ts, e.source,
-        count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
-        greatest(1, floor(extract(epoch FROM least(w.close_ts, now()) - w.open_ts)))::int
-            AS seconds_expected
-        FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
-             AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
-             AND e.source <> 'engine'
-        WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
-        GROUP BY w.slug, w.asset, w.open_ts, w.close_ts, e.source
-        ORDER BY w.open_ts DESC, w.asset, e.source""",
+    # A feed covers a window from its first message of the session to its latest one (see
+    # panel_app.models.health.completeness); the user channel is event-driven, not counted.
+    "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts, max(ts) AS last_ts
+            FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '30 minutes'
+            AND source NOT IN ('engine', 'user') GROUP BY source, asset),
+        cover AS (SELECT w.slug, w.asset, w.open_ts, s.source,
+                greatest(w.open_ts, s.first_ts) AS from_ts,
+                least(w.close_ts - interval '1 microsecond', s.last_ts, now()) AS to_ts
+            FROM windows w JOIN span s ON s.asset = w.asset OR s.asset IS NULL
+            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now())
+        SELECT c.slug, c.asset, c.open_ts, c.source,
+            count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
+            (floor(extract(epoch FROM c.to_ts)) - floor(extract(epoch FROM c.from_ts)) + 1)::int
+                AS seconds_expected
+        FROM cover c JOIN market_events e ON e.source = c.source
+             AND e.ts >= c.from_ts AND e.ts <= c.to_ts
+             AND (e.slug = c.slug OR (e.slug IS NULL AND e.asset = c.asset))
+        WHERE c.to_ts >= c.from_ts
+        GROUP BY c.slug, c.asset, c.open_ts, c.source, c.from_ts, c.to_ts
+        ORDER BY c.open_ts DESC, c.asset, c.source""",
+    # Orders of ours still working at the venue: while there are none, the user channel has
+    # nothing to say (panel_app.models.health.feed_status).
+    "working_orders": """SELECT count(*) AS orders FROM orders
+        WHERE state NOT IN ('FILLED', 'REJECTED', 'CANCELLED') AND mode = 'LIVE'""",
     # The runner journals each feed message under its wire type (`crypto_prices_chainlink`, …)
     # with the journal form, whose `kind` is `oracle`, as the payload.
     "spot": """SELECT DISTINCT ON (asset) asset, ts, source, (payload->>'price')::float AS price

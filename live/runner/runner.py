@@ -28,6 +28,7 @@ from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
 from live.runner.adoption import adopt_owned
 from live.runner.alarms import Alarms, AlertSink
+from live.runner.clock import ClockWatch, venue_sampler
 from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
 from live.runner.controls_watch import ControlsWatcher
@@ -75,6 +76,7 @@ class Runner:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.stopping = asyncio.Event()
         self.clock_offset_ms = 0
+        self.clock = ClockWatch(venue_sampler(venue), self._set_offset)
         self.started = time.monotonic()
         self.slots: list[EngineSlot] = []
         self.reconciliation: dict[str, Any] = {"ok": None}
@@ -104,6 +106,9 @@ class Runner:
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
+
+    def _set_offset(self, measured) -> None:
+        self.clock_offset_ms = measured.offset_ms
 
     def now_ms(self) -> int:
         """Venue time: our wall clock corrected by the measured offset (FM2)."""
@@ -148,7 +153,7 @@ class Runner:
         self.controls = ControlsWatcher(self.db_url, pool, time.monotonic)
         await self.controls.start()
         await self.venue.connect()
-        self.clock_offset_ms = await self.venue.clock_offset_ms()
+        await self.clock.first()
         self._build_engines()
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
@@ -373,6 +378,7 @@ class Runner:
             "price-feed": self.feeds.run_prices(),
             "slow": self._slow_loop(),
             "lock": self.lock_watch.run(),
+            "clock": self.clock.run(),
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
@@ -511,11 +517,10 @@ class Runner:
             await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
 
     async def _slow_loop(self) -> None:
-        """Every ~2 s: health self-check, assertions, instance heartbeat, clock offset, windows."""
-        beat = 0
+        """Every ~2 s: health self-check, assertions, instance heartbeat, windows (the clock
+        offset is measured by its own task, live/runner/clock.py)."""
         while True:
             await asyncio.sleep(2.0)
-            beat += 1
             if not await self.health.self_check():
                 self.role.health_failed(self.health.url)
                 if not self.health.serving:
@@ -533,9 +538,6 @@ class Runner:
                 self.role.name,
                 health_status(self),
             )
-            if beat % 15 == 0:
-                with contextlib.suppress(Exception):
-                    self.clock_offset_ms = await self.venue.clock_offset_ms()
 
 
 def record_stops(runner: Runner) -> None:

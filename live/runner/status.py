@@ -37,6 +37,7 @@ class RunnerView(Protocol):
     reconciliation: dict[str, Any]
     adoption: dict[str, Any]  # what the start or takeover adopted (live/runner/adoption.py)
     clock_offset_ms: int
+    clock: Any  # live.runner.clock.ClockWatch
     max_tick_ms: int
     events_processed: int
 
@@ -78,6 +79,7 @@ def health_status(r: RunnerView) -> dict[str, Any]:
         "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},
         "stale_assets": sorted(r.feed_guard.stale_assets) if r.feed_guard is not None else [],
         "clock_offset_ms": r.clock_offset_ms,
+        "clock": r.clock.health() if getattr(r, "clock", None) is not None else None,
         "db": _db(r),
         "recorder": r.recorder.stats() if r.recorder is not None else {},
         "assertions": dict(r.slots[0].last_assertions) if r.slots else {},

@@ -26,6 +26,7 @@ from polymarket.errors import PolymarketError
 from live.kernel.domain import Outcome
 from live.kernel.events import BookSnapshot
 from live.venues import account, sdk_internal
+from live.venues.clock import ClockSample
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import (
     Discovered,
@@ -353,20 +354,33 @@ class PolymarketVenue(OrderFlow):
         await self._heartbeat.run(self.config.heartbeat_interval_s, on_failure)
 
     async def clock_offset_ms(self) -> int:
-        """Venue server time minus ours, in ms (the venue reports whole seconds: ±500 ms)."""
+        """Venue server time minus ours, in ms, from one reading (±500 ms: whole seconds)."""
+        sample = await self.clock_sample()
+        lo, hi = sample.bounds()
+        return round((lo + hi) / 2)
+
+    async def clock_sample(self) -> ClockSample:
+        """One reading of the venue's clock (`GET /time`: whole epoch seconds, truncated, per
+        py-clob-client `get_server_time`; a value above 1e11 is taken as ms) with our wall
+        clock (epoch ms) at send and receive. Retries with backoff; raises VenueQueryError."""
         http = self._http or httpx.AsyncClient(timeout=self.config.http_timeout_s)
         self._http = http
-        before = self._clock()
 
-        async def query() -> int:
+        async def query() -> ClockSample:
+            before = self._clock()
             response = await http.get(f"{self.urls.clob}/time")
             response.raise_for_status()
-            return int(Decimal(str(response.json())))
+            after = self._clock()
+            server = int(Decimal(str(response.json())))
+            seconds = server < 10**11
+            return ClockSample(
+                sent_ms=before * 1000,
+                received_ms=after * 1000,
+                server_ms=server * 1000 if seconds else server,
+                resolution_ms=1000 if seconds else 1,
+            )
 
-        server = await with_backoff("server time", query, self.policy)
-        after = self._clock()
-        server_ms = server * 1000 if server < 10**11 else server
-        return server_ms - int((before + after) / 2 * 1000)
+        return await with_backoff("server time", query, self.policy)
 
     # ------------------------------------------------------------------ market data
 

@@ -21,6 +21,7 @@ KILL_TO_STATE = {
     "emergency": "EMERGENCY",
 }
 POSITION_COLUMNS = [
+    "asset",
     "instrument",
     "side",
     "entry",
@@ -84,6 +85,7 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
         entry, mark = _num(p["entry_price"]), _mark(p)
         minutes = int(length_of.get(p["window_slug"], 300)) // 60
         rows[p["position_id"]] = {
+            "asset": p["asset"],
             "instrument": f"{p['asset']} {minutes}m",
             "side": p["outcome"],
             "entry": entry,
@@ -91,7 +93,7 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
             "pnl": round((mark - entry) * _num(p["shares"]), USDC_DP),
             "mode": p["mode"],
             "state": p["state"],
-            "lifecycle": path_of.get(p["position_id"], ""),
+            "lifecycle": path_of.get(p["position_id"]) or p["state"],
             "strategy": p["strategy"],
         }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=POSITION_COLUMNS)
@@ -147,6 +149,26 @@ def balance(snap: Snapshot, mode: str) -> dict:
     if agree is not None and not pd.isna(last_fill) and last_fill > expected["ts"]:
         agree = None
     return {**usd, "agree": agree, **redemptions(snap, mode)}
+
+
+def exposure(snap: Snapshot, mode: str) -> float:
+    """USDC at risk in `mode`'s open positions: what they cost (entry price × shares)."""
+    positions = snap.frame("positions")
+    if positions.empty:
+        return 0.0
+    live = positions[(positions["state"] != "CLOSED") & (positions["mode"] == mode)]
+    return round(
+        sum(_num(r["entry_price"]) * _num(r["shares"]) for _, r in live.iterrows()), USDC_DP
+    )
+
+
+def modes_present(snap: Snapshot, primary: str) -> list[str]:
+    """The primary mode first, then the copies (simulated modes) that traded or hold a balance
+    this session; BACKTEST never (a run is not a copy of this session)."""
+    seen = set(snap.frame("positions").get("mode", []))
+    seen |= set(snap.frame("balances").get("mode", []))
+    copies = sorted(m for m in seen if m not in (primary, "BACKTEST"))
+    return [primary, *copies]
 
 
 def redemptions(snap: Snapshot, mode: str) -> dict:
@@ -248,6 +270,7 @@ class CommandCenterModel(param.Parameterized):
     badge = param.Dict(default={})
     spot = param.Dict(default={})
     balance = param.Dict(default={})
+    money_by_mode = param.List(default=[])
     pnl = param.DataFrame(default=pd.DataFrame())
     strategies = param.DataFrame(default=pd.DataFrame())
     positions = param.DataFrame(default=pd.DataFrame())
@@ -256,31 +279,46 @@ class CommandCenterModel(param.Parameterized):
     def refresh(self) -> None:
         snap = self.cockpit.snapshot
         the_badge = badge(snap)
+        pnl = session_pnl(snap)
         self.param.update(
             badge=the_badge,
             spot=spot_prices(snap),
             balance=balance(snap, the_badge["mode"]),
-            pnl=session_pnl(snap),
+            money_by_mode=[
+                {
+                    "mode": m,
+                    **balance(snap, m),
+                    "exposure": exposure(snap, m),
+                    "pnl": self._statement(pnl, m),
+                }
+                for m in modes_present(snap, the_badge["mode"])
+            ],
+            pnl=pnl,
             strategies=strategies(snap),
             positions=open_positions(snap),
             activity=activity(snap),
         )
 
-    def session_total(self) -> tuple[float, float]:
-        """Session (gross, net) across every non-BACKTEST mode, exact (1e-6 USDC)."""
+    def session_total(self, mode: str | None = None) -> tuple[float, float]:
+        """Session (gross, net) of one mode (the primary mode by default), exact (1e-6 USDC).
+        Modes are never added together: a copy's simulated money is not the primary's."""
+        mode = mode or self.badge.get("mode")
         pnl = self.pnl
-        if pnl.empty:
+        if pnl.empty or mode not in set(pnl["mode"]):
             return 0.0, 0.0
-        real = pnl[pnl["mode"] != "BACKTEST"]
-        return round(float(real["gross"].sum()), USDC_DP), round(float(real["net"].sum()), USDC_DP)
+        row = pnl[pnl["mode"] == mode].iloc[0]
+        return round(float(row["gross"]), USDC_DP), round(float(row["net"]), USDC_DP)
 
-    def session_shown(self) -> money.Pnl:
-        """The session's gross − fees = net as shown (non-BACKTEST modes; the one money rule)."""
-        pnl = self.pnl
-        real = pnl if pnl.empty else pnl[pnl["mode"] != "BACKTEST"]
+    def session_shown(self, mode: str | None = None) -> money.Pnl:
+        """One mode's session gross − fees = net as shown (the primary mode by default)."""
+        return self._statement(self.pnl, mode or self.badge.get("mode"))
+
+    @staticmethod
+    def _statement(pnl: pd.DataFrame, mode: str | None) -> money.Pnl:
+        mine = pnl if pnl.empty else pnl[pnl["mode"] == mode]
         return money.pnl(
-            fees=sum((money.exact(v) for v in real.get("fees", [])), Decimal(0)),
-            net=sum((money.exact(v) for v in real.get("net", [])), Decimal(0)),
+            fees=sum((money.exact(v) for v in mine.get("fees", [])), Decimal(0)),
+            net=sum((money.exact(v) for v in mine.get("net", [])), Decimal(0)),
         )
 
     def pnl_shown(self) -> pd.DataFrame:

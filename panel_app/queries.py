@@ -83,8 +83,9 @@ UNION ALL
 (SELECT ts, 'ASSERTION', CASE WHEN bool_and(ok) THEN 'ASSERTION OK: ' || count(*) || '/'
         || count(*) || ' checks passed' ELSE 'ASSERTION FAILED: ' || string_agg(name, ', '
         ORDER BY name) FILTER (WHERE NOT ok) || ' (' || count(*) FILTER (WHERE ok) || '/'
-        || count(*) || ' checks passed)' END, min(id)::text
-   FROM assertion_results GROUP BY ts ORDER BY ts DESC LIMIT 20)
+        || count(*) || ' checks passed)' END || coalesce(' (' || mode || ')', ''),
+        min(id)::text
+   FROM assertion_results GROUP BY ts, mode ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'DENIAL', 'DENIED ' || strategy || ' ' || window_slug || ': ' || code, id::text
    FROM decisions WHERE verdict = 'DENIED' ORDER BY ts DESC LIMIT 20)
@@ -142,6 +143,10 @@ EVENT_QUERIES: dict[str, str] = {
     "activity": ACTIVITY,
     "assertions": """SELECT DISTINCT ON (name) name, ts, ok, detail FROM assertion_results
         ORDER BY name, ts DESC""",
+    # The latest result of each check in each mode this session (the copies run them too: one
+    # mode's pass must not hide another's failure).
+    "assertions_by_mode": """SELECT DISTINCT ON (mode, name) mode, name, ts, ok
+        FROM assertion_results WHERE ts >= %(since)s ORDER BY mode, name, ts DESC""",
     "assertion_failures": """SELECT DISTINCT ON (name) name, ts, detail FROM assertion_results
         WHERE NOT ok ORDER BY name, ts DESC""",
     "triggers": """SELECT e.ts, p.position_id, p.strategy, p.asset, p.mode, e.to_state AS trigger,
@@ -195,26 +200,33 @@ FEED_QUERIES: dict[str, str] = {
         GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
         WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
-    # A feed covers a window from its first message of the session to its latest one (see
-    # panel_app.models.health.completeness); the user channel is event-driven, not counted.
-    "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts, max(ts) AS last_ts
-            FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '30 minutes'
-            AND source NOT IN ('engine', 'user') GROUP BY source, asset),
-        cover AS (SELECT w.slug, w.asset, w.open_ts, s.source,
-                greatest(w.open_ts, s.first_ts) AS from_ts,
-                least(w.close_ts - interval '1 microsecond', s.last_ts, now()) AS to_ts
-            FROM windows w JOIN span s ON s.asset = w.asset OR s.asset IS NULL
-            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now())
-        SELECT c.slug, c.asset, c.open_ts, c.source,
-            count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
-            (floor(extract(epoch FROM c.to_ts)) - floor(extract(epoch FROM c.from_ts)) + 1)::int
+    # A feed covers a window from when it started to speak about it to its latest message in
+    # it (panel_app.models.health.completeness): a per-window stream (keyed by slug: books,
+    # trades) from its first message about the window (it is subscribed when the window is
+    # listed); a per-asset stream (prices) from the later of the window's open and the feed's
+    # first message this session. A second is covered when a message was stamped in it by the
+    # venue (`ts`) or received in it by us (`recv_ts`): a burst delivered late (our loop or the
+    # host busy) lost nothing, and a step of the venue's clock is the clock chip's; a second
+    # missing on both clocks is a hole. The user channel is event-driven, not counted.
+    "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts
+            FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '40 minutes'
+            AND source NOT IN ('engine', 'user') GROUP BY source, asset)
+        SELECT w.slug, w.asset, w.open_ts, e.source,
+            count(DISTINCT sec.s) AS seconds_covered,
+            (floor(extract(epoch FROM max(sec.s))) - floor(extract(epoch FROM
+                CASE WHEN bool_or(e.slug IS NOT NULL) THEN min(sec.s)
+                ELSE greatest(date_trunc('second', w.open_ts),
+                              date_trunc('second', min(s.first_ts))) END)) + 1)::int
                 AS seconds_expected
-        FROM cover c JOIN market_events e ON e.source = c.source
-             AND e.ts >= c.from_ts AND e.ts <= c.to_ts
-             AND (e.slug = c.slug OR (e.slug IS NULL AND e.asset = c.asset))
-        WHERE c.to_ts >= c.from_ts
-        GROUP BY c.slug, c.asset, c.open_ts, c.source, c.from_ts, c.to_ts
-        ORDER BY c.open_ts DESC, c.asset, c.source""",
+        FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
+             AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
+             AND e.source NOT IN ('engine', 'user') AND e.ts >= %(since)s
+        CROSS JOIN LATERAL (VALUES (date_trunc('second', e.ts)),
+                                   (date_trunc('second', e.recv_ts))) AS sec (s)
+        LEFT JOIN span s ON s.source = e.source AND s.asset = e.asset
+        WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
+        GROUP BY w.slug, w.asset, w.open_ts, e.source
+        ORDER BY w.open_ts DESC, w.asset, e.source""",
     # Orders of ours still working at the venue: while there are none, the user channel has
     # nothing to say (panel_app.models.health.feed_status).
     "working_orders": """SELECT count(*) AS orders FROM orders

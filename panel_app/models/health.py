@@ -149,12 +149,15 @@ def clock_status(offset_ms: float | None, uncertainty_ms: float | None) -> str:
 
 
 def assertion_summary(snapshot: Snapshot) -> tuple[int, int, list[str]]:
-    """(passing, total, failing names) of the latest result of each assertion."""
-    latest = snapshot.frame("assertions")
+    """(checks passing in every mode, checks, failing 'name (MODE)') from the latest result
+    of each check in each mode this session."""
+    latest = snapshot.frame("assertions_by_mode")
     if latest.empty:
         return 0, 0, []
-    failing = sorted(latest[~latest["ok"].astype(bool)]["name"])
-    return len(latest) - len(failing), len(latest), failing
+    bad = latest[~latest["ok"].astype(bool)]
+    failing = sorted(f"{n} ({m})" for n, m in zip(bad["name"], bad["mode"], strict=True))
+    names = set(latest["name"])
+    return len(names - set(bad["name"])), len(names), failing
 
 
 class HealthBarModel(param.Parameterized):

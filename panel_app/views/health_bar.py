@@ -46,11 +46,11 @@ def _clock(model: HealthBarModel) -> Html:
 def _assertions(model: HealthBarModel) -> Html:
     passing, total, failing = model.assertions
     if total == 0:
-        return chip("assertions: none run yet", "grey", "", "ud-assertions")
+        return chip("assertions: none run yet", "grey", "", "ud-assertion-status")
     if failing:
         text = f"ASSERTION FAILED: {', '.join(failing)} ({passing}/{total} passed)"
-        return chip(text, "red", "latest result of each check", "ud-assertions")
-    return chip(f"assertions {passing}/{total} OK", "green", "", "ud-assertions")
+        return chip(text, "red", "latest result of each check", "ud-assertion-status")
+    return chip(f"assertions {passing}/{total} OK", "green", "", "ud-assertion-status")
 
 
 def render(model: HealthBarModel) -> Html:

@@ -8,7 +8,8 @@ fresh sandbox, with PAPER and DRY_RUN copies, like `updown demo`), one dashboard
 2. then a stalled feed (prices:BTC), a 3 s clock skew and a failed assertion (the venue reports
    $5 more than our ledger), planted through the sandbox's fault API: exactly those three chips
    turn red.
-Screenshots of every view in both states go to docs/img/ (docs/dashboard.md shows them).
+Screenshots of every view in both states go to reports/screenshots/cockpit_* (reduced copies
+in docs/img/, shown in docs/dashboard.md).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from panel_app.auth import AuthConfig
 from panel_app.testing import free_port, launch_chromium, open_cockpit, show_tab, wait_http
 
 pytestmark = [pytest.mark.xdist_group("real_session"), pytest.mark.slow, pytest.mark.isolated]
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+SHOTS = Path(__file__).resolve().parents[1] / "reports" / "screenshots"  # docs/img: reduced copies
 BROKEN = re.compile(r"\bNaN\b|\bNone\b|\$\?|\{\}|\bnan\b")
 CHIP = ".ud-health .ud-chip"
 
@@ -111,7 +112,7 @@ def shoot(page, name: str) -> None:
         show_tab(page, tab)
         page.wait_for_timeout(300)  # let the tab's tables lay out before the picture
         slug = tab.lower().replace(" ", "_")
-        page.screenshot(path=IMG / f"{name}_{slug}.png", full_page=False)
+        page.screenshot(path=SHOTS / f"cockpit_{name}_{slug}.png", full_page=False)
     show_tab(page, "Command Center")
 
 

@@ -47,6 +47,11 @@ def _mark(row) -> float:
     return _num(row["entry_price"]) if mark is None or pd.isna(mark) else float(mark)
 
 
+def length_label(seconds: int) -> str:
+    """A window length as people say it: '5m', '15m', '20s'."""
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
 def venue_label(venue: str | None) -> str:
     """SANDBOX for anything that is not the real venue; POLYMARKET only for the real one."""
     if not venue:
@@ -83,10 +88,10 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
     rows = {}
     for _, p in live.iterrows():
         entry, mark = _num(p["entry_price"]), _mark(p)
-        minutes = int(length_of.get(p["window_slug"], 300)) // 60
+        length = int(length_of.get(p["window_slug"], 300))
         rows[p["position_id"]] = {
             "asset": p["asset"],
-            "instrument": f"{p['asset']} {minutes}m",
+            "instrument": f"{p['asset']} {length_label(length)}",
             "side": p["outcome"],
             "entry": entry,
             "mark": mark,
@@ -129,13 +134,17 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
 
 
 def balance(snap: Snapshot, mode: str) -> dict:
-    """Latest venue and expected balance for `mode` and whether they agree, with what resolved
-    positions are owed (receivable: resolved, awaiting redemption) and the redemptions done."""
+    """Latest venue and expected balance for `mode` (USD) and whether they agree, the ledger's
+    cash (`ledger`: the engine's own, else the expected row — a simulated copy's only cash),
+    what resolved positions are owed (receivable: awaiting redemption) and redemptions done."""
     rows = snap.frame("balances")
     if rows.empty:
-        return {"venue": None, "expected": None, "agree": None, **redemptions(snap, mode)}
+        empty = {"venue": None, "expected": None, "ledger": None, "agree": None}
+        return {**empty, **redemptions(snap, mode)}
     mine = {r["source"]: r for _, r in rows[rows["mode"] == mode].iterrows()}
     venue, expected = mine.get("venue"), mine.get("expected")
+    book = mine.get("engine") if mine.get("engine") is not None else expected
+    ledger = None if book is None else _num(book["usd"])
     usd = {
         k: None if r is None else _num(r["usd"])
         for k, r in (("venue", venue), ("expected", expected))
@@ -148,7 +157,7 @@ def balance(snap: Snapshot, mode: str) -> dict:
     last_fill = None if expected is None else expected.get("last_fill_ts")
     if agree is not None and not pd.isna(last_fill) and last_fill > expected["ts"]:
         agree = None
-    return {**usd, "agree": agree, **redemptions(snap, mode)}
+    return {**usd, "ledger": ledger, "agree": agree, **redemptions(snap, mode)}
 
 
 def exposure(snap: Snapshot, mode: str) -> float:

@@ -57,7 +57,11 @@ def money_html(model: CommandCenterModel) -> Html:
     for row in model.money_by_mode:
         mode = row["mode"]
         label = mode if mode == primary else f"{mode} copy (simulated)"
-        cash = "not reported" if row.get("venue") is None else money(row.get("venue"))
+        cash, ledger = row.get("venue"), row.get("ledger")
+        if cash is not None:
+            cash = money(cash)
+        else:  # a simulated copy has no venue: its engine's own ledger is its cash
+            cash = "not reported" if ledger is None else money(ledger) + " (ledger)"
         receivable = money(row.get("receivable") or 0)
         lines.append(
             fmt(
@@ -110,23 +114,26 @@ def positions_html(model: CommandCenterModel) -> Html:
 
 
 def activity_html(model: CommandCenterModel) -> Html:
-    """The activity feed, newest first, one whole sentence per line (wrapped, never cut)."""
+    """The activity feed, newest first, one whole sentence per line (wrapped, never cut); each
+    line's `data-ref` is `KIND:ref` (the fill id, client order id, signal id, …)."""
     feed = model.activity
     if feed.empty:
         return Html('<div class="ud-activity-none">nothing happened yet this session</div>')
     return join(
         fmt(
-            '<div class="ud-activity ud-activity-{}"><span class="ud-time">{}</span> {}</div>',
+            '<div class="ud-activity ud-activity-{}" data-ref="{}">'
+            '<span class="ud-time">{}</span> {}</div>',
             token(r["kind"]),
+            ref,
             r["time"],
             r["event"],
         )
-        for _, r in feed.iterrows()
+        for ref, r in feed.iterrows()
     )
 
 
 def strategies_html(model: CommandCenterModel) -> Html:
-    icon = {"active": "✅", "paused": "⏸", "disabled_kill_criterion": "✖", "not_promoted": "⬚"}
+    icon = {"active": "●", "paused": "‖", "disabled_kill_criterion": "×", "not_promoted": "○"}
     rows = [
         fmt(
             '<div class="ud-strategy">{} {} {}</div>',

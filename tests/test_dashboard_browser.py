@@ -101,10 +101,11 @@ def test_command_center_shows_venue_mode_positions_pnl_and_health(guest_page, re
     expect(page.locator("#ud-mode")).to_have_text(mode)
     for (pid,) in sql(recorded, "SELECT position_id FROM positions WHERE state <> 'CLOSED'"):
         expect(page.locator(f'.ud-position[data-position-id="{pid}"]')).to_be_visible()
-    ((net,),) = sql(
+    ((net,),) = sql(  # the header is the primary mode's (LIVE) alone; copies never added
         recorded,
         """SELECT sum(CASE WHEN state='CLOSED' THEN pnl_net
-        ELSE (mark_price - entry_price) * shares - fees END) FROM positions""",
+        ELSE (mark_price - entry_price) * shares - fees END) FROM positions WHERE mode = %s""",
+        mode,
     )
     sign = "+" if net >= 0 else "-"
     expect(page.locator(".ud-session-pnl")).to_contain_text(f"net {sign}${abs(net):,.2f}")

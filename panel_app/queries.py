@@ -194,12 +194,16 @@ EVENT_QUERIES: dict[str, str] = {
 }
 
 FEED_QUERIES: dict[str, str] = {
-    "feed_last": """SELECT source, max(ts) AS last_ts,
-        extract(epoch FROM now() - max(ts))::float AS age_s FROM market_events
-        WHERE ts > now() - interval '10 minutes' AND source <> 'engine'
+    # Ages and rates on our receive clock (`recv_ts`, the venue's stamp when absent): the venue's
+    # stamps can run ahead of ours (a skewed venue clock is the clock chip's), and an age is how
+    # long WE have heard nothing. `ts` bounds the scan (its index).
+    "feed_last": """SELECT source, max(coalesce(recv_ts, ts)) AS last_ts,
+        greatest(0, extract(epoch FROM now() - max(coalesce(recv_ts, ts))))::float AS age_s
+        FROM market_events WHERE ts > now() - interval '10 minutes' AND source <> 'engine'
         GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
-        WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
+        WHERE ts > now() - interval '30 seconds' AND source <> 'engine'
+        AND coalesce(recv_ts, ts) > now() - interval '10 seconds' GROUP BY source""",
     # A feed covers a window from when it started to speak about it to its latest message in
     # it (panel_app.models.health.completeness): a per-window stream (keyed by slug: books,
     # trades) from its first message about the window (it is subscribed when the window is
@@ -207,26 +211,31 @@ FEED_QUERIES: dict[str, str] = {
     # first message this session. A second is covered when a message was stamped in it by the
     # venue (`ts`) or received in it by us (`recv_ts`): a burst delivered late (our loop or the
     # host busy) lost nothing, and a step of the venue's clock is the clock chip's; a second
-    # missing on both clocks is a hole. The user channel is event-driven, not counted.
+    # missing on both clocks is a hole. Only whole seconds count: the first and the last second
+    # of the span are partial (a feed that starts at .9 s), so they are left out of both counts.
+    # The user channel is event-driven, not counted.
     "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts
             FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '40 minutes'
-            AND source NOT IN ('engine', 'user') GROUP BY source, asset)
-        SELECT w.slug, w.asset, w.open_ts, e.source,
-            count(DISTINCT sec.s) AS seconds_covered,
-            (floor(extract(epoch FROM max(sec.s))) - floor(extract(epoch FROM
+            AND source NOT IN ('engine', 'user') GROUP BY source, asset),
+        per AS (SELECT w.slug, w.asset, w.open_ts, e.source,
+                count(DISTINCT sec.s) AS covered, min(sec.s) AS first_s, max(sec.s) AS last_s,
                 CASE WHEN bool_or(e.slug IS NOT NULL) THEN min(sec.s)
                 ELSE greatest(date_trunc('second', w.open_ts),
-                              date_trunc('second', min(s.first_ts))) END)) + 1)::int
-                AS seconds_expected
-        FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
-             AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
-             AND e.source NOT IN ('engine', 'user') AND e.ts >= %(since)s
-        CROSS JOIN LATERAL (VALUES (date_trunc('second', e.ts)),
-                                   (date_trunc('second', e.recv_ts))) AS sec (s)
-        LEFT JOIN span s ON s.source = e.source AND s.asset = e.asset
-        WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
-        GROUP BY w.slug, w.asset, w.open_ts, e.source
-        ORDER BY w.open_ts DESC, w.asset, e.source""",
+                              date_trunc('second', min(s.first_ts))) END AS from_s
+            FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
+                 AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
+                 AND e.source NOT IN ('engine', 'user') AND e.ts >= %(since)s
+            CROSS JOIN LATERAL (VALUES (date_trunc('second', e.ts)),
+                                       (date_trunc('second', e.recv_ts))) AS sec (s)
+            LEFT JOIN span s ON s.source = e.source AND s.asset = e.asset
+            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
+            GROUP BY w.slug, w.asset, w.open_ts, e.source)
+        SELECT slug, asset, open_ts, source,
+            (covered - 1 - CASE WHEN first_s <= from_s THEN 1 ELSE 0 END)::int
+                AS seconds_covered,
+            (extract(epoch FROM last_s - from_s) - 1)::int AS seconds_expected
+        FROM per WHERE last_s - from_s >= interval '2 seconds'
+        ORDER BY open_ts DESC, asset, source""",
     # Orders of ours still working at the venue: while there are none, the user channel has
     # nothing to say (panel_app.models.health.feed_status).
     "working_orders": """SELECT count(*) AS orders FROM orders

@@ -208,33 +208,35 @@ FEED_QUERIES: dict[str, str] = {
     # it (panel_app.models.health.completeness): a per-window stream (keyed by slug: books,
     # trades) from its first message about the window (it is subscribed when the window is
     # listed); a per-asset stream (prices) from the later of the window's open and the feed's
-    # first message this session. A second is covered when a message was stamped in it by the
-    # venue (`ts`) or received in it by us (`recv_ts`): a burst delivered late (our loop or the
-    # host busy) lost nothing, and a step of the venue's clock is the clock chip's; a second
-    # missing on both clocks is a hole. Only whole seconds count: the first and the last second
-    # of the span are partial (a feed that starts at .9 s), so they are left out of both counts.
+    # first message this session. Time without data is the time the feed was not fresh by
+    # the spec's green age (its last message ≥ 2 s old): each stretch between consecutive
+    # messages beyond 2 s, measured on the venue's stamps and on our receive clock, the shorter: a burst delivered late lost
+    # nothing, a step of the venue's clock is the clock chip's, a real outage is long on both.
     # The user channel is event-driven, not counted.
     "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts
             FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '40 minutes'
             AND source NOT IN ('engine', 'user') GROUP BY source, asset),
-        per AS (SELECT w.slug, w.asset, w.open_ts, e.source,
-                count(DISTINCT sec.s) AS covered, min(sec.s) AS first_s, max(sec.s) AS last_s,
-                CASE WHEN bool_or(e.slug IS NOT NULL) THEN min(sec.s)
-                ELSE greatest(date_trunc('second', w.open_ts),
-                              date_trunc('second', min(s.first_ts))) END AS from_s
+        ev AS (SELECT w.slug, w.asset, w.open_ts, e.source, e.ts,
+                coalesce(e.recv_ts, e.ts) AS recv, e.slug IS NOT NULL AS keyed,
+                greatest(w.open_ts, s.first_ts) AS asset_from
             FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
                  AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
                  AND e.source NOT IN ('engine', 'user') AND e.ts >= %(since)s
-            CROSS JOIN LATERAL (VALUES (date_trunc('second', e.ts)),
-                                       (date_trunc('second', e.recv_ts))) AS sec (s)
             LEFT JOIN span s ON s.source = e.source AND s.asset = e.asset
-            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
-            GROUP BY w.slug, w.asset, w.open_ts, e.source)
+            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()),
+        gaps AS (SELECT *, extract(epoch FROM least(ts - lag(ts) OVER p,
+                                                    recv - lag(recv) OVER p)) AS gap_s
+            FROM ev WINDOW p AS (PARTITION BY slug, source ORDER BY ts, recv)),
+        per AS (SELECT slug, asset, open_ts, source, max(ts) AS last_ts,
+                CASE WHEN bool_or(keyed) THEN min(ts) ELSE min(asset_from) END AS from_ts,
+                min(ts) AS first_ts, sum(greatest(0, coalesce(gap_s, 0) - 2)) AS silent_s
+            FROM gaps GROUP BY slug, asset, open_ts, source)
         SELECT slug, asset, open_ts, source,
-            (covered - 1 - CASE WHEN first_s <= from_s THEN 1 ELSE 0 END)::int
+            extract(epoch FROM last_ts - from_ts)
+                - silent_s - greatest(0, extract(epoch FROM first_ts - from_ts) - 2)
                 AS seconds_covered,
-            (extract(epoch FROM last_s - from_s) - 1)::int AS seconds_expected
-        FROM per WHERE last_s - from_s >= interval '2 seconds'
+            extract(epoch FROM last_ts - from_ts) AS seconds_expected
+        FROM per WHERE last_ts - from_ts >= interval '2 seconds'
         ORDER BY open_ts DESC, asset, source""",
     # Orders of ours still working at the venue: while there are none, the user channel has
     # nothing to say (panel_app.models.health.feed_status).

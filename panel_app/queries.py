@@ -210,8 +210,9 @@ FEED_QUERIES: dict[str, str] = {
     # listed); a per-asset stream (prices) from the later of the window's open and the feed's
     # first message this session. Time without data is the time the feed was not fresh by
     # the spec's green age (its last message ≥ 2 s old): each stretch between consecutive
-    # messages beyond 2 s, measured on the venue's stamps and on our receive clock, the shorter: a burst delivered late lost
-    # nothing, a step of the venue's clock is the clock chip's, a real outage is long on both.
+    # messages beyond 2 s, measured on the venue's stamps and on our receive clock, the
+    # shorter: a burst delivered late lost nothing, a step of the venue's clock is the clock
+    # chip's, a real outage is long on both.
     # The user channel is event-driven, not counted.
     "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts
             FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '40 minutes'

@@ -116,9 +116,9 @@ FEED_COLUMNS = [
 def completeness(snapshot: Snapshot) -> pd.DataFrame:
     """% of the time each feed was supposed to cover in each window that it was fresh (FM3):
     the covered span minus every silence beyond the spec's green age (2 s) between consecutive
-    messages (see the `completeness` query). A feed covers a window from when it started to speak about it (a
-    window already running when the feed started is not counted against it) to its latest
-    message (a feed silent right now is the staleness indicator's, not this one's)."""
+    messages (see the `completeness` query). A feed covers a window from when it started to
+    speak about it (a window already running when the feed started is not counted against it)
+    to its latest message (a feed silent right now is the staleness indicator's)."""
     rows = snapshot.frame("completeness")
     if rows.empty:
         return pd.DataFrame(columns=["window", "feed", "complete_pct"])

@@ -36,12 +36,13 @@ def header_html(model: CommandCenterModel) -> Html:
         "{spot}"
         '<span class="ud-figure ud-balance">Balance: {balance}{check}</span>'
         '<span class="ud-figure ud-session-pnl">Session P&amp;L: {pnl}</span>'
-        '<span class="ud-figure ud-trading-state">{state}</span>',
+        '<span class="ud-figure ud-trading-state">{state} (kill_switch={kill})</span>',
         venue_cls=token(b.get("venue")),
         venue=b.get("venue"),
         mode_cls=token(b.get("mode")),
         mode=b.get("mode"),
         state=b.get("trading_state"),
+        kill=b.get("kill_switch"),
         spot=spot,
         balance=balance,
         check=check,

@@ -172,10 +172,13 @@ def exposure(snap: Snapshot, mode: str) -> float:
 
 
 def modes_present(snap: Snapshot, primary: str) -> list[str]:
-    """The primary mode first, then the copies (simulated modes) that traded or hold a balance
-    this session; BACKTEST never (a run is not a copy of this session)."""
-    seen = set(snap.frame("positions").get("mode", []))
-    seen |= set(snap.frame("balances").get("mode", []))
+    """The primary mode first, then the copies (simulated modes) that traded or wrote a balance
+    this session (since the trader instance started); BACKTEST never."""
+    seen = set(snap.frame("positions").get("mode", []))  # the session's positions
+    balances, instances = snap.frame("balances"), snap.frame("instances")
+    if not balances.empty and not instances.empty:  # balances written since the trader started
+        started = instances.iloc[0]["started_at"]
+        seen |= set(balances[balances["ts"] >= started]["mode"])
     copies = sorted(m for m in seen if m not in (primary, "BACKTEST"))
     return [primary, *copies]
 

@@ -27,6 +27,7 @@ from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
 from live.runner.adoption import adopt_owned
 from live.runner.alarms import Alarms, AlertSink
+from live.runner.clock import ClockWatch, venue_sampler
 from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
 from live.runner.controls_watch import ControlsWatcher
@@ -84,6 +85,7 @@ class Runner:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.stopping = asyncio.Event()
         self.clock_offset_ms = 0
+        self.clock = ClockWatch(venue_sampler(venue), self._set_offset)
         self.started = time.monotonic()
         self.slots: list[EngineSlot] = []
         self.reconciliation: dict[str, Any] = {"ok": None}
@@ -114,6 +116,9 @@ class Runner:
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
+
+    def _set_offset(self, measured) -> None:
+        self.clock_offset_ms = measured.offset_ms
 
     def now_ms(self) -> int:
         """Venue time: our wall clock corrected by the measured offset (FM2)."""
@@ -161,7 +166,7 @@ class Runner:
         self.controls = ControlsWatcher(self.db_url, pool, time.monotonic)
         await self.controls.start()
         await self.venue.connect()
-        self.clock_offset_ms = await self.venue.clock_offset_ms()
+        await self.clock.first()
         await asyncio.to_thread(self._build_engines)  # each engine's sink connects
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
@@ -387,6 +392,7 @@ class Runner:
             "price-feed": self.feeds.run_prices(),
             "slow": self._slow_loop(),
             "lock": self.lock_watch.run(),
+            "clock": self.clock.run(),
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
@@ -539,11 +545,10 @@ class Runner:
             await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
 
     async def _slow_loop(self) -> None:
-        """Every ~2 s: health self-check, assertions, instance heartbeat, clock offset, windows."""
-        beat = 0
+        """Every ~2 s: health self-check, assertions, instance heartbeat, windows (the clock
+        offset is measured by its own task, live/runner/clock.py)."""
         while True:
             await asyncio.sleep(2.0)
-            beat += 1
             if not await self.health.self_check():
                 self.role.health_failed(self.health.url)
                 if not self.health.serving:
@@ -565,9 +570,6 @@ class Runner:
                     instances.heartbeat, self.pool, self.config.instance_id, self.role.name, status
                 ),
             )
-            if beat % 15 == 0:
-                offset = await self.guarded.run("clock offset", self.venue.clock_offset_ms)
-                self.clock_offset_ms = self.clock_offset_ms if offset is None else offset
 
 
 def record_stops(runner: Runner) -> None:

@@ -37,6 +37,7 @@ class RunnerView(Protocol):
     reconciliation: dict[str, Any]
     adoption: dict[str, Any]  # what the start or takeover adopted (live/runner/adoption.py)
     clock_offset_ms: int
+    clock: Any  # live.runner.clock.ClockWatch
     max_tick_ms: int
     events_processed: int
 
@@ -81,6 +82,7 @@ def health_status(r: RunnerView) -> dict[str, Any]:
         # reconnects per channel and the REST book re-reads after them (read / failed)
         "feed_sockets": r.feeds.stats() if getattr(r, "feeds", None) is not None else {},
         "clock_offset_ms": r.clock_offset_ms,
+        "clock": r.clock.health() if getattr(r, "clock", None) is not None else None,
         "db": _db(r),
         "recorder": r.recorder.stats() if r.recorder is not None else {},
         "assertions": dict(r.slots[0].last_assertions) if r.slots else {},

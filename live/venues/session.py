@@ -17,6 +17,7 @@ import httpx
 from polymarket.errors import PolymarketError
 
 from live.venues import sdk_internal
+from live.venues.clock import ClockSample
 from live.venues.errors import VenueError, VenueQueryError
 from live.venues.retry import with_backoff
 
@@ -58,22 +59,36 @@ class Session:
             log.warning("API credentials derived again (renewal %d)", self.credential_renewals)
 
     async def clock_offset_ms(self) -> int:
-        """Venue server time minus ours, in ms (the venue reports whole seconds: ±500 ms)."""
+        """Venue server time minus ours, in ms, from one reading (±500 ms: whole seconds)."""
+        lo, hi = (await self.clock_sample()).bounds()
+        return round((lo + hi) / 2)
+
+    async def clock_sample(self) -> ClockSample:
+        """One reading of the venue's clock (`GET /time`: whole epoch seconds, truncated, per
+        py-clob-client `get_server_time`; a value above 1e11 is taken as ms) with our wall
+        clock (epoch ms) at send and receive; its midpoint is followed for signing (O5).
+        Retries with backoff; raises VenueQueryError."""
         http = self._http or httpx.AsyncClient(timeout=self.config.http_timeout_s)
         self._http = http
-        before = self._clock()
 
-        async def query() -> int:
+        async def query() -> ClockSample:
+            before = self._clock()
             response = await http.get(f"{self.urls.clob}/time")
             response.raise_for_status()
-            return int(Decimal(str(response.json())))
+            after = self._clock()
+            server = int(Decimal(str(response.json())))
+            seconds = server < 10**11
+            return ClockSample(
+                sent_ms=before * 1000,
+                received_ms=after * 1000,
+                server_ms=server * 1000 if seconds else server,
+                resolution_ms=1000 if seconds else 1,
+            )
 
-        server = await with_backoff("server time", query, self.policy)
-        after = self._clock()
-        server_ms = server * 1000 if server < 10**11 else server
-        offset_ms = server_ms - int((before + after) / 2 * 1000)
-        self._follow_skew(offset_ms / 1000)
-        return offset_ms
+        sample = await with_backoff("server time", query, self.policy)
+        lo, hi = sample.bounds()
+        self._follow_skew((lo + hi) / 2000)
+        return sample
 
     def _follow_skew(self, offset_s: float) -> None:
         """Sign L2 requests on the venue's clock while ours is off by more than `skew_sign_s`

@@ -196,7 +196,9 @@ class RiskModel(param.Parameterized):
         return shown(self.per_strategy, statement=("gross", "fees", "net"))
 
     def max_drawdown(self) -> float:
-        return 0.0 if self.drawdown.empty else float(self.drawdown["drawdown"].min())
+        """The largest fall of session equity from its running peak, USD, a positive amount
+        (0.0 when equity never fell)."""
+        return 0.0 if self.drawdown.empty else abs(float(self.drawdown["drawdown"].min()))
 
     def drawdown_limit(self) -> dict[str, str | bool | None]:
         """The drawdown breaker as configured (`max_drawdown_usd`, the alert level in USD) and

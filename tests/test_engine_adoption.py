@@ -24,7 +24,7 @@ from engine_kit import (
     two_sided,
     window,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import event as note
 from hypothesis import strategies as st
 
@@ -415,11 +415,40 @@ def _live_copy(old):
     return new
 
 
+def _steps(*specs) -> list:
+    """Steps of the property below, written short: (kind, window index, answer, outcome, side,
+    ident, repeat); all at once (gap 0), price 0.01."""
+    return [
+        (0, (kind, WINDOWS[w], answer, outcome, 0.01, side, ident))
+        for kind, w, answer, outcome, side, ident, repeat in specs
+        for _ in range(repeat)
+    ]
+
+
+M, C = "MATCHED", "CONFIRMED"
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(st.integers(0, 15_000), live_step()), min_size=10, max_size=70),
     st.lists(st.integers(0, 400), max_size=4),
     st.booleans(),
+)
+# An entry answered (matched) after its window resolved and its position closed, a restart
+# between the resolution and the late fill: the restarted engine must hold the closed position
+# the late fill meets (it created a new one, orphaned, where the steady engine tripped).
+@example(
+    _steps(
+        ("signal", 1, M, C, "DOWN", 0, 1),
+        ("signal", 0, M, C, "UP", 0, 15),
+        ("answer", 0, M, C, "UP", 0, 1),
+        ("settle", 0, M, C, "UP", 0, 1),
+        ("signal", 1, M, C, "DOWN", 1, 1),
+        ("resolve", 1, M, C, "UP", 0, 1),
+        ("answer", 0, M, C, "UP", 0, 1),
+    ),
+    [],
+    True,
 )
 def test_a_restart_between_match_settlement_resolution_and_redemption_changes_nothing(
     steps, cuts, at_receivable

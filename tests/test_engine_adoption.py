@@ -450,6 +450,20 @@ M, C = "MATCHED", "CONFIRMED"
     [],
     True,
 )
+# A restart after an entry filled (CONFIRMED: final, not adopted): the restarted engine counted
+# its signal as approved with no order for it, assertion 1 failed at the next resolution and
+# the breaker refused the next window's entry that the steady engine placed.
+@example(
+    _steps(
+        ("signal", 0, M, C, "UP", 0, 3),
+        ("answer", 0, C, C, "UP", 0, 1),
+        ("signal", 0, M, C, "UP", 0, 22),
+        ("resolve", 0, M, C, "UP", 0, 1),
+        ("signal", 2, M, C, "UP", 1, 1),
+    ),
+    [119],
+    False,
+)
 def test_a_restart_between_match_settlement_resolution_and_redemption_changes_nothing(
     steps, cuts, at_receivable
 ) -> None:

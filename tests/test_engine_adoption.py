@@ -288,6 +288,34 @@ def test_the_session_loss_of_earlier_runs_counts_after_a_restart() -> None:
     assert new.export_adoption().realised_net == Decimal(0)
 
 
+def test_a_closed_position_adopted_for_a_late_fill_keeps_each_session_its_own_pnl() -> None:
+    """The closed position a working entry refers to is adopted (its late fill meets it); its
+    net P&L counts in the session it closed in: an adoption taken the next UTC day, re-exported,
+    carries the realised net it was given."""
+    old = _live()
+    cid = _opened(old)
+    old.process(OrderAck(OPEN + 2100, cid, "0xv"))
+    old.process(OrderFill(OPEN + 2200, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0)))
+    (late,) = old.process(signal(OPEN + 3000, W, usd="1", signal_id="b"))  # same position
+    old.process(resolved(CLOSE + 20_000, W, "DOWN"))
+    today = old.export_adoption()
+    (closed,) = today.closed_positions
+    assert closed.position.position_id == late.order.position_id
+    assert closed.position.state is PositionState.CLOSED and closed.position.pnl_net < 0
+    assert today.realised_net == closed.position.pnl_net
+    again = _live()
+    again.adopt(today)
+    assert again.export_adoption().realised_net == today.realised_net
+    assert again.entries.session_loss() == old.entries.session_loss()
+    tomorrow_start = session_start(CLOSE) + 86_400_000
+    tomorrow = replace(today, now=tomorrow_start + 1000, session_start=tomorrow_start)
+    tomorrow = replace(tomorrow, realised_net=Decimal(0))  # nothing closed yet that day
+    new = _live()
+    new.adopt(tomorrow)
+    assert new.positions.positions[closed.position.position_id] == closed.position
+    assert new.export_adoption().realised_net == Decimal(0)
+
+
 def test_adopting_into_a_used_engine_is_refused() -> None:
     old = _live()
     _opened(old)

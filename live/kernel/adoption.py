@@ -301,7 +301,8 @@ def adopt(engine: Any, adoption: Adoption) -> None:
             raise AdoptionError(f"position {pos.position_id} is open or adopted twice")
         ws = market.windows.get(pos.window_slug)
         _hold(positions, ap, ws.window.close_ts if ws is not None else pos.updated_ts)
-        closed_net += pos.pnl_net or ZERO
+        if pos.closed_ts is not None and pos.closed_ts >= adoption.session_start:
+            closed_net += pos.pnl_net or ZERO  # realised_net counts it (closed this session)
     for ao in adoption.orders:
         order = ao.order
         if order.state in TERMINAL_ORDER_STATES or order.client_order_id in orders.orders:
@@ -334,7 +335,8 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     if own is not None:
         orders._order_seq = max(orders._order_seq, own[0])
         orders._position_seq = max(orders._position_seq, own[1])
-    # realised_net counts the closed positions held above: the engine now sums them itself
+    # realised_net counts the closed positions held above that closed this session: the engine
+    # now sums them itself
     engine.entries.prior_realised = adoption.realised_net - closed_net
     engine.entries.prior_session = adoption.session_start
     ledger = engine.ledger

@@ -80,7 +80,7 @@ def latency(url: str, pages, coid: str) -> tuple[float, float]:
     fill_id = insert_fill(url, coid)
     start = time.monotonic()
     for page in pages:
-        page.locator(".tabulator-cell", has_text=fill_id).first.wait_for(timeout=10000)
+        page.locator(f'.ud-activity[data-ref="FILL:{fill_id}"]').wait_for(timeout=10000)
     done = time.monotonic() - start
     renders = [t - start for t in RENDERED if t >= start][: len(pages)]
     return done, max(renders) if len(renders) == len(pages) else float("nan")

@@ -29,7 +29,8 @@ SELECT (SELECT max(id) FROM order_events), (SELECT max(id) FROM position_events)
        (SELECT max(id) FROM breaker_events), (SELECT max(id) FROM reconciliation_runs),
        (SELECT max(last_seen) FROM instances), (SELECT count(*) FROM windows),
        (SELECT max(id) FROM promotions), (SELECT max(id) FROM alerts),
-       (SELECT count(*) FROM backtest_runs)"""
+       (SELECT count(*) FROM backtest_runs),
+       (SELECT max(coalesce(redeemed_ts, resolved_ts)) FROM redemptions)"""
 
 TRADES = """
 SELECT p.position_id, p.opened_ts, p.closed_ts, p.mode, p.run_id, p.strategy, p.asset,
@@ -54,41 +55,66 @@ LEFT JOIN settlements s ON s.window_slug = p.window_slug AND s.mode = p.mode
                         AND coalesce(s.run_id, '') = coalesce(p.run_id, '')
 ORDER BY p.opened_ts DESC LIMIT 5000"""
 
+# The activity feed in the spec's sentences (View 1), newest first, one row per audit record:
+# signal, order placed, fill, assertion batch, window opened/closed, settlement, redemption,
+# breaker, denial and control change. Money is formatted to the cent here (text for display).
 ACTIVITY = """
-(SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal (max $'
-        || coalesce(max_price::text, '?') || ', ' || mode || ')' AS text, signal_id AS ref
+(SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal ($'
+        || to_char(usd, 'FM999990.00') || CASE WHEN max_price IS NULL THEN ', no price limit'
+        ELSE ' up to $' || to_char(max_price, 'FM0.00') END || ', ' || mode || ')' AS text,
+        signal_id AS ref
    FROM signals ORDER BY ts DESC LIMIT 60)
 UNION ALL
-(SELECT created_ts, 'ORDER', purpose || ' ' || side || ' ' || split_part(window_slug, '-', 1)
-        || '-' || outcome || ' ' || coalesce(requested_shares::text, '?') || ' sh @ ≤ $'
-        || worst_price || ' → ' || state || ' (venue id ' || coalesce(venue_order_id, '—')
-        || ', ' || mode || ')', client_order_id
+(SELECT created_ts, 'ORDER', 'ORDER ' || CASE WHEN state IN ('REJECTED', 'CANCELLED')
+        THEN lower(state::text) ELSE 'placed' END || ': ' || split_part(window_slug, '-', 1)
+        || '-' || outcome || ' ' || CASE WHEN requested_usd IS NOT NULL
+        THEN '$' || to_char(requested_usd, 'FM999990.00')
+        ELSE to_char(requested_shares, 'FM999990.00') || ' shares' END
+        || ' @ $' || to_char(worst_price, 'FM0.00') || ' (' || lower(purpose::text) || ' '
+        || lower(side::text) || ', ' || mode || ')', client_order_id
    FROM orders ORDER BY created_ts DESC LIMIT 60)
 UNION ALL
-(SELECT f.ts, 'FILL', 'FILL ' || f.status || ': ' || f.shares || ' sh @ $' || f.price
-        || ' fee $' || f.fee || ' (' || o.strategy || ' ' || split_part(o.window_slug, '-', 1)
-        || '-' || o.outcome || ', ' || f.mode || ') trade ' || f.fill_id, f.fill_id
+(SELECT f.ts, 'FILL', 'FILL ' || lower(f.status) || ': ' || to_char(f.shares, 'FM999990.00')
+        || ' shares @ $' || to_char(f.price, 'FM0.00') || ' (' || split_part(o.window_slug, '-', 1)
+        || '-' || o.outcome || ', fee $' || to_char(f.fee, 'FM999990.00') || ', ' || f.mode
+        || ')', f.fill_id
    FROM fills f JOIN orders o USING (client_order_id) ORDER BY f.ts DESC LIMIT 60)
 UNION ALL
-(SELECT ts, 'ASSERTION', 'ASSERTION ' || CASE WHEN ok THEN 'OK: ' ELSE 'FAILED: ' END || name,
-        id::text FROM assertion_results ORDER BY ts DESC LIMIT 40)
+(SELECT ts, 'ASSERTION', CASE WHEN bool_and(ok) THEN 'ASSERTION OK: ' || count(*) || '/'
+        || count(*) || ' checks passed' ELSE 'ASSERTION FAILED: ' || string_agg(name, ', '
+        ORDER BY name) FILTER (WHERE NOT ok) || ' (' || count(*) FILTER (WHERE ok) || '/'
+        || count(*) || ' checks passed)' END || coalesce(' (' || mode || ')', ''),
+        min(id)::text
+   FROM assertion_results GROUP BY ts, mode ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'DENIAL', 'DENIED ' || strategy || ' ' || window_slug || ': ' || code, id::text
    FROM decisions WHERE verdict = 'DENIED' ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'WINDOW', 'WINDOW ' || slug || ' ' || what || ' (' || asset || ' '
-        || length_s / 60 || 'm)', slug || what
+        || CASE WHEN mod(length_s, 60) = 0 THEN length_s / 60 || 'm' ELSE length_s || 's' END
+        || ')', slug || what
    FROM (SELECT slug, asset, length_s, open_ts AS ts, 'opened' AS what FROM windows
           WHERE open_ts <= now()
-         UNION ALL SELECT slug, asset, length_s, close_ts, 'closed → '
-                || coalesce(winner, 'pending') FROM windows WHERE close_ts <= now()) w
+         UNION ALL SELECT slug, asset, length_s, close_ts, 'closed' FROM windows
+          WHERE close_ts <= now()) w
    ORDER BY ts DESC LIMIT 30)
+UNION ALL
+(SELECT ts, 'SETTLEMENT', 'SETTLEMENT ' || window_slug || ': ours ' || ours || ', venue '
+        || coalesce(venue, 'not yet published') || ' (' || agreement || ', ' || mode || ')',
+        id::text
+   FROM settlements ORDER BY ts DESC LIMIT 30)
+UNION ALL
+(SELECT coalesce(redeemed_ts, resolved_ts), 'REDEMPTION', 'REDEMPTION ' || CASE WHEN status
+        = 'REDEEMED' THEN 'done: $' || to_char(coalesce(venue_paid_usd, expected_usd),
+        'FM999990.00') || ' paid' ELSE 'awaiting: $' || to_char(expected_usd, 'FM999990.00')
+        || ' owed' END || ' for ' || window_slug || ' (' || mode || ')', position_id || status
+   FROM redemptions ORDER BY coalesce(redeemed_ts, resolved_ts) DESC LIMIT 30)
 UNION ALL
 (SELECT ts, 'BREAKER', CASE WHEN tripped THEN 'BREAKER TRIPPED: ' ELSE 'BREAKER RESET: ' END
         || reason, id::text FROM breaker_events ORDER BY ts DESC LIMIT 10)
 UNION ALL
-(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, '∅') || ' → '
-        || coalesce(new_value, '(row deleted)') || ' by ' || changed_by, id::text
+(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, 'unset')
+        || ' → ' || coalesce(new_value, 'removed') || ' by ' || changed_by, id::text
    FROM control_changes ORDER BY id DESC LIMIT 20)
 ORDER BY ts DESC LIMIT 200"""
 
@@ -105,13 +131,22 @@ EVENT_QUERIES: dict[str, str] = {
         exit_reason, resolution, pnl_gross, pnl_net, opened_ts, updated_ts, closed_ts
         FROM positions WHERE state <> 'CLOSED' OR opened_ts >= %(since)s
         OR closed_ts >= %(since)s ORDER BY opened_ts""",
-    "lifecycle": """SELECT e.position_id, string_agg(e.to_state, ' → ' ORDER BY e.ts, e.id)
-        AS path FROM position_events e JOIN positions p USING (position_id)
-        WHERE p.state <> 'CLOSED' OR p.opened_ts >= %(since)s GROUP BY e.position_id""",
+    # One step per state transition: the events that repeat the previous state (a mark update,
+    # a second fill of the entry) are not steps.
+    "lifecycle": """SELECT position_id, string_agg(to_state, ' → ' ORDER BY ts, id) AS path
+        FROM (SELECT e.position_id, e.to_state, e.ts, e.id, lag(e.to_state) OVER
+                (PARTITION BY e.position_id ORDER BY e.ts, e.id) AS previous
+              FROM position_events e JOIN positions p USING (position_id)
+              WHERE p.state <> 'CLOSED' OR p.opened_ts >= %(since)s) steps
+        WHERE previous IS DISTINCT FROM to_state GROUP BY position_id""",
     "trades": TRADES,
     "activity": ACTIVITY,
     "assertions": """SELECT DISTINCT ON (name) name, ts, ok, detail FROM assertion_results
         ORDER BY name, ts DESC""",
+    # The latest result of each check in each mode this session (the copies run them too: one
+    # mode's pass must not hide another's failure).
+    "assertions_by_mode": """SELECT DISTINCT ON (mode, name) mode, name, ts, ok
+        FROM assertion_results WHERE ts >= %(since)s ORDER BY mode, name, ts DESC""",
     "assertion_failures": """SELECT DISTINCT ON (name) name, ts, detail FROM assertion_results
         WHERE NOT ok ORDER BY name, ts DESC""",
     "triggers": """SELECT e.ts, p.position_id, p.strategy, p.asset, p.mode, e.to_state AS trigger,
@@ -159,22 +194,55 @@ EVENT_QUERIES: dict[str, str] = {
 }
 
 FEED_QUERIES: dict[str, str] = {
-    "feed_last": """SELECT source, max(ts) AS last_ts,
-        extract(epoch FROM now() - max(ts))::float AS age_s FROM market_events
-        WHERE ts > now() - interval '10 minutes' AND source <> 'engine'
+    # Ages and rates on our receive clock (`recv_ts`, the venue's stamp when absent): the venue's
+    # stamps can run ahead of ours (a skewed venue clock is the clock chip's), and an age is how
+    # long WE have heard nothing. `ts` bounds the scan (its index).
+    "feed_last": """SELECT source, max(coalesce(recv_ts, ts)) AS last_ts,
+        greatest(0, extract(epoch FROM now() - max(coalesce(recv_ts, ts))))::float AS age_s
+        FROM market_events WHERE ts > now() - interval '10 minutes' AND source <> 'engine'
         GROUP BY source ORDER BY source""",
     "ticks_10s": """SELECT source, count(*) / 10.0 AS ticks_per_s FROM market_events
-        WHERE ts > now() - interval '10 seconds' AND source <> 'engine' GROUP BY source""",
-    "completeness": """SELECT w.slug, w.asset, w.open_ts, e.source,
-        count(DISTINCT date_trunc('second', e.ts)) AS seconds_covered,
-        greatest(1, floor(extract(epoch FROM least(w.close_ts, now()) - w.open_ts)))::int
-            AS seconds_expected
-        FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
-             AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
-             AND e.source <> 'engine'
-        WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()
-        GROUP BY w.slug, w.asset, w.open_ts, w.close_ts, e.source
-        ORDER BY w.open_ts DESC, w.asset, e.source""",
+        WHERE ts > now() - interval '30 seconds' AND source <> 'engine'
+        AND coalesce(recv_ts, ts) > now() - interval '10 seconds' GROUP BY source""",
+    # A feed covers a window from when it started to speak about it to its latest message in
+    # it (panel_app.models.health.completeness): a per-window stream (keyed by slug: books,
+    # trades) from its first message about the window (it is subscribed when the window is
+    # listed); a per-asset stream (prices) from the later of the window's open and the feed's
+    # first message this session. Time without data is the time the feed was not fresh by
+    # the spec's green age (its last message ≥ 2 s old): each stretch between consecutive
+    # messages beyond 2 s, measured on the venue's stamps and on our receive clock, the
+    # shorter: a burst delivered late lost nothing, a step of the venue's clock is the clock
+    # chip's, a real outage is long on both.
+    # The user channel is event-driven, not counted.
+    "completeness": """WITH span AS (SELECT source, asset, min(ts) AS first_ts
+            FROM market_events WHERE ts >= %(since)s AND ts > now() - interval '40 minutes'
+            AND source NOT IN ('engine', 'user') GROUP BY source, asset),
+        ev AS (SELECT w.slug, w.asset, w.open_ts, e.source, e.ts,
+                coalesce(e.recv_ts, e.ts) AS recv, e.slug IS NOT NULL AS keyed,
+                greatest(w.open_ts, s.first_ts) AS asset_from
+            FROM windows w JOIN market_events e ON e.ts >= w.open_ts AND e.ts < w.close_ts
+                 AND (e.slug = w.slug OR (e.slug IS NULL AND e.asset = w.asset))
+                 AND e.source NOT IN ('engine', 'user') AND e.ts >= %(since)s
+            LEFT JOIN span s ON s.source = e.source AND s.asset = e.asset
+            WHERE w.open_ts > now() - interval '30 minutes' AND w.open_ts <= now()),
+        gaps AS (SELECT *, extract(epoch FROM least(ts - lag(ts) OVER p,
+                                                    recv - lag(recv) OVER p)) AS gap_s
+            FROM ev WINDOW p AS (PARTITION BY slug, source ORDER BY ts, recv)),
+        per AS (SELECT slug, asset, open_ts, source, max(ts) AS last_ts,
+                CASE WHEN bool_or(keyed) THEN min(ts) ELSE min(asset_from) END AS from_ts,
+                min(ts) AS first_ts, sum(greatest(0, coalesce(gap_s, 0) - 2)) AS silent_s
+            FROM gaps GROUP BY slug, asset, open_ts, source)
+        SELECT slug, asset, open_ts, source,
+            extract(epoch FROM last_ts - from_ts)
+                - silent_s - greatest(0, extract(epoch FROM first_ts - from_ts) - 2)
+                AS seconds_covered,
+            extract(epoch FROM last_ts - from_ts) AS seconds_expected
+        FROM per WHERE last_ts - from_ts >= interval '2 seconds'
+        ORDER BY open_ts DESC, asset, source""",
+    # Orders of ours still working at the venue: while there are none, the user channel has
+    # nothing to say (panel_app.models.health.feed_status).
+    "working_orders": """SELECT count(*) AS orders FROM orders
+        WHERE state NOT IN ('FILLED', 'REJECTED', 'CANCELLED') AND mode = 'LIVE'""",
     # The runner journals each feed message under its wire type (`crypto_prices_chainlink`, …)
     # with the journal form, whose `kind` is `oracle`, as the payload.
     "spot": """SELECT DISTINCT ON (asset) asset, ts, source, (payload->>'price')::float AS price

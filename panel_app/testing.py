@@ -44,7 +44,7 @@ def open_cockpit(page, base_url: str, timeout_ms: int = 30000) -> None:
     """Load the cockpit and wait until the Command Center has rendered its sections."""
     page.goto(base_url + "/")
     page.get_by_text("ACTIVITY FEED").wait_for(timeout=timeout_ms)
-    page.locator(".tabulator-row").first.wait_for(timeout=timeout_ms)
+    page.locator(".ud-activity, .ud-activity-none").first.wait_for(timeout=timeout_ms)
 
 
 def show_tab(page, name: str) -> None:

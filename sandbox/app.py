@@ -19,11 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from sandbox import views
+from sandbox import restart, views
 from sandbox.app_chain import ChainRoutes
 from sandbox.app_private import PrivateRoutes
 from sandbox.auth import AuthError, verify_l2
 from sandbox.clockwork import advance
+from sandbox.credentials import l2_fresh
 from sandbox.exchange import Exchange
 from sandbox.faults import FaultKind
 from sandbox.gamma import event_json, market_json
@@ -141,6 +142,7 @@ class Api(PrivateRoutes, ChainRoutes):
             WebSocketRoute("/ws/market", self.ws("market")),
             WebSocketRoute("/ws/user", self.ws("user")),
             WebSocketRoute("/ws/prices", self.ws("prices")),
+            WebSocketRoute("/ws/realtime", self.ws("realtime")),
         ]
         return routes
 
@@ -156,6 +158,10 @@ class Api(PrivateRoutes, ChainRoutes):
 
         async def wrapped(request: Request) -> Response:
             self.ex.counters["http_requests"] += 1
+            not_ready = restart.refusal(self.ex, request.method, request.url.path)
+            if not_ready is not None:
+                self.ex.counters["http_425_restart"] += 1
+                return JSONResponse({"error": not_ready}, status_code=425)
             fault = self.ex.faults.fire(FaultKind.HTTP_ERROR, path=request.url.path)
             if fault is not None:
                 self.ex.counters["http_errors_injected"] += 1
@@ -221,7 +227,9 @@ class Api(PrivateRoutes, ChainRoutes):
             raise VenueError("Invalid payload: not UTF-8 text") from exc
         path = request.url.path.removeprefix("/clob")
         headers = {k.lower(): v for k, v in request.headers.items()}
-        return verify_l2(headers, request.method, path, body, self.ex.keys)
+        creds = verify_l2(headers, request.method, path, body, self.ex.keys)
+        l2_fresh(self.ex, creds.key, headers.get("poly_timestamp", ""))
+        return creds
 
     def _window(self, slug: str):
         state = self.ex.markets.states.get(slug)

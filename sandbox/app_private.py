@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox import views
+from sandbox import balance_cache, restart, views
 from sandbox.auth import derive_creds, verify_l1
 from sandbox.faults import FaultError, FaultKind, parse_fault
 from sandbox.refusals import VenueError
@@ -28,6 +28,7 @@ class PrivateRoutes:
 
     def _creds_json(self, creds) -> JSONResponse:
         self.ex.keys[creds.key] = creds
+        self.ex.key_issued[creds.key] = self.ex.clock()
         self.ex.ledger.account(creds.address)
         return JSONResponse(
             {"apiKey": creds.key, "secret": creds.secret, "passphrase": creds.passphrase}
@@ -117,13 +118,14 @@ class PrivateRoutes:
             raise VenueError("order not found", status=404)
         if not self.ex.visible(order.id):
             raise VenueError("order not found", status=404)
-        return JSONResponse(order_json(order))
+        return JSONResponse(order_json(order, bool(self.ex.config.order_status_prefixed)))
 
     async def list_orders(self, request: Request) -> Response:
         creds = await self._l2(request)
         q = request.query_params
+        prefixed = bool(self.ex.config.order_status_prefixed)
         orders = [
-            order_json(o)
+            order_json(o, prefixed)
             for o in self.ex.open_orders(creds.key)
             if self.ex.visible(o.id)
             and q.get("id") in (None, o.id)
@@ -143,7 +145,7 @@ class PrivateRoutes:
             and self.ex.visible(t.taker_order_id)
             and q.get("id") in (None, t.id)
             and q.get("market") in (None, t.condition_id)
-            and q.get("asset_id") in (None, t.token)
+            and q.get("asset_id") in (None, t.cross_token or t.token)
             and after <= t.match_time <= before
         ]
         return JSONResponse(views.page(trades, q.get("next_cursor"), self.ex.config.page_size))
@@ -159,7 +161,15 @@ class PrivateRoutes:
         return JSONResponse(views.balance(self.ex, creds.address, asset_type, q.get("token_id")))
 
     async def balance_update(self, request: Request) -> Response:
-        await self._l2(request)
+        creds = await self._l2(request)
+        q = request.query_params
+        asset_type = q.get("asset_type", "COLLATERAL")
+        if asset_type not in ("COLLATERAL", "CONDITIONAL"):
+            raise VenueError("invalid asset_type")
+        if asset_type == "CONDITIONAL":
+            views.state_for(self.ex, q.get("token_id", ""))
+        asset = "COLLATERAL" if asset_type == "COLLATERAL" else q.get("token_id", "")
+        balance_cache.refresh(self.ex, creds.address, asset)
         return JSONResponse({})
 
     async def heartbeat(self, request: Request) -> Response:
@@ -206,6 +216,16 @@ class PrivateRoutes:
             return JSONResponse({"disconnected": closed})
         if fault.kind is FaultKind.ROTATE_TOKEN_IDS:
             return JSONResponse({"rotated": self._rotate(fault.asset or "")})
+        if fault.kind is FaultKind.ENGINE_RESTART:
+            began = restart.begin(
+                self.ex, fault.seconds or 0.0, fault.post_only_seconds or 0.0, fault.heartbeats
+            )
+            return JSONResponse({"ready_at": began.ready_at, "open_at": began.open_at})
+        if fault.kind is FaultKind.EXPIRE_CREDENTIALS:
+            expired = len(self.ex.keys)
+            self.ex.keys.clear()
+            self.ex.counters["credentials_expired"] += expired
+            return JSONResponse({"expired": expired})
         self.ex.faults.add(fault)
         return JSONResponse({"faults": [f.to_json() for f in self.ex.faults.active]})
 
@@ -231,6 +251,7 @@ class PrivateRoutes:
             if not usd.is_finite() or abs(usd) > MAX_FUND_USD:
                 raise InvalidOperation
             acct = self.ex.ledger.fund(str(body["address"]), usd)
+            balance_cache.forget(self.ex, acct.address)
         except (KeyError, TypeError, InvalidOperation, VenueError):
             error = f"need address and usd (a decimal of at most {MAX_FUND_USD} in size)"
             return JSONResponse({"error": error}, status_code=400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sandbox import delays, lifecycle, pricepath
+from sandbox import crossing, delays, lifecycle, pricepath
 from sandbox.exchange import Exchange
 from sandbox.faults import FaultKind
 from sandbox.markets import WindowState
@@ -66,7 +66,8 @@ def _requote(ex: Exchange, state: WindowState, second: int) -> None:
     ex.counters[key] = second
     old_tick = state.tick
     before = {t: ex.markets.ladders.get(t) for t in window.tokens}
-    ex.markets.requote(state, second)
+    forced = ex.faults.find(FaultKind.TICK_SIZE, window.asset)
+    ex.markets.requote(state, second, forced.tick if forced is not None else None)
     for token in window.tokens:
         if state.tick != old_tick and before[token] is not None:
             ex.publish(
@@ -87,7 +88,9 @@ def _requote(ex: Exchange, state: WindowState, second: int) -> None:
 
 
 def _cross_resting(ex: Exchange, state: WindowState, token: str) -> None:
-    """The maker takes user orders its new quotes cross (the user is maker: no fee)."""
+    """The maker takes user orders its new quotes cross (the user is maker: no fee); under the
+    cross_match fault a taker on the other token takes them first (sandbox/crossing.py)."""
+    crossing.take_resting(ex, state, token)
     for order in list(ex.resting.get(token, [])):
         side = "SELL" if order.side == "BUY" else "BUY"
         for offer in ex.markets.bot_offers(token, side):

@@ -54,6 +54,16 @@ class SandboxConfig:
     data_lag_seconds: float | None = None
     settled_spend_only: bool | None = None
     trade_status_prefixed: bool | None = None
+    delayed_share: float | None = None
+    delayed_seconds: Span | None = None
+    balance_cache: bool | None = None
+    fee_reported_zero: bool | None = None
+    order_status_prefixed: bool | None = None
+    # L2 authentication (issue 14, no profile value: a drill sets them): an API key stops
+    # authenticating `credential_lifetime_s` after it was created or last derived; a request
+    # whose POLY_TIMESTAMP is more than `max_timestamp_age_s` from the venue's clock is refused.
+    credential_lifetime_s: float | None = None
+    max_timestamp_age_s: float | None = None
 
     def __post_init__(self) -> None:
         self._apply_profile()
@@ -102,6 +112,7 @@ class SandboxConfig:
             "hold_seconds",
             "tx_mined_seconds",
             "tx_confirmed_seconds",
+            "delayed_seconds",
         ):
             try:
                 object.__setattr__(self, name, check_span(name, getattr(self, name)))
@@ -111,6 +122,12 @@ class SandboxConfig:
             value = getattr(self, name)
             if not 0 <= value <= 3600:
                 raise ConfigError(f"{name} must be 0..3600 seconds, got {value}")
+        if not 0 <= float(self.delayed_share) <= 1:
+            raise ConfigError(f"delayed_share must be 0..1, got {self.delayed_share}")
+        for name in ("credential_lifetime_s", "max_timestamp_age_s"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value <= 86400:
+                raise ConfigError(f"{name} must be 0..86400 seconds, got {value}")
 
 
 def window_label(length: int) -> str:

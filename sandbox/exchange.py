@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
-from sandbox import delays, lifecycle
+from sandbox import crossing, delays, lifecycle, restart
 from sandbox.auth import ApiCreds
 from sandbox.chain import Chain
 from sandbox.config import SandboxConfig
@@ -24,8 +24,9 @@ from sandbox.markets import Markets, WindowState
 from sandbox.matching import Fill, Offer, take
 from sandbox.notifications import Notifications
 from sandbox.order_entry import OrderEntry
+from sandbox.realism import chance, draw
 from sandbox.records import Order, OrderStatus, Trade
-from sandbox.refusals import FAK_MSG, FOK_MSG, rejection
+from sandbox.refusals import FAK_MSG, FOK_MSG, VenueError, rejection
 from sandbox.wire import MAKER_BOT_ADDRESS, MAKER_BOT_OWNER, order_event, trade_event
 
 Publisher = Callable[[str, str, str | None, dict], None]
@@ -52,6 +53,9 @@ class Exchange(OrderEntry, OrderDesk):
         self.heartbeats: dict[str, tuple[str, float]] = {}
         self.hidden: set[str] = set()  # order ids REST must not reveal (drop_confirmations)
         self.counters: Counter[str] = Counter()
+        self.restart: restart.Restart | None = None  # the engine_restart fault, while it lasts
+        self.balance_snapshots: dict[tuple[str, str], Decimal] = {}  # sandbox.balance_cache
+        self.key_issued: dict[str, float] = {}  # API key -> when created or last derived
         self.publish: Publisher = lambda channel, key, asset, payload: None
         self.server_secret = hashlib.sha256(f"sandbox:{config.seed}".encode()).digest()
         self.markets.refresh(clock())
@@ -68,6 +72,10 @@ class Exchange(OrderEntry, OrderDesk):
         """Validate, match and (for GTC/GTD) rest one order; return the venue response."""
         self.counters["orders_posted"] += 1
         order, state, budget = self.validate_order(creds, body)
+        marketable = order.order_type in ("FOK", "FAK")
+        if marketable and restart.post_only(self):
+            self.counters["orders_refused_post_only"] += 1
+            raise VenueError(restart.POST_ONLY_MSG)
         fault = self.faults.fire(FaultKind.REJECT_ORDERS, state.window.asset)
         if fault is not None:
             self.counters["orders_rejected"] += 1
@@ -78,8 +86,16 @@ class Exchange(OrderEntry, OrderDesk):
         if dropped is not None and dropped.hide_trades:
             self.hidden.add(order.id)  # until the faults are cleared
         held = self.faults.fire(FaultKind.DELAY_ORDERS, state.window.asset)
-        if held is not None and order.order_type in ("FOK", "FAK"):
+        if held is not None and marketable:
             return delays.delay(self, order, state, budget, held.seconds)
+        if marketable and self.config.delayed_share:
+            # Realism: a seeded share of taker orders is answered "delayed" (docs/sandbox.md).
+            nth = self.counters["taker_posts"]
+            self.counters["taker_posts"] += 1
+            if chance(self.config.seed, "delayed", nth) < float(self.config.delayed_share):
+                span = self.config.delayed_seconds or (1.0, 1.0)
+                wait = draw(self.config.seed, "delayed_s", nth, span)
+                return delays.delay(self, order, state, budget, wait)
         fills = self.match(order, budget, state.window.asset)
         return self.execute(order, state, fills, budget)
 
@@ -193,10 +209,14 @@ class Exchange(OrderEntry, OrderDesk):
         """The market maker crossed a user's resting order: the user is the maker (no fee)."""
         trade_id = str(uuid.uuid4())
         plan = lifecycle.schedule(self, state.window.asset, self.clock())
-        self._fill_maker(order, Fill(price=price, size=size, order_id=order.id), trade_id, plan)
+        cross = crossing.taker_token(self, state, order)
+        fill = Fill(price=price, size=size, order_id=order.id)
+        self._fill_maker(order, fill, trade_id, plan, cross)
         state.volume += size * price
 
-    def _fill_maker(self, maker: Order, fill: Fill, trade_id: str, plan: Schedule) -> None:
+    def _fill_maker(
+        self, maker: Order, fill: Fill, trade_id: str, plan: Schedule, cross: tuple = ()
+    ) -> None:
         book = self.ledger.buy if maker.side == "BUY" else self.ledger.sell
         booking = book(maker.address, maker.token, fill.size, maker.price, ZERO)
         maker.size_matched += fill.size
@@ -205,7 +225,7 @@ class Exchange(OrderEntry, OrderDesk):
             maker.status = OrderStatus.MATCHED
             self._unrest(maker)
         maker_fill = Fill(maker.price, fill.size, maker.id)
-        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan)
+        self._record_trade(trade_id, maker, maker_fill, ZERO, "MAKER", maker, booking, plan, cross)
         self.emit_order(maker, "UPDATE")
 
     def _record_trade(
@@ -218,6 +238,7 @@ class Exchange(OrderEntry, OrderDesk):
         maker: Order | None,
         booking: Booking,
         plan: Schedule,
+        cross: tuple = (),
     ) -> None:
         now = self.venue_now()
         trade = Trade(
@@ -232,7 +253,10 @@ class Exchange(OrderEntry, OrderDesk):
             price=fill.price,
             size=fill.size,
             fee=fee,
-            fee_rate_bps=self.fee_bps() if trader_side == "TAKER" else ZERO,
+            # `fee_reported_zero`: the record says 0 bps while the taker fee is charged.
+            fee_rate_bps=self.fee_bps()
+            if trader_side == "TAKER" and not self.config.fee_reported_zero
+            else ZERO,
             trader_side=trader_side,
             match_time=int(now),
             maker_order_id=maker.id if maker else "0x" + uuid.uuid4().hex * 2,
@@ -247,6 +271,8 @@ class Exchange(OrderEntry, OrderDesk):
             silent=order.silent,
             rest_prefix=bool(self.config.trade_status_prefixed),
         )
+        if cross:
+            trade.cross_token, trade.cross_outcome = cross
         self.trades.append(trade)
         self.pending.append(trade)
         if not trade.silent:
@@ -261,10 +287,12 @@ class Exchange(OrderEntry, OrderDesk):
 
     def clear_faults(self, kind: FaultKind | None = None) -> None:
         """Switch faults off (all, or one kind); once drop_confirmations is off, the orders
-        and trades it hid reappear in REST lookups."""
+        and trades it hid reappear in REST lookups; clearing engine_restart ends a restart."""
         self.faults.clear(kind)
         if kind in (None, FaultKind.DROP_CONFIRMATIONS):
             self.hidden.clear()
+        if kind in (None, FaultKind.ENGINE_RESTART):
+            self.restart = None  # the engine is back (and out of post-only) at once
 
     def visible(self, order_id: str) -> bool:
         """Whether REST lookups may reveal this order (and trades it took part in)."""

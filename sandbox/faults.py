@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from sandbox.restart import DEFAULT_POST_ONLY_S, DEFAULT_RESTART_S
+
 
 class FaultKind(StrEnum):
     STALL_FEED = "stall_feed"
@@ -24,10 +26,15 @@ class FaultKind(StrEnum):
     FAIL_TRADES = "fail_trades"  # trades go MATCHED -> RETRYING -> FAILED, fill undone
     FAIL_REDEMPTIONS = "fail_redemptions"  # redemption transactions revert (nothing paid)
     DELAY_ORDERS = "delay_orders"  # marketable orders answered "delayed", matched `seconds` later
+    CROSS_MATCH = "cross_match"  # a resting order is filled by a taker on the OTHER token (mint)
+    TICK_SIZE = "tick_size"  # the market's tick forced to `tick` (0.01 | 0.001) while active
+    ENGINE_RESTART = "engine_restart"  # 425 on posts/cancels for `seconds`, then post-only
+    EXPIRE_CREDENTIALS = "expire_credentials"  # every API key answers 401 until re-derived
 
 
 CHANNELS = ("market", "user", "prices")
 HTTP_STATUSES = (425, 429, 500, 503)
+TICKS = (Decimal("0.01"), Decimal("0.001"))
 
 
 class FaultError(ValueError):
@@ -48,8 +55,11 @@ class Fault:
     status: int | None = None
     path: str | None = None
     usd: Decimal | None = None
+    tick: Decimal | None = None  # tick_size: the forced tick
     hide_trades: bool = False  # drop_confirmations: REST hides the order and its trades too
     processed: bool = False  # http_error: the request is handled, then the error is returned
+    post_only_seconds: float | None = None  # engine_restart: the post-only period after it
+    heartbeats: bool = False  # engine_restart: heartbeats are answered 425 too
     fired: int = 0
 
     def to_json(self) -> dict:
@@ -88,6 +98,16 @@ def parse_fault(body: object) -> Fault:
         fault.seconds = float(_decimal(body, "seconds"))
         if not 0 <= fault.seconds <= 3600:
             raise FaultError("seconds must be 0..3600")
+    if kind is FaultKind.ENGINE_RESTART:
+        fault.seconds = float(_decimal(body, "seconds")) if "seconds" in body else DEFAULT_RESTART_S
+        fault.post_only_seconds = (
+            float(_decimal(body, "post_only_seconds"))
+            if "post_only_seconds" in body
+            else DEFAULT_POST_ONLY_S
+        )
+        if not 0 < fault.seconds <= 3600 or not 0 <= fault.post_only_seconds <= 3600:
+            raise FaultError("seconds must be 0..3600 (above 0), post_only_seconds 0..3600")
+        fault.heartbeats = _flag(body, "heartbeats")
     if kind is FaultKind.HTTP_ERROR:
         fault.status = int(body.get("status", 0))
         if fault.status not in HTTP_STATUSES:
@@ -95,6 +115,10 @@ def parse_fault(body: object) -> Fault:
         fault.processed = _flag(body, "processed")
     if kind is FaultKind.DROP_CONFIRMATIONS:
         fault.hide_trades = _flag(body, "hide_trades")
+    if kind is FaultKind.TICK_SIZE:
+        fault.tick = _decimal(body, "tick")
+        if fault.tick not in TICKS:
+            raise FaultError(f"tick must be one of {[str(t) for t in TICKS]}")
     if kind is FaultKind.BALANCE_OFFSET:
         fault.usd = _decimal(body, "usd")
     if kind is FaultKind.ROTATE_TOKEN_IDS and fault.asset is None:

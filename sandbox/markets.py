@@ -114,8 +114,9 @@ class Markets:
         slug = self.by_cid.get(condition_id.lower())
         return None if slug is None else self.states[slug]
 
-    def requote(self, state: WindowState, second: int) -> None:
-        """Recompute fair value, tick and both ladders for `second`; reset consumption."""
+    def requote(self, state: WindowState, second: int, forced_tick: Decimal | None = None) -> None:
+        """Recompute fair value, tick and both ladders for `second`; reset consumption. The tick
+        follows the fair (0.001 near 0 and 1) unless the tick_size fault forces one."""
         window = state.window
         if state.status is WindowStatus.OPEN and state.strike is not None:
             spot = pricepath.spot(self.config.seed, window.asset, second)
@@ -125,7 +126,7 @@ class Markets:
                 window.close_ts - second,
                 pricepath.sigma_per_second(window.asset),
             )
-        state.tick = tick_for(state.fair)
+        state.tick = forced_tick if forced_tick is not None else tick_for(state.fair)
         up = maker_book(self.config.seed, window.slug, second, state.fair, state.tick)
         self.ladders[window.token_up] = up
         self.ladders[window.token_down] = mirror(up)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
-from sandbox import lifecycle
+from sandbox import balance_cache, lifecycle
 from sandbox.auth import ApiCreds, order_signature_ok
 from sandbox.config import SandboxConfig
 from sandbox.ledger import ZERO, Ledger
@@ -115,19 +115,18 @@ class OrderEntry:
         With `settled_spend_only`, what trades not yet on chain brought in is not free: shares
         bought and USDC from sells that are still MATCHED (py-clob-client-v2#34); without it,
         only what a trade doomed by the fail_trades fault brought in (it is about to be undone)."""
-        acct = self.ledger.account(order.address)
         failing_only = not self.config.settled_spend_only
         if order.side == "BUY":
             need = budget if budget is not None else order.original_size * order.price
             need += need * self.config.fee_rate / 4
-            free = acct.usdc - self.reserved_usdc(order.address)
+            free = balance_cache.spendable(self, order.address, "COLLATERAL")
+            free -= self.reserved_usdc(order.address)
             free -= lifecycle.unsettled_proceeds(self, order.address, failing_only)
             if need > free:
                 raise VenueError(BALANCE_MSG)
         else:
-            held = acct.shares.get(order.token, ZERO) - self.reserved_shares(
-                order.address, order.token
-            )
+            held = balance_cache.spendable(self, order.address, order.token)
+            held -= self.reserved_shares(order.address, order.token)
             held -= lifecycle.unsettled_shares(self, order.address, order.token, failing_only)
             if order.original_size > held:
                 raise VenueError(BALANCE_MSG)
@@ -158,8 +157,10 @@ def check_price_and_size(
     budget: Decimal | None,
 ) -> None:
     """The venue's price and size rules: a resting order's price on the tick grid and inside
-    [tick, 1 - tick], its size at least MIN_SIZE shares; a marketable order worth at least
-    MIN_MARKETABLE_USD. Raises VenueError with the venue's message."""
+    [tick, 1 - tick], its size at least MIN_SIZE shares; a marketable order's price (at the
+    tick's precision) inside [tick, 1 - tick] and its worth at least MIN_MARKETABLE_USD. The
+    tick is the market's current one (it moves, see the tick_size fault). Raises VenueError
+    with the venue's message."""
     if not marketable:
         try:
             on_grid = (price / tick) == (price / tick).to_integral_value()
@@ -181,6 +182,16 @@ def check_price_and_size(
                 f"lower than the minimum: {MIN_SIZE}"
             )
         return
+    # A marketable order's price is its amounts' ratio, which the SDK rounds to the tick's
+    # price decimals (polymarket _internal/actions/orders/context.py ROUNDING by tick): at that
+    # precision it must lie in [tick, 1 - tick] of the CURRENT tick, as the SDK's own
+    # validate_price_on_tick_grid ("mirrors the exchange's own validation") requires.
+    shown = price.quantize(tick)
+    if not tick <= shown <= 1 - tick:
+        raise VenueError(
+            f"order {order_id} is invalid. Price ({shown.normalize()}) "
+            f"out of range: min {tick} - max {1 - tick}"
+        )
     notional = budget if budget is not None else size * price
     if notional < MIN_MARKETABLE_USD:
         raise VenueError(

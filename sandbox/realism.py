@@ -30,6 +30,11 @@ PROFILES: dict[Realism, dict[str, object]] = {
         "data_lag_seconds": 0.0,
         "settled_spend_only": False,
         "trade_status_prefixed": False,
+        "delayed_share": 0.0,
+        "delayed_seconds": (1.0, 1.0),
+        "balance_cache": False,
+        "fee_reported_zero": False,
+        "order_status_prefixed": False,
     },
     Realism.VENUE: {
         "payout_at_resolution": False,
@@ -42,6 +47,14 @@ PROFILES: dict[Realism, dict[str, object]] = {
         "data_lag_seconds": 10.0,
         "settled_spend_only": True,
         "trade_status_prefixed": True,
+        # Order path (issue 14): a share of taker orders answered "delayed", the venue's cached
+        # balances (only /balance-allowance/update refreshes them), trades reporting
+        # fee_rate_bps 0 while the taker fee is charged, V2 order statuses with their prefix.
+        "delayed_share": 0.1,
+        "delayed_seconds": (0.5, 2.0),
+        "balance_cache": True,
+        "fee_reported_zero": True,
+        "order_status_prefixed": True,
     },
 }
 
@@ -56,6 +69,11 @@ def check_span(name: str, span: object) -> Span:
     if not 0 <= low <= high <= MAX_SPAN_S:
         raise ValueError(f"{name} must satisfy 0 <= low <= high <= {MAX_SPAN_S:g}, got {span!r}")
     return (low, high)
+
+
+def chance(seed: int, stream: str, ordinal: int) -> float:
+    """A uniform [0, 1) value, a pure function of (seed, stream, ordinal)."""
+    return random.Random(f"{seed}:{stream}:{ordinal}").random()
 
 
 def draw(seed: int, stream: str, ordinal: int, span: Span) -> float:

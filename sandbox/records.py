@@ -92,3 +92,8 @@ class Trade:
     silent: bool = False
     rest_prefix: bool = False  # REST says TRADE_STATUS_<status>, as the venue does
     tx_hash: str = ""
+    # cross_match: the taker was on the other token of the market with the same side (a BUY
+    # of Up against a BUY of Down mints a pair); the record's top level shows the taker's
+    # token, outcome and price (1 - ours), our maker entry keeps ours. See sandbox/crossing.py.
+    cross_token: str = ""
+    cross_outcome: str = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from decimal import Decimal
 
+from sandbox import balance_cache
 from sandbox import contracts as cx
 from sandbox.clockwork import book_message
 from sandbox.exchange import Exchange
@@ -81,11 +82,10 @@ def page(items: list, cursor: str | None, size: int) -> dict:
 
 
 def balance(ex: Exchange, address: str, asset_type: str, token: str | None) -> dict:
-    acct = ex.ledger.account(address)
     if asset_type == "COLLATERAL":
-        value = acct.usdc + ex.faults.balance_offset()
+        value = balance_cache.cached(ex, address, "COLLATERAL") + ex.faults.balance_offset()
     else:
-        value = acct.shares.get(token or "", Decimal(0))
+        value = balance_cache.cached(ex, address, token or "")
     units = int((value * 1_000_000).to_integral_value())
     allowance = str(2**256 - 1)
     return {

@@ -22,11 +22,12 @@ def levels_json(levels: list[Level], descending: bool) -> list[dict]:
     return [{"price": num(lvl.price), "size": num(lvl.size)} for lvl in ordered]
 
 
-def order_json(order: Order) -> dict:
-    """REST `OpenOrder` shape (also the body of user-channel order events)."""
+def order_json(order: Order, prefixed: bool = False) -> dict:
+    """REST `OpenOrder` shape (also the body of user-channel order events); `prefixed`: the V2
+    order lookup's `ORDER_STATUS_LIVE` spelling (realism `order_status_prefixed`)."""
     return {
         "id": order.id,
-        "status": order.status.value,
+        "status": ("ORDER_STATUS_" if prefixed else "") + order.status.value,
         "owner": order.owner,
         "maker_address": order.address,
         "market": order.condition_id,
@@ -65,25 +66,31 @@ def _maker_entry(trade: Trade) -> dict:
         "fee_rate_bps": "0",
         "asset_id": trade.token,
         "outcome": trade.outcome,
-        "side": "SELL" if trade.side == "BUY" and trade.trader_side == "TAKER" else trade.side,
+        "side": (
+            "SELL"
+            if trade.side == "BUY" and trade.trader_side == "TAKER" and not trade.cross_token
+            else trade.side
+        ),
     }
 
 
 def trade_json(trade: Trade) -> dict:
-    """REST `ClobTrade` shape."""
+    """REST `ClobTrade` shape. A cross-matched trade shows the taker's token and price at the
+    top level; our maker entry keeps our own token, side and price."""
+    cross = bool(trade.cross_token)
     return {
         "id": trade.id,
         "taker_order_id": trade.taker_order_id,
         "market": trade.condition_id,
-        "asset_id": trade.token,
+        "asset_id": trade.cross_token if cross else trade.token,
         "side": trade.side,
         "size": num(trade.size),
         "fee_rate_bps": num(trade.fee_rate_bps),
-        "price": num(trade.price),
+        "price": num(1 - trade.price if cross else trade.price),
         "status": ("TRADE_STATUS_" if trade.rest_prefix else "") + trade.status.value,
         "match_time": str(trade.match_time),
         "last_update": str(trade.last_update),
-        "outcome": trade.outcome,
+        "outcome": trade.cross_outcome if cross else trade.outcome,
         "bucket_index": 0,
         "owner": trade.owner,
         "maker_address": trade.address,

@@ -4,16 +4,21 @@ serialised once and queued per subscriber; a stalled feed keeps sockets open and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from sandbox import realtime_ws
 from sandbox.clockwork import book_message
 from sandbox.exchange import Exchange
 
 QUEUE_LIMIT = 10_000
+log = logging.getLogger(__name__)
+# What a send/close on a socket the client already left raises (Starlette: RuntimeError after a
+# close; uvicorn: ClientDisconnected, an OSError; WebSocketDisconnect on a receive).
+GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 @dataclass(eq=False)
@@ -24,6 +29,7 @@ class Subscriber:
     keys: set[str] = field(default_factory=set)
     owner: str | None = None
     markets: set[str] = field(default_factory=set)
+    authed: bool = False  # realtime gateway: after a valid `op: auth`
 
 
 class Hub:
@@ -33,11 +39,14 @@ class Hub:
         self.exchange = exchange
         self.subscribers: set[Subscriber] = set()
         exchange.publish = self.publish
+        self.realtime_seq = 0
 
     def publish(self, channel: str, key: str, asset: str | None, payload: dict) -> None:
         if self.exchange.faults.stalled(channel, asset):
             self.exchange.counters[f"ws_{channel}_stalled"] += 1
             return
+        if channel == "prices":
+            self._publish_realtime(key, payload)
         text: str | None = None
         for sub in self.subscribers:
             if sub.channel != channel or not self._wants(sub, key, payload):
@@ -47,6 +56,22 @@ class Hub:
                 continue
             sub.queue.put_nowait(text)
             self.exchange.counters[f"ws_{channel}_sent"] += 1
+
+    def _publish_realtime(self, topic: str, payload: dict) -> None:
+        """The same prices on the authenticated realtime gateway (sandbox/realtime_ws.py)."""
+        subs = [s for s in self.subscribers if s.channel == "realtime" and s.keys]
+        if not subs:
+            return
+        self.realtime_seq += 1
+        found = realtime_ws.data_frame(topic, payload["payload"], self.realtime_seq)
+        if found is None:
+            return
+        key, frame = found
+        text = json.dumps(frame)
+        for sub in subs:
+            if key in sub.keys and not sub.queue.full():
+                sub.queue.put_nowait(text)
+                self.exchange.counters["ws_realtime_sent"] += 1
 
     @staticmethod
     def _wants(sub: Subscriber, key: str, payload: dict) -> bool:
@@ -59,8 +84,13 @@ class Hub:
     async def disconnect(self, channel: str | None) -> int:
         victims = [s for s in self.subscribers if channel in (None, s.channel)]
         for sub in victims:
-            with contextlib.suppress(Exception):
+            try:
                 await sub.socket.close(code=1012)
+            except GONE:
+                self.exchange.counters[f"ws_{sub.channel}_close_gone"] += 1
+            except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+                self.exchange.counters["ws_internal_errors"] += 1
+                log.exception("closing a %s socket failed", sub.channel)
         return len(victims)
 
     async def serve(self, socket: WebSocket, channel: str) -> None:
@@ -83,9 +113,15 @@ class Hub:
             writer.cancel()
 
     async def _write(self, sub: Subscriber) -> None:
-        with contextlib.suppress(Exception):
+        """Drain the subscriber's queue onto its socket until the client leaves."""
+        try:
             while True:
                 await sub.socket.send_text(await sub.queue.get())
+        except GONE:
+            self.exchange.counters[f"ws_{sub.channel}_send_gone"] += 1
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.exchange.counters["ws_internal_errors"] += 1
+            log.exception("writing to a %s socket failed", sub.channel)
 
     async def _on_frame(self, sub: Subscriber, text: str) -> None:
         try:
@@ -96,6 +132,8 @@ class Hub:
             return
         if sub.channel == "market":
             self._market_frame(sub, frame)
+        elif sub.channel == "realtime":
+            self._realtime_frame(sub, frame)
         elif sub.channel == "user":
             await self._user_frame(sub, frame)
         else:
@@ -133,6 +171,24 @@ class Hub:
             sub.markets.difference_update(markets)
         else:
             sub.markets.update(markets)
+
+    def _realtime_frame(self, sub: Subscriber, frame: dict) -> None:
+        def creds_ok(auth: object) -> bool:
+            if not isinstance(auth, dict):
+                return False
+            creds = self.exchange.keys.get(str(auth.get("apiKey")))
+            return (
+                creds is not None
+                and creds.passphrase == auth.get("passphrase")
+                and creds.secret == auth.get("secret")
+            )
+
+        sub.authed, replies, added, removed = realtime_ws.control(frame, sub.authed, creds_ok)
+        sub.keys.update(added)
+        sub.keys.difference_update(removed)
+        for reply in replies:
+            if not sub.queue.full():
+                sub.queue.put_nowait(json.dumps(reply))
 
     def _prices_frame(self, sub: Subscriber, frame: dict) -> None:
         topics = {

@@ -217,8 +217,9 @@ class AliveRunner:
     """A runner trading the canary in LIVE (sandbox) against `url`, on its own thread and loop,
     for checks that need a RUNNING runner (the dashboard's PAUSE → health PAUSED)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **config) -> None:
         self.url = url
+        self.config = config  # runner_config overrides (copies=("paper", "dry-run"), …)
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="alive-runner", daemon=True)
@@ -226,7 +227,7 @@ class AliveRunner:
     def __enter__(self) -> AliveRunner:
         self.server = start_sandbox()
         set_controls(self.url, kill_switch="off")
-        self.runner = make_runner(self.url, runner_config(self.server.base_url))
+        self.runner = make_runner(self.url, runner_config(self.server.base_url, **self.config))
         self._thread.start()
         if not self.ready.wait(30) or self.error is not None:
             raise RuntimeError(f"the runner did not start: {self.error!r}")

@@ -87,10 +87,13 @@ def set_controls(db_url: str, by: str = "test", **values: str) -> None:
             control_store.write(conn, key, value, by)
 
 
-def promote(db_url: str, strategy: str, prereg: str, target: str = "paper") -> int:
+def promote(
+    db_url: str, strategy: str, prereg: str, target: str = "paper", rel: str | None = None
+) -> int:
     """A promotion row bound to the real file's sha256, the way `research.gate.record` writes it
-    (the gate's own checks need 10 clean prior windows, which these drills do not have)."""
-    rel = f"preregistrations/{prereg}.yaml"
+    (the gate's own checks need 10 clean prior windows, which these drills do not have). `rel`:
+    another file than preregistrations/<prereg>.yaml (repo-relative)."""
+    rel = rel or f"preregistrations/{prereg}.yaml"
     sha = hashlib.sha256((REPO / rel).read_bytes()).hexdigest()
     with psycopg.connect(db_url) as conn:
         row = conn.execute(

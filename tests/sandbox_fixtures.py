@@ -177,8 +177,24 @@ def venue_config(**overrides: Any) -> SandboxConfig:
     return SandboxConfig(**settings)
 
 
-def usdc(client) -> Decimal:
-    """The client's collateral balance in dollars (CLOB, queried now)."""
+def refresh_balance(client, asset_type: str = "COLLATERAL", token_id: str | None = None) -> None:
+    """GET /balance-allowance/update through the SDK's internal L2 transport (no public call in
+    0.14.0): the venue re-reads the balance its cache answers with (realism `balance_cache`)."""
+    from polymarket._internal.actions.account import build_update_balance_allowance_request
+    from polymarket._internal.wallet import signature_type_for
+
+    ctx = client._ctx
+    path, params = build_update_balance_allowance_request(
+        asset_type=asset_type, token_id=token_id, signature_type=signature_type_for(ctx.wallet_type)
+    )
+    ctx.secure_clob.get_bytes(path, params=params)
+
+
+def usdc(client, fresh: bool = True) -> Decimal:
+    """The client's collateral balance in dollars (CLOB, queried now; `fresh`: the venue's
+    cache refreshed first, as a trader does after a fill)."""
+    if fresh:
+        refresh_balance(client)
     return Decimal(client.get_balance_allowance(asset_type="COLLATERAL").balance) / 10**6
 
 
@@ -228,6 +244,7 @@ __all__ = [
     "SandboxHandle",
     "market_buy",
     "positions",
+    "refresh_balance",
     "running_sandbox",
     "sandbox",
     "usdc",

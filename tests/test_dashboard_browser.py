@@ -100,11 +100,12 @@ def test_command_center_shows_venue_mode_positions_pnl_and_health(guest_page, re
     expect(page.locator("#ud-venue")).to_have_text(venue)
     expect(page.locator("#ud-mode")).to_have_text(mode)
     for (pid,) in sql(recorded, "SELECT position_id FROM positions WHERE state <> 'CLOSED'"):
-        expect(cell(page, pid)).to_be_visible()
-    ((net,),) = sql(
+        expect(page.locator(f'.ud-position[data-position-id="{pid}"]')).to_be_visible()
+    ((net,),) = sql(  # the header is the primary mode's (LIVE) alone; copies never added
         recorded,
         """SELECT sum(CASE WHEN state='CLOSED' THEN pnl_net
-        ELSE (mark_price - entry_price) * shares - fees END) FROM positions""",
+        ELSE (mark_price - entry_price) * shares - fees END) FROM positions WHERE mode = %s""",
+        mode,
     )
     sign = "+" if net >= 0 else "-"
     expect(page.locator(".ud-session-pnl")).to_contain_text(f"net {sign}${abs(net):,.2f}")
@@ -207,7 +208,7 @@ def test_new_fill_appears_on_an_open_page_within_one_second(guest_page, recorded
             (fill_id, coid, mode),
         )
     start = time.monotonic()
-    expect(cell(page, fill_id)).to_be_visible(timeout=1000)
+    expect(page.locator(f'.ud-activity[data-ref="FILL:{fill_id}"]')).to_be_visible(timeout=1000)
     print(f"new fill visible after {time.monotonic() - start:.3f} s")
     assert time.monotonic() - start <= 1.0
 

@@ -22,7 +22,13 @@ from real_session import GROUP, real_session  # noqa: F401 - fixture
 from live.kernel.controls import InvalidControl, validate
 from panel_app.models.command_center import CommandCenterModel, venue_label
 from panel_app.models.controls import NO_PASSWORD, NOT_LOGGED_IN, ControlDesk, NotAuthorized
-from panel_app.models.health import HealthBarModel, age_status
+from panel_app.models.health import (
+    HealthBarModel,
+    age_status,
+    clock_reading,
+    clock_status,
+    feed_status,
+)
 from panel_app.models.instrument import InstrumentModel, book_top
 from panel_app.models.risk import ASSERTIONS, RiskModel
 from panel_app.models.state import CockpitState
@@ -81,6 +87,22 @@ def test_feed_age_colours_follow_the_spec_thresholds():
     ]
 
 
+def test_a_feed_is_stale_by_its_expected_rate():
+    # continuous feeds must speak every second; the user channel only about our working orders
+    assert feed_status("market:BTC", 58.6, 0)[0] == "red"
+    assert feed_status("user", 58.6, 0)[0] == "green"
+    assert feed_status("user", 58.6, 1)[0] == "red" and feed_status("user", 0.5, 1)[0] == "green"
+
+
+def test_clock_is_red_only_beyond_threshold_plus_uncertainty():
+    # issue 21: -722 ms from one whole-second reading (±500 ms) is not evidence of skew
+    assert clock_status(-722, 500) == "green"
+    assert clock_status(-722, 20) == "red"
+    assert clock_status(3000, 500) == "red" and clock_status(None, None) == "grey"
+    assert clock_reading({"clock": {"offset_ms": 12, "uncertainty_ms": 9}}) == (12, 9)
+    assert clock_reading({"clock_offset_ms": -722}) == (-722, 500)
+
+
 def test_venue_badge_is_sandbox_unless_the_venue_is_polymarket():
     assert venue_label("SANDBOX") == "SANDBOX"
     assert venue_label("sandbox-local") == "SANDBOX"
@@ -107,12 +129,17 @@ def test_command_center_shows_mode_venue_and_every_open_position(real, real_cock
 def test_session_net_pnl_is_realised_net_plus_unrealised_minus_open_fees(real, real_cockpit):
     model = CommandCenterModel(cockpit=real_cockpit)
     model.refresh()
-    (expected,) = sql(
-        real,
-        """SELECT sum(CASE WHEN state='CLOSED' THEN pnl_net
-        ELSE (mark_price - entry_price) * shares - fees END) FROM positions""",
-    )[0]
-    assert model.session_total()[1] == pytest.approx(float(expected), abs=1e-4)
+    per_mode = dict(
+        sql(
+            real,
+            """SELECT mode, sum(CASE WHEN state='CLOSED' THEN pnl_net
+            ELSE (mark_price - entry_price) * shares - fees END) FROM positions GROUP BY mode""",
+        )
+    )
+    assert model.badge["mode"] == "LIVE" and set(per_mode) == {"LIVE", "PAPER", "DRY_RUN"}
+    for mode, expected in per_mode.items():  # each mode on its own, never summed
+        assert model.session_total(mode)[1] == pytest.approx(float(expected), abs=1e-4)
+    assert model.session_total() == model.session_total("LIVE")
 
 
 def test_strategy_state_is_the_real_runner_report(real, real_cockpit):
@@ -144,14 +171,23 @@ def _read_at(cockpit: CockpitState, seconds_after_write: float) -> CockpitState:
     return CockpitState(snapshot=dataclasses.replace(cockpit.snapshot, taken_at=at))
 
 
-def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(cockpit):
+def test_health_bar_reports_lock_holder_feeds_and_unreachable_runner(seeded, cockpit):
     model = HealthBarModel(cockpit=_read_at(cockpit, 0.0))
     model.refresh()
     assert model.lock_held and "seed-runner-1" in model.lock_holder
     feeds = dict(zip(model.feeds["feed"], model.feeds["status"], strict=True))
-    assert feeds["clob"] == "green" and feeds["oracle"] == "yellow" and feeds["user"] == "red"
+    assert feeds["clob"] == "green" and feeds["oracle"] == "yellow"
+    # the user channel speaks only about our working orders: 7.5 s of silence is red only
+    # while one of them is working
+    ((working,),) = sql(
+        seeded,
+        "SELECT count(*) FROM orders WHERE mode='LIVE' AND state NOT IN"
+        " ('FILLED','REJECTED','CANCELLED')",
+    )
+    assert feeds["user"] == ("red" if working else "green")
     assert not model.runner_ok and "UNREACHABLE" in model.runner  # no health_url registered
-    assert model.pool_utilization == 0.25 and model.clock_offset_ms == 42
+    # a bare offset (one whole-second reading of /time) carries ±500 ms
+    assert (model.clock_offset_ms, model.clock_uncertainty_ms) == (42, 500)
     eth3 = model.completeness[
         (model.completeness["feed"] == "clob") & model.completeness["window"].str.startswith("eth-")
     ]
@@ -217,7 +253,9 @@ def test_trigger_history_records_trigger_intended_and_actual_prices(seeded, cock
         (r["trigger"], r["trigger_price"], r["actual_price"]) for _, r in model.triggers.iterrows()
     }
     assert got == {(s, float(t), float(a)) for s, t, a in rows}
-    assert model.max_drawdown() <= 0
+    equity = model.drawdown["equity"]
+    assert model.max_drawdown() == pytest.approx(float((equity.cummax() - equity).max()))
+    assert model.max_drawdown() >= 0  # a drawdown is an amount fallen, never negative
 
 
 def test_trade_filters_and_csv_return_exactly_the_matching_rows(real, real_cockpit):
@@ -253,16 +291,16 @@ def test_settlement_verification_agrees_with_the_venue_on_every_real_trade(real,
     assert rows and {pid: trades.loc[pid, "settlement"] for pid, _ in rows} == dict(rows)
 
 
-def test_partial_fill_shows_requested_and_filled_shares(seeded, cockpit):
+def test_partial_fill_shows_requested_usd_and_filled_shares(seeded, cockpit):
     model = TradeHistoryModel(cockpit=cockpit)
     model.refresh()
     ((pid, requested, filled),) = sql(
         seeded,
-        """SELECT position_id, requested_shares,
+        """SELECT position_id, requested_usd,
         filled_shares FROM orders WHERE state='PARTIALLY_FILLED'""",
     )
     row = model.trades.set_index("position_id").loc[pid]
-    assert (row["requested_shares"], row["filled_shares"]) == (float(requested), float(filled))
+    assert (row["requested_usd"], row["filled_shares"]) == (float(requested), float(filled))
 
 
 def test_instrument_model_reads_current_window_book_and_missing_condition_id(cockpit):

@@ -129,12 +129,10 @@ def test_command_center_pnl_by_mode_and_session_header_hold(real, cockpit):
     for _, row in shown.iterrows():
         gross, fees, net = (money.exact(row[c]) for c in ("gross", "fees", "net"))
         assert_statement(gross, fees, net, *per_mode[row["mode"]])
+    # the header is LIVE's (the primary mode's) session alone: the copies are never added to it
     session = model.session_shown()
-    assert_statement(
-        *session,
-        sum((f for f, _ in per_mode.values()), Decimal(0)),
-        sum((n for _, n in per_mode.values()), Decimal(0)),
-    )
+    assert model.badge["mode"] == "LIVE"
+    assert_statement(*session, *per_mode["LIVE"])
     assert figures(header_html(model), "gross", "net") == [session.gross, session.net]
 
 
@@ -180,7 +178,7 @@ def test_balance_shows_receivables_and_redemptions_per_mode() -> None:
 
     from panel_app.models.command_center import balance
     from panel_app.models.state import Snapshot
-    from panel_app.views.command_center import header_html
+    from panel_app.views.command_center import header_html, money_html
 
     now = datetime(2026, 11, 30, tzinfo=UTC)
     frames = {
@@ -215,9 +213,15 @@ def test_balance_shows_receivables_and_redemptions_per_mode() -> None:
 
         def __init__(self) -> None:
             self.balance = shown
+            self.money_by_mode = [
+                {"mode": "LIVE", **shown, "exposure": 1.5, "pnl": money.pnl(fees=0, net=0)}
+            ]
 
         def session_shown(self):
             return 0, 0, 0
 
-    html = header_html(Model())
-    assert "Receivable: $2.04 (1 awaiting redemption; 3 redeemed, $4.10)" in html
+    assert "Balance: $98.50 ✓ = expected" in header_html(Model())
+    html = money_html(Model())  # cash, receivable and open exposure: separate figures
+    assert "cash <span" in html and ">$98.50<" in html
+    assert ">$2.04</span> (1 awaiting redemption; 3 redeemed, $4.10)" in html
+    assert 'class="ud-exposure">$1.50<' in html

@@ -32,3 +32,20 @@ def test_handover_drill_two_takeovers(pg_admin_url, monkeypatch):
     assert report.passed, report.violations
     assert report.figures["takeover_s_max"] <= 5.0
     assert report.figures["handovers"] == 2
+
+
+def test_db_outage_drill_six_seconds(pg_admin_url, monkeypatch):
+    """The full figure is `updown drill db-outage --seconds 30` (docs/runner.md)."""
+    from updown.drill_outage import db_outage
+
+    monkeypatch.setenv("UPDOWN_DATABASE_URL", pg_admin_url)  # the drill makes its own database
+    lines: list[str] = []
+    report = db_outage(6, seed=4, progress=lines.append)
+    assert report.passed, report.violations
+    assert report.figures["orders_during_outage"] == 0
+    assert report.figures["market_buffered_peak"] > 0  # market data kept while it was away
+    assert report.figures["market_lost_silently"] == 0
+    assert report.figures["reconciled_after_s"] <= report.figures["first_order_after_s"]
+    assert any(line.startswith("db-outage [") for line in lines)  # the progress bar
+    venue, ledger = report.figures["venue_balance"], report.figures["ledger_balance"]
+    assert Decimal(venue) == Decimal(ledger)

@@ -19,6 +19,7 @@ from live.kernel.domain import (
     Signal,
     TradingState,
 )
+from live.kernel.prereg_limits import PREREG_CODES
 from live.kernel.risk import RULES, RiskContext, evaluate, worst_price
 
 W = window()
@@ -75,7 +76,8 @@ def test_clean_signal_is_approved_with_worst_price_from_the_ask() -> None:
 
 
 def test_rules_run_in_the_documented_order() -> None:
-    assert [c for c, _ in RULES] == list(DenyCode)
+    # then the pre-registration's rules (live/kernel/prereg_limits.py), in the entry desk
+    assert [c for c, _ in RULES] + list(PREREG_CODES) == list(DenyCode)
 
 
 def test_paused_trading_state_denies_entries() -> None:

@@ -65,7 +65,7 @@ def test_pause_resume_flatten_emergency_and_invalid_control_take_effect(db_url, 
     server = start_sandbox(trade_mined_seconds=(0.2, 0.4), trade_confirmed_seconds=(0.4, 1.0))
     try:
         live_controls(db_url, DRILL.name)
-        promote(db_url, DRILL.name, "canary")  # bound to the canary's pre-registration file
+        promote(db_url, DRILL.name, "canary", rel="tests/preregistrations/controls-drill.yaml")
         config = runner_config(server.base_url, strategies=(DRILL.name,))
         runner = make_recorded_runner(db_url, config)
         asyncio.run(_drive(db_url, runner, server))

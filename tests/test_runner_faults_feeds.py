@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from runner_kit import (
@@ -142,6 +143,50 @@ def test_cleared_stall_closes_the_gap_and_entries_resume(rig):
     btc = poll(lambda: rig.decisions(next_btc), 35, what="the next BTC decision")
     assert [(v, c) for v, c, _ in btc] == [("APPROVED", None)], btc
     assert not status["breaker"]["tripped"]
+
+
+def _engine_tick(rig: Rig, slug: str):
+    state = rig.runner.primary.engine.market.windows.get(slug)
+    return None if state is None else state.window.tick_size
+
+
+def test_tick_size_change_reaches_the_engine_at_once_and_no_order_is_refused_for_it(rig):
+    """Issue 14: the market channel's tick_size_change re-lists the window to the engine at once
+    (Gamma polling no longer the only source); entries priced to the current tick go through."""
+    changes_before = rig.runner.windows.tick_changes
+    open_s = window_open_after(margin_s=0.5)
+    time.sleep(max(0.0, open_s + 1 - time.time()))
+    slug = slug_of("ETH", open_s)
+    rig.faults.inject("tick_size", asset="ETH", tick="0.001")
+    poll(lambda: _engine_tick(rig, slug) == Decimal("0.001"), 5, what="engine tick 0.001")
+    assert rig.runner.windows.windows[slug].tick_size == Decimal("0.001")
+    assert rig.runner.windows.tick_changes > changes_before
+    eth = poll(lambda: rig.decisions(slug), 20, what="the ETH decision at tick 0.001")
+    assert [(v, c) for v, c, _ in eth] == [("APPROVED", None)], eth
+    rig.faults.clear_kind("tick_size")
+    sandbox_tick = lambda: next(  # noqa: E731
+        (Decimal(str(w["tick"])) for w in rig.faults.state()["windows"] if w["slug"] == slug),
+        None,
+    )
+    poll(lambda: _engine_tick(rig, slug) == sandbox_tick(), 5, what="engine tick back")
+    refused = rows(
+        rig.db_url,
+        "SELECT client_order_id, reason FROM orders WHERE state = 'REJECTED' AND reason ILIKE "
+        "'%%tick%%'",
+    )
+    assert refused == []
+
+
+def test_market_feed_reconnect_backs_off_and_rereads_the_books_over_rest(rig):
+    feeds = rig.runner.feeds
+    before, books_before = feeds.reconnects["market"], feeds.snapshots
+    rig.faults.inject("disconnect", channel="market")
+    poll(lambda: feeds.reconnects["market"] > before, 5, what="the market reconnect")
+    poll(lambda: feeds.snapshots > books_before, 10, what="the REST books re-read")
+    assert feeds.snapshot_failures == 0
+    assert feeds.backoff["market"].failures >= 1
+    stats = health_now(rig.runner)["feed_sockets"]
+    assert stats["snapshots"] >= books_before + 2 and stats["snapshot_failures"] == 0
 
 
 def test_failing_heartbeats_trip_the_breaker_with_the_heartbeat_reason(rig):

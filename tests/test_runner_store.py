@@ -152,15 +152,19 @@ def test_recorder_counts_out_of_order_messages(pool):
     assert rec.stats()["clob"]["out_of_order"] == 1
 
 
-def test_failed_flush_is_retried_once_then_counted_as_lost(db_url, pool):
-    rec = Recorder(pool)
+def test_failed_flush_is_retried_once_then_kept_up_to_the_bound_and_the_rest_counted_lost(
+    db_url, pool
+):
+    rec = Recorder(pool, max_buffer=2)
     rec.add(msg(1000, "a"))
     rec.add(msg(2000, "b"))
     pool.close()  # a real fault: the database is unreachable for both attempts
     assert rec.flush(now_ms=3000) == 0
     assert rec.flush_failures == 2
-    assert rec.stats()["clob"]["lost"] == 2
-    assert rec.pending() == 0
+    assert rec.stats()["clob"]["lost"] == 0 and rec.stats()["clob"]["buffered"] == 2
+    rec.add(msg(3000, "c"))  # beyond the bound while the store is away: counted lost
+    assert rec.pending() == 2
+    assert rec.stats()["clob"]["lost"] == 1 and rec.stats()["clob"]["received"] == 3
 
 
 def test_flush_succeeds_on_retry_after_one_failure(db_url, pool, monkeypatch):
@@ -183,6 +187,7 @@ def test_flush_succeeds_on_retry_after_one_failure(db_url, pool, monkeypatch):
         "out_of_order": 0,
         "written": 1,
         "lost": 0,
+        "buffered": 0,
     }
 
 

@@ -20,7 +20,10 @@ DELAY_S = 2.0
 
 @pytest.fixture(scope="module")
 def venue():
-    config = venue_config(seed=22, data_lag_seconds=0.0, auto_redeem_delay=DELAY_S, **FAST_CHAIN)
+    # Immediate matches: a "delayed" answer carries no amounts (drilled in test_order_path.py).
+    config = venue_config(
+        seed=22, data_lag_seconds=0.0, auto_redeem_delay=DELAY_S, delayed_share=0.0, **FAST_CHAIN
+    )
     with running_sandbox(config) as handle:
         yield handle
 

@@ -39,7 +39,8 @@ def test_delayed_order_matches_a_moment_later(venue):
         venue.clear_faults()
     assert placed.ok and placed.status == "delayed"
     assert placed.making_amount == 0 and placed.taking_amount == 0 and placed.trade_ids == ()
-    assert client.get_order(order_id=placed.order_id).status == "DELAYED"
+    # the `venue` profile spells the V2 order lookup's statuses with their prefix (O6)
+    assert client.get_order(order_id=placed.order_id).status == "ORDER_STATUS_DELAYED"
     assert usdc(client) == cash and _trades_of(client, placed.order_id) == []
     trades = wait_for(lambda: _trades_of(client, placed.order_id), timeout=5)
     assert sum(t.size * t.price for t in trades) > 0

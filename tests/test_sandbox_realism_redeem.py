@@ -24,7 +24,11 @@ POLL_MS = 100
 
 @pytest.fixture(scope="module")
 def venue():
-    config = venue_config(seed=21, data_lag_seconds=0.0, auto_redeem_delay=3600, **FAST_CHAIN)
+    # Redemption is checked on immediate matches (a "delayed" answer carries no amounts; that
+    # behaviour is drilled in test_sandbox_realism_delayed.py and test_order_path.py).
+    config = venue_config(
+        seed=21, data_lag_seconds=0.0, auto_redeem_delay=3600, delayed_share=0.0, **FAST_CHAIN
+    )
     with running_sandbox(config) as handle:
         yield handle
 

@@ -17,6 +17,7 @@ from sandbox_fixtures import (
     WORST_BUY,
     market_buy,
     positions,
+    refresh_balance,
     running_sandbox,
     usdc,
     venue_config,
@@ -28,7 +29,9 @@ LAG_S = 10.0
 
 @pytest.fixture(scope="module")
 def venue():
-    with running_sandbox(venue_config(seed=23, window_seconds=(30,))) as handle:
+    # The trade lifecycle is checked on immediate matches: the share of "delayed" answers is
+    # drilled in test_sandbox_realism_delayed.py and test_order_path.py.
+    with running_sandbox(venue_config(seed=23, window_seconds=(30,), delayed_share=0.0)) as handle:
         assert handle.state()["realism"] == "venue"
         yield handle
 
@@ -121,6 +124,7 @@ def test_held_confirmation_arrives_after_35_s_and_the_shares_cannot_be_sold_befo
     assert status() == {"MATCHED"}  # held: no settlement transaction yet
     wait_for(lambda: status() == {"CONFIRMED"}, timeout=40)
     assert time.time() - sent >= 35
+    refresh_balance(client, "CONDITIONAL", window["token_up"])  # the venue's cache (O3)
     resting = client.post_order(
         client.create_limit_order(
             token_id=window["token_up"], side="SELL", price="0.99", size=str(bought.taking_amount)
@@ -171,7 +175,7 @@ def test_data_api_positions_lag_the_trade_by_the_configured_delay(venue):
 
 def test_same_seed_gives_the_same_latencies_and_another_seed_others():
     def first_fill_latencies(seed: int) -> tuple[float, float]:
-        with running_sandbox(venue_config(seed=seed)) as venue:
+        with running_sandbox(venue_config(seed=seed, delayed_share=0.0)) as venue:
             client = venue.client()
             market_buy(client, venue.open_window(min_left=3)["token_up"], "3")
             first = venue.state()["trades"][0]

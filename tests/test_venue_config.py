@@ -189,7 +189,7 @@ def test_a_permanent_rejection_is_not_retried():
     fake = FakeVenue(fail=5, error=RequestRejectedError("not enough balance", status=400),
                      lands=False)  # fmt: skip
     posted, _ = _run(fake)
-    assert posted == Posted(None, error="not enough balance") and fake.posts == 1
+    assert posted == Posted(None, error="not enough balance", http_status=400) and fake.posts == 1
 
 
 def test_persistent_ambiguity_ends_unknown_with_bounded_attempts():

@@ -43,8 +43,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("db", "db", "The PostgreSQL store: migrations and connection."),
     CommandEntry(
-        "drill", "drill", "Crash and hand-over drills of the live runner (sandbox).",
-        ("updown drill crash --runs 100", "updown drill handover --starts 50"),
+        "drill", "drill", "Crash, hand-over and database-outage drills of the runner (sandbox).",
+        (
+            "updown drill crash --runs 100",
+            "updown drill handover --starts 50",
+            "updown drill db-outage --seconds 30",
+        ),
     ),
     CommandEntry("replay", "replay", "Replay journal files through the engine."),
     CommandEntry("convert", "convert", "Convert a public data file into a journal."),

@@ -33,6 +33,8 @@ class AlertKind(StrEnum):
     EXIT_BLOCKED = "exit_blocked"  # an exit the venue would refuse (under $1): held instead
     FILL_FAILED = "fill_failed"  # a matched trade ended FAILED at the venue: the fill reversed
     REDEMPTION = "redemption"  # a redemption failed (retried) or is not complete within its bound
+    VENUE_NOT_READY = "venue_not_ready"  # the matching engine restarts (425): entries paused
+    CLOCK_SKEW = "clock_skew"  # our clock is off the venue's: L2 requests signed on the venue's
 
 
 class Severity(StrEnum):
@@ -61,6 +63,8 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.EXIT_BLOCKED: Severity.WARNING,
     AlertKind.FILL_FAILED: Severity.WARNING,
     AlertKind.REDEMPTION: Severity.WARNING,
+    AlertKind.VENUE_NOT_READY: Severity.WARNING,
+    AlertKind.CLOCK_SKEW: Severity.WARNING,
 }
 
 

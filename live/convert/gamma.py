@@ -75,6 +75,21 @@ def record_events(
         raise ConvertError(path, line, "(record)", f"malformed record ({exc!r})") from None
 
 
+def is_updown_window(record: dict) -> bool:
+    """Whether a Gamma market (or a recorded `{raw: market}` record) is an Up/Down window: the
+    outcomes are exactly Up and Down and it has a window start (`eventStartTime`, or the
+    recorder's `start_sec`). Other markets (a sports game, a yes/no question) are no error."""
+    market = record.get("raw", record)
+    if not isinstance(market, dict):
+        return True  # malformed: let record_events name the field
+    try:
+        labels = sorted(str(label).strip().upper() for label in _json_list(market, "outcomes"))
+    except FieldError:
+        return True
+    has_start = market.get("eventStartTime") not in (None, "") or "start_sec" in record
+    return labels == ["DOWN", "UP"] and has_start
+
+
 def _record_events(record: Any, options: GammaOptions) -> list[Event]:
     if not isinstance(record, dict):
         raise FieldError("(record)", "expected a JSON object")

@@ -101,13 +101,19 @@ def _json_lines(file: Path, text: str) -> Iterator[tuple[Path, int, Any]]:
 def _convert_message(message: Any, options: gamma.GammaOptions, skipped: Counter) -> list[Event]:
     if not isinstance(message, dict):
         raise FieldError("(message)", f"expected a JSON object, got {type(message).__name__}")
+    if isinstance(message.get("data"), list) and "next_cursor" in message:
+        return _page(message, options, skipped)  # a paginated REST answer {data, next_cursor}
     event_type = message.get("event_type")
     if isinstance(event_type, str) and event_type in _WS_HANDLERS:
         return _WS_HANDLERS[event_type](message, skipped)
     if message.get("topic") in ("crypto_prices", "crypto_prices_chainlink"):
         return [_crypto_price(message)]
     if "clobTokenIds" in message and "conditionId" in message:
-        return gamma.record_events(message, path="", line=0, options=options)
+        return _gamma_market(message, options, skipped)
+    if isinstance(message.get("markets"), list) and "slug" in message:
+        return _gamma_event(message, options, skipped)
+    if "taker_order_id" in message and "match_time" in message:
+        return [_clob_trade(message)]
     if "bids" in message and "asks" in message and "asset_id" in message:
         return [_book(message)]
     if "tokens" in message and "condition_id" in message:
@@ -132,12 +138,19 @@ def _book(message: dict) -> Event:
 
 
 def _price_change(message: dict, skipped: Counter) -> list[Event]:
+    """2024 single level, mid-2025 top-level `asset_id` + `changes[]`, current `price_changes[]`
+    (see live/venues/messages.py for the sources)."""
     ts = _ms(message, "timestamp")
-    if "price_changes" in message:  # the newer format: several levels in one message
-        changes = message["price_changes"]
+    for key in ("price_changes", "changes"):
+        if message.get(key) is None:
+            continue
+        changes = message[key]
         if not isinstance(changes, list):
-            raise FieldError("price_changes", "expected a list")
-        return [_delta(ts, change, f"price_changes[{i}].") for i, change in enumerate(changes)]
+            raise FieldError(key, "expected a list")
+        if key == "changes":  # mid-2025: one asset per message, its id at the top
+            token = _text(message, "asset_id")
+            changes = [{**c, "asset_id": token} if isinstance(c, dict) else c for c in changes]
+        return [_delta(ts, change, f"{key}[{i}].") for i, change in enumerate(changes)]
     return [_delta(ts, message, "")]
 
 
@@ -187,6 +200,44 @@ def _data_api_trade(message: dict) -> Event:
     return _trade(seconds * 1000, message, "asset")
 
 
+def _clob_trade(message: dict) -> Event:
+    """A CLOB `/data/trades` record (no `event_type`; `match_time` in epoch seconds, source:
+    the SDK's ClobTrade model, polymarket/models/clob/account.py) as a public print."""
+    seconds = message.get("match_time")
+    if isinstance(seconds, bool) or not str(seconds).isdigit():
+        raise FieldError("match_time", f"expected epoch seconds, got {seconds!r}")
+    return _trade(int(seconds) * 1000, message, "asset_id")
+
+
+def _page(message: dict, options: gamma.GammaOptions, skipped: Counter) -> list[Event]:
+    """A paginated REST answer: each item of `data` converted on its own."""
+    events: list[Event] = []
+    for i, item in enumerate(message["data"]):
+        try:
+            events.extend(_convert_message(item, options, skipped))
+        except FieldError as exc:
+            raise FieldError(f"data[{i}].{exc.field}", str(exc)) from None
+    return events
+
+
+def _gamma_market(market: dict, options: gamma.GammaOptions, skipped: Counter) -> list[Event]:
+    """A Gamma market: its window events, or counted in `skipped` if it is no Up/Down window."""
+    if not gamma.is_updown_window(market):
+        skipped["gamma_market (not an Up/Down window)"] += 1
+        return []
+    return gamma.record_events(market, path="", line=0, options=options)
+
+
+def _gamma_event(event: dict, options: gamma.GammaOptions, skipped: Counter) -> list[Event]:
+    """A Gamma event wrapping its markets (`/events`): each market on its own."""
+    events: list[Event] = []
+    for i, market in enumerate(event["markets"]):
+        if not isinstance(market, dict):
+            raise FieldError(f"markets[{i}]", "expected a JSON object")
+        events.extend(_gamma_market(market, options, skipped))
+    return events
+
+
 def _validated_skip(required: tuple[str, ...], name: str):
     def handler(message: dict, skipped: Counter) -> list[Event]:
         for key in required:
@@ -205,6 +256,10 @@ _WS_HANDLERS = {
     "trade": _user_trade,
     "tick_size_change": _validated_skip(("asset_id", "new_tick_size"), "tick_size_change"),
     "order": _validated_skip(("id", "asset_id", "type"), "order"),
+    # custom-feature market events (docs.polymarket.com market channel): no journal kind
+    "best_bid_ask": _validated_skip(("asset_id",), "best_bid_ask"),
+    "new_market": _validated_skip(("market",), "new_market"),
+    "market_resolved": _validated_skip(("market",), "market_resolved"),
 }
 
 

@@ -184,7 +184,10 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
     "control": lambda o, ts: ControlChange(ts, field.text(o, "key"), field.text(o, "value")),
     "signal": _signal,
     "order_ack": lambda o, ts: OrderAck(
-        ts, field.text(o, "client_order_id"), field.text(o, "venue_order_id")
+        ts,
+        field.text(o, "client_order_id"),
+        field.text(o, "venue_order_id"),
+        field.non_negative_int(o, "matching_pending_ms") if "matching_pending_ms" in o else 0,
     ),
     "order_reject": lambda o, ts: OrderReject(
         ts, field.text(o, "client_order_id"), field.optional_text(o, "reason")

@@ -125,6 +125,10 @@ class Adoption:
     # Closed positions a working or settling order still refers to: a late fill of that order
     # meets the closed position after a restart as it would have without one.
     closed_positions: tuple[AdoptedPosition, ...] = ()
+    # The drawdown guard (live/kernel/drawdown.py): the session's peak equity and whether it
+    # tripped the breaker (an in-process handover keeps both; the database path starts afresh).
+    drawdown_peak: Decimal | None = None
+    drawdown_tripped: bool = False
 
     def summary(self) -> dict[str, object]:
         """What was adopted, for the log, the alert and the `adoptions` row."""
@@ -203,6 +207,8 @@ def export(engine: Any) -> Adoption:
         if p.state is PositionState.CLOSED and p.position_id in referenced
     )
     return Adoption(
+        drawdown_peak=engine.drawdown.peak,
+        drawdown_tripped=engine.drawdown.tripped and engine.breaker.tripped,
         now=now,
         session_start=start,
         windows=tuple(
@@ -339,6 +345,12 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     # now sums them itself
     engine.entries.prior_realised = adoption.realised_net - closed_net
     engine.entries.prior_session = adoption.session_start
+    engine.drawdown.peak = adoption.drawdown_peak
+    if adoption.drawdown_tripped:
+        engine.drawdown.tripped = engine.drawdown.warned = True
+        reason = "drawdown limit: tripped in the run this engine took over from"
+        engine.records.append(engine.breaker.trip(adoption.now, reason, {}))
+        engine._refresh_trading_state()
     ledger = engine.ledger
     if adoption.cash is not None:
         ledger.cash, ledger.initial_cash = adoption.cash, adoption.initial_cash

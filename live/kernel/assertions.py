@@ -237,10 +237,38 @@ ASSERTIONS: tuple[tuple[str, Callable[[Evidence], Result]], ...] = (
 )
 
 
+# What a person does about a failure: the detail names the rows, this says where to look.
+ACTIONS: dict[str, str] = {
+    "signal_exactly_one_order": "'bad' maps signal id -> entry orders (0: approved but never "
+    "sent, >1: sent twice); compare decisions and orders of those signals",
+    "order_confirmed_within_10s": "'late' orders have no final state after 10 s: look them up "
+    "at the venue (open orders, trades) and reconcile",
+    "fill_has_position": "'missing' entry orders have fills but no position: rebuild the "
+    "position from the fills table before trading again",
+    "position_count_matches_venue": "'diff' is token -> (ours, venue's) shares: reconcile "
+    "positions with the venue's holdings (updown reconcile)",
+    "settlement_pnl_matches_balance": "the venue's balance differs from start + realised P&L - "
+    "open cost - receivables: compare fills, fees and redemptions with the venue's history",
+    "no_null_order_ids": "'bad' orders lack a client id or, once acknowledged, the venue's id: "
+    "find them at the venue by client id and market",
+    "positions_on_allowed_instruments": "'bad' positions are on instruments no longer allowed: "
+    "flatten them or widen allowed_instruments",
+    "no_entries_on_future_windows": "'bad' entry orders were created outside their window's "
+    "entry period: check the clock offset and the window listing",
+    "deployed_within_session_loss": "capital in open positions exceeds max_session_loss: "
+    "flatten or raise the control (audited)",
+    "tick_under_5s": "a tick took longer than 5 s: look for a hung database write or feed "
+    "handler (runner /health, store latency)",
+}
+
+
 def run_all(e: Evidence, window_slug: str | None = None) -> list[AssertionRecord]:
-    """Every assertion's result at e.now, in the spec's order."""
+    """Every assertion's result at e.now, in the spec's order; a failure's detail carries an
+    `action` line (ACTIONS) beside the rows it names."""
     out = []
     for name, check in ASSERTIONS:
         ok, detail = check(e)
+        if not ok:
+            detail = {**detail, "action": ACTIONS[name]}
         out.append(AssertionRecord(e.now, name, ok, detail, e.mode, e.run_id, window_slug))
     return out

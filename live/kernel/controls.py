@@ -34,6 +34,9 @@ DEFAULTS: dict[str, str] = {
     "max_session_loss": "20",
     "allowed_instruments": "*",
     "allowed_strategies": "canary",
+    # The drawdown breaker (live/kernel/drawdown.py): from the session's peak equity, USD.
+    "max_drawdown_usd": "10",
+    "drawdown_alert_fraction": "0.8",  # the "large drawdown" alert at this share of the limit
 }
 
 # Matched with fullmatch: `$` would also accept a trailing newline ('5\n'), which the database's
@@ -107,6 +110,14 @@ def validate(key: str, value: str) -> str:
         rule = "must be a decimal greater than 0"
         if _decimal(key, value, rule) <= 0:
             raise InvalidControl(f"max_session_loss={shown(value)} rejected: {rule}")
+    if key == "max_drawdown_usd":
+        rule = "must be a decimal greater than 0 (USD below the session's peak equity)"
+        if _decimal(key, value, rule) <= 0:
+            raise InvalidControl(f"max_drawdown_usd={shown(value)} rejected: {rule}")
+    if key == "drawdown_alert_fraction":
+        rule = "must be a decimal in (0, 1): the share of max_drawdown_usd that alerts"
+        if not (0 < _decimal(key, value, rule) < 1):
+            raise InvalidControl(f"drawdown_alert_fraction={shown(value)} rejected: {rule}")
     if key == "allowed_instruments" and value != "*":
         _comma_list(
             key,
@@ -135,6 +146,8 @@ class Controls:
     max_session_loss: Decimal = Decimal("20")
     allowed_instruments: frozenset[str] | None = None  # None means '*'
     allowed_strategies: frozenset[str] | None = frozenset({"canary"})
+    max_drawdown_usd: Decimal = Decimal("10")
+    drawdown_alert_fraction: Decimal = Decimal("0.8")
 
     @classmethod
     def from_mapping(cls, values: dict[str, str]) -> Controls:
@@ -155,6 +168,8 @@ class Controls:
             max_session_loss=Decimal(values["max_session_loss"]),
             allowed_instruments=names(values["allowed_instruments"]),
             allowed_strategies=names(values["allowed_strategies"]),
+            max_drawdown_usd=Decimal(values["max_drawdown_usd"]),
+            drawdown_alert_fraction=Decimal(values["drawdown_alert_fraction"]),
         )
 
     def with_value(self, key: str, value: str) -> Controls:
@@ -172,6 +187,8 @@ class Controls:
             "max_session_loss": str(self.max_session_loss),
             "allowed_instruments": joined(self.allowed_instruments),
             "allowed_strategies": joined(self.allowed_strategies),
+            "max_drawdown_usd": str(self.max_drawdown_usd),
+            "drawdown_alert_fraction": str(self.drawdown_alert_fraction),
         }
 
     def strategy_allowed(self, name: str, aliases: tuple[str, ...] = ()) -> bool:

@@ -138,6 +138,13 @@ class DenyCode(StrEnum):
     PRICE_INVALID = "PRICE_INVALID"
     EXIT_BELOW_MINIMUM = "EXIT_BELOW_MINIMUM"
     DUPLICATE_SIGNAL = "DUPLICATE_SIGNAL"
+    # The promoted strategy's pre-registration (live/kernel/prereg_limits.py), checked after
+    # the runtime envelope: the tighter of the two decides.
+    PREREG_INSTRUMENT = "PREREG_INSTRUMENT"
+    PREREG_EXITS = "PREREG_EXITS"
+    PREREG_ENTRIES = "PREREG_ENTRIES"
+    PREREG_POSITION_CAP = "PREREG_POSITION_CAP"
+    PREREG_SESSION_LOSS = "PREREG_SESSION_LOSS"
 
 
 class ExitReason(StrEnum):

@@ -16,8 +16,7 @@ answers back as events. Both go through `OrderDesk.apply`: the paths differ only
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,8 +25,10 @@ from live.kernel.assertions import Evidence, run_all
 from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.commands import CancelOrder, Command
-from live.kernel.controls import ControlMode, Controls, InvalidControl
-from live.kernel.domain import ZERO, Agreement, Mode, Order, TradingState
+from live.kernel.controls import InvalidControl
+from live.kernel.domain import ZERO, Agreement, Order, TradingState
+from live.kernel.drawdown import DrawdownGuard
+from live.kernel.engine_config import EngineConfig, default_controls
 from live.kernel.entry_desk import EntryDesk, Moment
 from live.kernel.events import (
     BalanceReport,
@@ -49,7 +50,7 @@ from live.kernel.events import (
     VenuePositions,
     WindowListed,
 )
-from live.kernel.executors import SimExecutor, simulated_venue
+from live.kernel.executors import simulated_venue
 from live.kernel.exit_desk import ExitDesk
 from live.kernel.fsm import InvalidTransition
 from live.kernel.ledger import Ledger
@@ -64,32 +65,6 @@ from live.kernel.timers import CLOSE_WINDOW, OPEN_WINDOW, OUR_RESOLUTION, STRATE
 from live.kernel.trading_state import Breaker, derive_state
 
 
-@dataclass
-class EngineConfig:
-    """How to build an engine. `controls` default to `controls.DEFAULTS` with trading_mode set
-    to the engine's mode (LIVE engines start with the DEFAULTS' PAPER, so they trade only once the
-    control says LIVE). `balance_usd` is the starting balance of simulated modes (LIVE learns it
-    from `balance` events). `promoted(name)` is the promotion gate (LIVE only)."""
-
-    mode: Mode
-    strategies: Sequence[Strategy]
-    run_id: str = "run"
-    controls: Controls | None = None
-    balance_usd: Decimal | None = Decimal("100")
-    promoted: Callable[[str], bool] = field(default=lambda name: False)
-    executor: SimExecutor | None = None
-    # Prepended to signal ids: engines sharing one database (a runner's PAPER / DRY_RUN copies
-    # beside its LIVE engine) see the same windows at the same instants, so ids would collide.
-    signal_id_prefix: str = ""
-
-
-def _default_controls(mode: Mode) -> Controls:
-    controls = Controls()
-    if mode in (Mode.PAPER, Mode.DRY_RUN):
-        controls = replace(controls, trading_mode=ControlMode(str(mode)))
-    return controls
-
-
 class Engine:
     """The kernel. Build with an EngineConfig, then call `process(event)` for each event."""
 
@@ -97,13 +72,14 @@ class Engine:
         self.config = config
         self.mode = mode = config.mode
         self.run_id = run_id = config.run_id
-        self.controls = config.controls or _default_controls(config.mode)
+        self.controls = config.controls or default_controls(config.mode)
         self.records: list[Any] = []
         self.now = 0
         self.market = market = MarketState()
         self.orders = orders = OrderBook(mode, run_id, self.records)
         self.positions = positions = PositionBook(mode, run_id, self.records)
         self.breaker = Breaker(mode, run_id)
+        self.drawdown = DrawdownGuard()
         self.trading_state = TradingState.ACTIVE
         self.executor = config.executor or simulated_venue(mode, config.balance_usd)
         self.ledger = Ledger(mode, run_id, self.records, config.balance_usd, self.executor)
@@ -124,6 +100,7 @@ class Engine:
             dispatch=self.dispatch,
             promoted=config.promoted,
             signal_id_prefix=config.signal_id_prefix,
+            prereg=config.prereg,
         )
         self.exits = ExitDesk(
             market=market,
@@ -189,6 +166,10 @@ class Engine:
                 self._fire_timers()
             if self.orders.deadlines:
                 self.order_desk.expire_unconfirmed(self.now)
+            self.drawdown.watch(
+                now=self.now, ledger=self.ledger, positions=self.positions,
+                books=self.market.books, controls=self.controls, trip=self.trip, emit=self.emit,
+            )  # fmt: skip
         except InvalidTransition as exc:
             self.trip(f"invalid transition: {exc}", {"machine": exc.machine, "key": exc.key})
         return self._commands
@@ -226,6 +207,7 @@ class Engine:
         self._refresh_trading_state()
 
     def reset_breaker(self, ts: int, reason: str = "operator reset") -> None:
+        self.drawdown.rearm()  # the drawdown counts again from the equity at the reset
         self.records.append(self.breaker.reset(ts, reason))
         self._refresh_trading_state()
 

@@ -32,6 +32,8 @@ from live.kernel.domain import (
 from live.kernel.events import SignalLine
 from live.kernel.order_book import OrderBook
 from live.kernel.positions import PositionBook
+from live.kernel.prereg_limits import PreregLimits, StrategyBook
+from live.kernel.prereg_limits import check as prereg_check
 from live.kernel.records import DecisionRecord, SignalRecord
 from live.kernel.risk import RiskContext, evaluate
 from live.kernel.state import MarketState, WindowState
@@ -67,12 +69,14 @@ class EntryDesk:
         dispatch: Callable[[Order], Order],
         promoted: Callable[[str], bool],
         signal_id_prefix: str = "",
+        prereg: Callable[[str], PreregLimits | None] = lambda name: None,
     ) -> None:
         self.mode, self.run_id = mode, run_id
         self.market, self.orders, self.positions = market, orders, positions
         self.records = records
         self.dispatch = dispatch
         self.promoted = promoted
+        self.prereg = prereg
         self.signal_id_prefix = signal_id_prefix
         self.signal_ids: set[str] = set()
         self.approved: dict[str, int] = {}  # signal id -> decision ts (assertion 1)
@@ -117,6 +121,13 @@ class EntryDesk:
         self.records.append(_signal_record(signal, self.mode, self.run_id))
         ctx = self.context(strategy, signal, ws, moment)
         verdict = evaluate(signal, ctx)
+        if verdict.denial is None and ws is not None:
+            limits = self.prereg(strategy.name)
+            if limits is not None:
+                book = self.strategy_book(strategy.name, signal.window_slug)
+                denial = prereg_check(limits, signal, signal.risk, ws.window, book)
+                if denial is not None:
+                    verdict = replace(verdict, denial=denial, worst_price=None)
         self.signal_ids.add(signal.signal_id)
         denial = verdict.denial
         inputs = {
@@ -231,6 +242,28 @@ class EntryDesk:
             out["instrument"] += amount
         if (strategy, slug, outcome) == (signal.strategy, signal.window_slug, signal.side):
             out["position"] += amount
+
+    def strategy_book(self, strategy: str, window_slug: str) -> StrategyBook:
+        """The strategy's entries on the window, realised loss and deployed capital (USD)."""
+        entries = sum(
+            1
+            for o in self.orders
+            if o.strategy == strategy and o.window_slug == window_slug
+            and o.purpose is OrderPurpose.ENTRY
+        )  # fmt: skip
+        realised = sum(
+            (p.pnl_net for p in self.positions if p.strategy == strategy and p.pnl_net is not None),
+            start=ZERO,
+        )
+        deployed = sum(
+            (self.positions.exposure(p) for p in self.positions.open_positions()
+             if p.strategy == strategy),
+            start=ZERO,
+        )  # fmt: skip
+        for order in self.orders.working():
+            if order.strategy == strategy and order.purpose is OrderPurpose.ENTRY:
+                deployed += max((order.requested_usd or ZERO) - order.notional, ZERO)
+        return StrategyBook(entries, max(-realised, ZERO), deployed)
 
     def session_loss(self) -> Decimal:
         """The realised net loss of the session so far, in USD (≥ 0): this engine's positions

@@ -112,9 +112,14 @@ class SignalLine:
 
 @dataclass(frozen=True, slots=True)
 class OrderAck:
+    """The venue took the order. `matching_pending_ms` > 0: accepted, matching pending (a post
+    answered `delayed`, docs/venue.md O1): the order's confirmation deadline moves to
+    ts + matching_pending_ms, the venue's final answer follows."""
+
     ts: int
     client_order_id: str
     venue_order_id: str
+    matching_pending_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

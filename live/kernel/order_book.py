@@ -313,6 +313,10 @@ class OrderBook:
     def _ack(self, order: Order, event: OrderAck) -> Order:
         if order.venue_order_id not in (None, event.venue_order_id):
             raise InvalidTransition("order", order.client_order_id, str(order.state), "re-ack")
+        if event.matching_pending_ms > 0 and order.client_order_id in self.deadlines:
+            # accepted, matching pending (O1): the venue's answer is due later than usual
+            due = event.ts + event.matching_pending_ms
+            self.deadlines[order.client_order_id] = max(self.deadlines[order.client_order_id], due)
         return self._move(order, ACK, event.ts, venue_order_id=event.venue_order_id)
 
     def _fill(self, order: Order, event: OrderFill) -> Order:

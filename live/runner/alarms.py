@@ -19,6 +19,7 @@ ENGINE_ALERT_KINDS = {
     "settlement": "assertion_failed",
     "exit_blocked": "exit_blocked",
     "fill_failed": "fill_failed",
+    "drawdown": "drawdown",
 }
 
 

@@ -15,6 +15,7 @@ from live.kernel.controls import Controls, KillSwitch
 from live.kernel.engine import Engine
 from live.kernel.events import ControlChange
 from live.runner.alarms import RaiseAlert
+from live.runner.offloop import OffLoopWrites
 from live.runner.slots import EngineSlot
 from live.store import controls as control_store
 
@@ -43,6 +44,8 @@ class ControlApplier:
         self._cancel_all = cancel_all
         self.applied: Controls | None = None
         self._background: set[asyncio.Task] = set()
+        self.writes = OffLoopWrites("controls")
+        self._pausing = False
 
     def apply(self, snapshot: Controls) -> None:
         """Hand changed controls to every engine as `control` events; finish flatten/emergency
@@ -67,8 +70,15 @@ class ControlApplier:
                     f"engine trading state is now {primary.engine.trading_state}",
                 )
         if kill_switch_settled(snapshot, primary.engine) and self._is_trader():
-            with self._pool.connection() as conn:
-                control_store.write(conn, "kill_switch", "pause", "runner")
+            if not self._pausing:  # written off the event loop (issue 15), once per episode
+                self._pausing = True
+                self.writes.submit("kill_switch pause", self._write_pause)
+        else:
+            self._pausing = False
+
+    def _write_pause(self) -> None:
+        with self._pool.connection() as conn:
+            control_store.write(conn, "kill_switch", "pause", "runner")
 
     def _cancel_everything(self) -> None:
         """Emergency: cancel every resting order of this wallet at the venue (cancel-all), not

@@ -41,6 +41,11 @@ class ControlsWatcher:
         return self._snapshot
 
     @property
+    def snapshot(self) -> Controls:
+        """The last snapshot read, without reading the database (safe on the event loop)."""
+        return self._snapshot
+
+    @property
     def failed_closed(self) -> bool:
         return self.error is not None
 
@@ -80,8 +85,13 @@ class ControlsWatcher:
                 self.on_change(fresh)
         return fresh
 
+    async def refresh_async(self) -> Controls:
+        """`refresh()` with the read in a worker thread (on the event loop, issue 15)."""
+        self._read_at = self._clock()
+        return self._apply(*await asyncio.to_thread(self._read))
+
     async def start(self) -> None:
-        self.refresh()
+        await self.refresh_async()
         self._listen_task = asyncio.create_task(self._listen(), name="controls-listen")
 
     async def stop(self) -> None:
@@ -97,9 +107,9 @@ class ControlsWatcher:
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute("LISTEN updown_controls")
-                    self.refresh()  # nothing missed between connect and LISTEN
+                    await self.refresh_async()  # nothing missed between connect and LISTEN
                     async for _ in conn.notifies():
-                        self.refresh()
+                        await self.refresh_async()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep listening; refresh fails closed

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from psycopg_pool import ConnectionPool
 
 from live.runner.alarms import RaiseAlert
+from live.runner.offloop import OffLoopWrites
 from live.runner.slots import EngineSlot
 from live.runner.watchdog import FeedState, FeedWatchdog
 
@@ -43,6 +44,7 @@ class FeedGuard:
         self.watchdog = FeedWatchdog(clock, self.gap_opened, self.gap_closed, idle_gap_s)
         self.stale_assets: set[str] = set()
         self.gap_ids: dict[str, int] = {}
+        self.writes = OffLoopWrites("feed gaps")
 
     def check(self, reconnect: Callable[[str], None]) -> None:
         """Every tick: each feed gone silent gets its channel reconnected and an alert."""
@@ -69,26 +71,34 @@ class FeedGuard:
                     slot.engine.set_feed_stale(asset, stale)
 
     def gap_opened(self, feed: FeedState, start: float) -> None:
-        """The watchdog's callback: record the gap (`start` on the monotonic clock)."""
+        """The watchdog's callback: record the gap (`start` on the monotonic clock). The row is
+        written off the event loop (live/runner/offloop.py), in order with its closing."""
+        self.writes.submit(f"gap of {feed.name}", self._insert_gap, feed.name, feed.asset, start)
+
+    def _insert_gap(self, name: str, asset: str | None, start: float) -> None:
         with self._pool.connection() as conn:
             row = conn.execute(
                 "INSERT INTO feed_gaps (feed, asset, start_ts, reason, instance_id) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (
-                    feed.name,
-                    feed.asset,
+                    name,
+                    asset,
                     _wall(start),
                     f"no data for >= {self.watchdog.idle_gap_s:.0f} s while subscribed",
                     self._instance_id,
                 ),
             ).fetchone()
-        self.gap_ids[feed.name] = row[0]
+        self.gap_ids[name] = row[0]
 
     def gap_closed(self, feed: FeedState, end: float) -> None:
-        """The watchdog's callback: close the gap's row; entries resume now, not at the next
-        tick."""
-        gap_id = self.gap_ids.pop(feed.name, None)
+        """The watchdog's callback: close the gap's row (off the loop, after its opening);
+        entries resume now, not at the next tick."""
+        self.writes.submit(f"end of the gap of {feed.name}", self._close_gap, feed.name, end)
+        self.refresh_stale()
+
+    def _close_gap(self, name: str, end: float) -> None:
+        gap_id = self.gap_ids.get(name)
         if gap_id is not None:
             with self._pool.connection() as conn:
                 conn.execute("UPDATE feed_gaps SET end_ts = %s WHERE id = %s", (_wall(end), gap_id))
-        self.refresh_stale()
+            self.gap_ids.pop(name, None)

@@ -53,6 +53,8 @@ class OrderGateway:
         # Follows matched fills to CONFIRMED / FAILED (live/runner/settling.py); the placement
         # stays in flight meanwhile (a FAILED trade moves the venue's balance back).
         self.settling: Any = None
+        if hasattr(venue, "on_pending"):  # "accepted, matching pending" acks (docs/venue.md O1)
+            venue.on_pending = emit
 
     def submit(self, command: Any) -> None:
         if isinstance(command, PlaceOrder):

@@ -49,6 +49,7 @@ class EnginePersistence:
         self.last_error: str | None = None
         self.failing = False  # the last write failed: the store is unreachable (issue 15)
         self.timeouts = 0  # writes cancelled by the statement timeout (a stuck query)
+        self.discarded = 0  # pending records dropped at a lock loss (handed over)
 
     def add(self, records: list[Any]) -> None:
         self._pending.extend(records)
@@ -93,6 +94,19 @@ class EnginePersistence:
                 self._conn.rollback()
             # The failed sink's buffer is discarded with it; the batch is re-queued above.
             self.sink = Sink(self._conn, self.sink.run_id)
+
+    def discard(self, types: tuple[type, ...]) -> int:
+        """Drop the pending records of `types` (a trader that lost the lock: the rows belong to
+        the instance that took it over, issue 15). Returns how many were dropped (logged)."""
+        kept = [r for r in self._pending if not isinstance(r, types)]
+        dropped = len(self._pending) - len(kept)
+        if dropped:
+            self._pending = kept
+            self.discarded += dropped
+            log.warning(
+                "run %s: %d pending records handed over, not written", self.sink.run_id, dropped
+            )
+        return dropped
 
     @property
     def pending(self) -> int:

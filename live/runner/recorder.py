@@ -1,13 +1,17 @@
 """The market-data recorder (FM3, FM5): every feed message is journalled into `market_events`
 with its source and receive timestamps. Writes are batched (COPY into a temp table, then an
 idempotent INSERT … ON CONFLICT DO NOTHING keyed by (source, dedup_key)), a failed flush is
-retried once, and whatever still fails is counted as lost — never silently dropped."""
+retried once, and whatever still fails stays buffered for the next flush (a database outage,
+issue 15) up to `max_buffer` messages; messages beyond the bound are counted as lost — never
+silently dropped (`lost` per source in /health and the db-outage drill's output)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections import defaultdict
+import threading
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,14 +49,25 @@ def _dt(ms: int) -> datetime:
 
 
 class Recorder:
-    """Buffers messages and flushes them in batches. Not thread-safe: one owner (the runner)."""
+    """Buffers messages and flushes them in batches. One owner (the runner) adds on the event
+    loop; a flush may run in a worker thread (`flush_in_background`): the buffer and the lost
+    counts are guarded by a lock."""
 
     def __init__(
-        self, pool: ConnectionPool, *, batch_size: int = 500, seen_capacity: int = 200_000
+        self,
+        pool: ConnectionPool,
+        *,
+        batch_size: int = 500,
+        seen_capacity: int = 200_000,
+        max_buffer: int = 100_000,
     ) -> None:
         self._pool = pool
         self.batch_size = batch_size
+        self.max_buffer = max_buffer  # messages kept while the store is unreachable
+        self._lock = threading.Lock()
+        self._flushing: asyncio.Task | None = None
         self._buffer: list[RecordedMessage] = []
+        self._in_flight: list[RecordedMessage] = []  # the batch being written now
         self._seen: dict[tuple[str, str], None] = {}
         self._seen_capacity = seen_capacity
         self.counters: dict[str, FeedCounters] = defaultdict(FeedCounters)
@@ -77,17 +92,38 @@ class Recorder:
             c.out_of_order += 1
         else:
             c.last_ts_ms[stream] = message.ts_ms
-        self._buffer.append(message)
+        with self._lock:
+            if len(self._buffer) >= self.max_buffer:
+                c.lost += 1  # the store has been away too long: counted, never silent
+                return True
+            self._buffer.append(message)
         return True
 
     def pending(self) -> int:
         return len(self._buffer)
 
+    def flush_in_background(self, now_ms: int) -> None:
+        """Start a flush in a worker thread unless one is running (the tick never waits for the
+        database, issue 15). Call on the event loop."""
+        if self._flushing is not None and not self._flushing.done():
+            return
+        self._flushing = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self.flush, now_ms), name="recorder-flush"
+        )
+
+    async def idle(self) -> None:
+        """Wait for the flush in flight, if any."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+
     def flush(self, now_ms: int) -> int:
-        """Write the buffer; retry once on failure; count the rest as lost. Returns rows sent."""
-        if not self._buffer:
-            return 0
-        batch, self._buffer = self._buffer, []
+        """Write the buffer; retry once on failure; what still fails goes back to the buffer
+        (the messages beyond `max_buffer` counted as lost). Returns rows sent."""
+        with self._lock:
+            if not self._buffer:
+                return 0
+            batch, self._buffer = self._buffer, []
+            self._in_flight = batch
         for attempt in (1, 2):
             try:
                 self.write_batch(batch)
@@ -95,13 +131,24 @@ class Recorder:
                 self.flush_failures += 1
                 log.warning("recorder flush attempt %d failed: %s", attempt, exc)
                 continue
-            for m in batch:
-                self.counters[m.source].written += 1
+            with self._lock:
+                for m in batch:
+                    self.counters[m.source].written += 1
+                self._in_flight = []
             self.last_write_ms = now_ms
             return len(batch)
-        for m in batch:
-            self.counters[m.source].lost += 1
-        log.error("recorder lost %d messages after a retry", len(batch))
+        with self._lock:
+            self._in_flight = []
+            kept = batch + self._buffer
+            self._buffer = kept[: self.max_buffer]
+            over = kept[self.max_buffer :]
+            for m in over:
+                self.counters[m.source].lost += 1
+        log.error(
+            "recorder: store unreachable, %d messages buffered, %d lost beyond the bound",
+            len(self._buffer),
+            len(over),
+        )
         return 0
 
     def write_batch(self, batch: list[RecordedMessage]) -> None:
@@ -132,16 +179,23 @@ class Recorder:
             )
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return {
-            source: {
-                "received": c.received,
-                "duplicates": c.duplicates,
-                "out_of_order": c.out_of_order,
-                "written": c.written,
-                "lost": c.lost,
+        """Per source: received, duplicates, out_of_order, written, lost and `buffered` (waiting
+        for the store, or being written now): received = duplicates + written + lost + buffered
+        (none lost silently)."""
+        with self._lock:
+            buffered = Counter(m.source for m in self._buffer)
+            buffered.update(m.source for m in self._in_flight)
+            return {
+                source: {
+                    "received": c.received,
+                    "duplicates": c.duplicates,
+                    "out_of_order": c.out_of_order,
+                    "written": c.written,
+                    "lost": c.lost,
+                    "buffered": buffered.get(source, 0),
+                }
+                for source, c in self.counters.items()
             }
-            for source, c in self.counters.items()
-        }
 
 
 ENGINE_INPUT = "engine_input"  # market_events.kind of the journalled engine-input stream

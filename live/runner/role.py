@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from live.runner.alarms import RaiseAlert
 from live.runner.lock import LockStatus, SoleTraderLock
-from live.runner.slots import EngineSlot, trip
+from live.runner.slots import EngineSlot, lift, trip
 
 LOCK_HELD_ELSEWHERE = "another instance holds the sole-trader lock"
 HEALTH_TRIP = "health endpoint does not answer"
@@ -104,8 +104,4 @@ class TraderRole:
         """The endpoint answers again: lift the trips it caused (and only those)."""
         self.health_down = False
         for slot in self._slots:
-            breaker = slot.engine.breaker
-            if breaker.tripped and set(breaker.reasons) == {HEALTH_TRIP}:
-                slot.engine.reset_breaker(ts, "health endpoint answers again")
-                breaker.reasons.clear()
-                slot.persist.add(slot.engine.take_records())
+            lift(slot, HEALTH_TRIP, ts, "health endpoint answers again")

@@ -9,7 +9,6 @@ watch (account_watch.py) and startup reconciliation (reconciliation.py)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -21,19 +20,21 @@ from psycopg_pool import ConnectionPool
 from live.kernel import records as kr
 from live.kernel.adoption import AdoptionError
 from live.kernel.commands import Alert as AlertCommand
-from live.kernel.domain import Mode, Order, Position, TradingState
+from live.kernel.domain import Fill, Mode, Order, Position, TradingState
 from live.kernel.events import BalanceReport, FillSettled, Redeemed, Timer, VenuePositions
 from live.kernel.records import SettlementRecord
 from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
 from live.runner.adoption import adopt_owned
 from live.runner.alarms import Alarms, AlertSink
+from live.runner.clock import ClockWatch, venue_sampler
 from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
 from live.runner.controls_watch import ControlsWatcher
 from live.runner.feed_guard import FeedGuard
 from live.runner.feeds import FeedSupervisor
 from live.runner.gateway import OrderGateway
+from live.runner.guarded import Guarded
 from live.runner.health import HealthServer
 from live.runner.lock import SoleTraderLock
 from live.runner.reconciliation import reconcile_at_start
@@ -45,6 +46,7 @@ from live.runner.slots import EngineSlot, build_slots, run_summary, trip
 from live.runner.status import health_status
 from live.runner.store_guard import StoreGuard
 from live.runner.strategy_gate import StrategyGate
+from live.runner.venue_watch import VenueWatch
 from live.runner.windows import WindowTracker
 from live.store import migrate
 from live.store.adoption import record_stop
@@ -54,7 +56,15 @@ from strategies import resolve
 
 log = logging.getLogger(__name__)
 # What a trader that lost the lock no longer writes: the rows the new trader adopted.
-HANDED_OVER = (Order, Position, kr.OrderEventRecord, kr.PositionEventRecord, kr.SettlementRecord)
+HANDED_OVER = (
+    Order,
+    Position,
+    Fill,  # a fill row without its position's would make the new trader skip the trade
+    kr.OrderEventRecord,
+    kr.PositionEventRecord,
+    kr.SettlementRecord,
+    kr.RedemptionRecord,  # its row references the position's, which the new trader owns
+)
 
 
 class HealthUnavailable(RuntimeError):
@@ -75,6 +85,7 @@ class Runner:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.stopping = asyncio.Event()
         self.clock_offset_ms = 0
+        self.clock = ClockWatch(venue_sampler(venue), self._set_offset)
         self.started = time.monotonic()
         self.slots: list[EngineSlot] = []
         self.reconciliation: dict[str, Any] = {"ok": None}
@@ -101,9 +112,13 @@ class Runner:
         self.store_guard: StoreGuard | None = None
         self.adoption: dict[str, Any] = {}
         self.stop_reason = "stopped"
+        self.guarded = Guarded()  # failed shutdown steps and clock re-measures, counted
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ time
+
+    def _set_offset(self, measured) -> None:
+        self.clock_offset_ms = measured.offset_ms
 
     def now_ms(self) -> int:
         """Venue time: our wall clock corrected by the measured offset (FM2)."""
@@ -133,11 +148,14 @@ class Runner:
 
     async def start(self) -> None:
         cfg = self.config
-        migrate.migrate(self.db_url)
-        self.pool = pool = make_pool(self.db_url, min_size=2, max_size=8)
+        # No synchronous database call on the event loop, even at start (issue 15).
+        await asyncio.to_thread(migrate.migrate, self.db_url)
+        self.pool = pool = await asyncio.to_thread(make_pool, self.db_url, min_size=2, max_size=8)
         self.alarms = Alarms(self.alerter)
         root = Path(cfg.repo_root).resolve()
-        self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_)
+        stand_ins = cfg.window_lengths_s if cfg.venue == "sandbox" else ()  # short test windows
+        self.gate = StrategyGate(pool, root, cfg.promotion_targets, self.alarms.raise_, stand_ins)
+        self.venue_watch = VenueWatch(self.venue, self.alarms.raise_)  # issue 14 (O2, O5)
         self.lock = lock = SoleTraderLock(self.db_url, cfg.instance_id)
         await asyncio.to_thread(lock.acquire)  # no synchronous database call on the loop
         self.role = TraderRole(lock, self.slots, self.alarms.raise_, cfg.instance_id)
@@ -148,8 +166,8 @@ class Runner:
         self.controls = ControlsWatcher(self.db_url, pool, time.monotonic)
         await self.controls.start()
         await self.venue.connect()
-        self.clock_offset_ms = await self.venue.clock_offset_ms()
-        self._build_engines()
+        await self.clock.first()
+        await asyncio.to_thread(self._build_engines)  # each engine's sink connects
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
         await asyncio.to_thread(
@@ -191,7 +209,7 @@ class Runner:
         strategies = resolve(list(self.config.strategies))
         controls = self.controls.current()
         self.slots += build_slots(
-            self.config, self.db_url, strategies, controls, self.gate.promoted
+            self.config, self.db_url, strategies, controls, self.gate.promoted, self.gate.prereg
         )
         for slot in self.slots:
             if slot.venue_orders:
@@ -323,6 +341,7 @@ class Runner:
             cfg.assets,
             self.windows.token_asset.get,
             self.windows.tokens,
+            self.windows.on_tick_size,
         )
         self.account = AccountWatch(
             self.venue,
@@ -373,6 +392,7 @@ class Runner:
             "price-feed": self.feeds.run_prices(),
             "slow": self._slow_loop(),
             "lock": self.lock_watch.run(),
+            "clock": self.clock.run(),
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
@@ -407,30 +427,42 @@ class Runner:
     async def shutdown(self) -> None:
         """No orphaned orders: cancel resting orders, let in-flight ones finish, flush, release."""
         self.stopping.set()
+        step = self.guarded.run
         if self.gateway is not None:
             await self.gateway.drain()
-            with contextlib.suppress(Exception):
-                await self.gateway.cancel_all()
+            await step("cancel-all at stop", self.gateway.cancel_all)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain_queue()
-        try:
-            await asyncio.to_thread(record_stops, self)
-        except psycopg.Error as exc:  # the store is down: the next start adopts all the same
-            log.error("recording what the stop left open failed: %s", exc)
+        await step(
+            "recording what the stop left open", lambda: asyncio.to_thread(record_stops, self)
+        )
         for slot in self.slots:
-            with contextlib.suppress(Exception):
-                await slot.persist.close(run_summary(slot, self.events_processed, self.max_tick_ms))
+            summary = run_summary(slot, self.events_processed, self.max_tick_ms)
+            await step(
+                f"closing run {slot.engine.run_id}", lambda p=slot.persist, s=summary: p.close(s)
+            )
+        for part in (self.windows, self.feed_guard, self.applier):  # their off-loop writes
+            if part is not None:
+                await part.writes.close()
         if self.recorder is not None:
-            self.recorder.flush(self.now_ms())
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id)
-        for closer in (self.controls.stop, self.health.stop, self.venue.close):
-            with contextlib.suppress(Exception):
-                await closer()
+            await self.recorder.idle()
+            await step(
+                "recorder flush", lambda: asyncio.to_thread(self.recorder.flush, self.now_ms())
+            )
+        await step(
+            "instance stop",
+            lambda: asyncio.to_thread(instances.mark_stopped, self.pool, self.config.instance_id),
+        )
+        for name, closer in (
+            ("controls watcher stop", self.controls.stop),
+            ("health endpoint stop", self.health.stop),
+            ("venue close", self.venue.close),
+        ):
+            await step(name, closer)
         await asyncio.to_thread(self.lock.release)
-        self.pool.close()
+        await asyncio.to_thread(self.pool.close)
 
     # ------------------------------------------------------------------ the event path
 
@@ -463,8 +495,10 @@ class Runner:
         commands = slot.engine.process(event)
         records = slot.engine.take_records()
         if slot.venue_orders and self.role is not None and self.role.lost_lock:
-            # Another instance took the lock and adopted these rows: never overwrite them.
+            # Another instance took the lock and adopted these rows: never overwrite them
+            # (nor with records still waiting for the store: the new trader reads the venue).
             records = [r for r in records if not isinstance(r, HANDED_OVER)]
+            slot.persist.discard(HANDED_OVER)
         slot.persist.add(records)
         self._after_records(slot, records)
         for command in commands:
@@ -503,7 +537,7 @@ class Runner:
                 await slot.persist.flush()
             await self.store_guard.check()
             if self.recorder.pending():
-                await asyncio.to_thread(self.recorder.flush, self.now_ms())
+                self.recorder.flush_in_background(self.now_ms())  # never waits for the store
             took = int((time.monotonic() - began) * 1000)
             self.max_tick_ms = max(self.max_tick_ms, took)
             for slot in self.slots:
@@ -511,11 +545,10 @@ class Runner:
             await asyncio.sleep(max(0.0, period - (time.monotonic() - began)))
 
     async def _slow_loop(self) -> None:
-        """Every ~2 s: health self-check, assertions, instance heartbeat, clock offset, windows."""
-        beat = 0
+        """Every ~2 s: health self-check, assertions, instance heartbeat, windows (the clock
+        offset is measured by its own task, live/runner/clock.py)."""
         while True:
             await asyncio.sleep(2.0)
-            beat += 1
             if not await self.health.self_check():
                 self.role.health_failed(self.health.url)
                 if not self.health.serving:
@@ -524,18 +557,19 @@ class Runner:
                 self.role.health_recovered(self.now_ms())
             for slot in self.slots:
                 self.alarms.run_assertions(slot)
+            self.venue_watch.check()
             await self.feeds.subscribe_new_tokens()
-            await asyncio.to_thread(self.windows.update_statuses)
-            await asyncio.to_thread(
-                instances.heartbeat,
-                self.pool,
-                self.config.instance_id,
-                self.role.name,
-                health_status(self),
+            # The store may be away (issue 15): a failed write is logged and counted, not fatal.
+            await self.guarded.run(
+                "window statuses", lambda: asyncio.to_thread(self.windows.update_statuses)
             )
-            if beat % 15 == 0:
-                with contextlib.suppress(Exception):
-                    self.clock_offset_ms = await self.venue.clock_offset_ms()
+            status = health_status(self)
+            await self.guarded.run(
+                "instance heartbeat",
+                lambda status=status: asyncio.to_thread(
+                    instances.heartbeat, self.pool, self.config.instance_id, self.role.name, status
+                ),
+            )
 
 
 def record_stops(runner: Runner) -> None:

@@ -14,6 +14,7 @@ from live.kernel.controls import Controls
 from live.kernel.domain import Mode
 from live.kernel.engine import Engine, EngineConfig
 from live.kernel.executors import DryRunExecutor, PaperExecutor
+from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 from live.runner.config import RunnerConfig
 from live.runner.persist import EnginePersistence
@@ -36,6 +37,7 @@ def build_slots(
     strategies: list[Strategy],
     controls: Controls,
     promoted: Callable[[str], bool],
+    prereg: Callable[[str], PreregLimits | None] = lambda name: None,
 ) -> list[EngineSlot]:
     """The primary slot first, then one per `--copies` mode; each engine opens its run now."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -51,6 +53,7 @@ def build_slots(
                 controls=controls if name == "primary" else shadow_controls(controls, mode),
                 balance_usd=config.paper_balance_usd if simulated else None,
                 promoted=promoted,
+                prereg=prereg,
                 executor=_executor(mode, config.paper_balance_usd),
                 signal_id_prefix="" if name == "primary" else f"{mode}:",
             )
@@ -93,6 +96,21 @@ def trip(slots: Iterable[EngineSlot], reason: str, *, ordering_only: bool = Fals
     for slot in slots:
         if slot.venue_orders or not ordering_only:
             slot.engine.trip(reason)
+
+
+def lift(slot: EngineSlot, reason: str, ts: int, why: str) -> bool:
+    """The cause `reason` of a trip is gone: remove it from the breaker's reasons, and reset the
+    breaker once no other reason remains (another cause still present, an assertion or an
+    operator's trip keeps it tripped). True if the breaker was reset."""
+    breaker = slot.engine.breaker
+    if not breaker.tripped or reason not in breaker.reasons:
+        return False
+    breaker.reasons[:] = [r for r in breaker.reasons if r != reason]
+    if breaker.reasons:
+        return False
+    slot.engine.reset_breaker(ts, why)
+    slot.persist.add(slot.engine.take_records())
+    return True
 
 
 def run_summary(slot: EngineSlot, events: int, max_tick_ms: int) -> dict[str, Any]:

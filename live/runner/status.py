@@ -37,6 +37,7 @@ class RunnerView(Protocol):
     reconciliation: dict[str, Any]
     adoption: dict[str, Any]  # what the start or takeover adopted (live/runner/adoption.py)
     clock_offset_ms: int
+    clock: Any  # live.runner.clock.ClockWatch
     max_tick_ms: int
     events_processed: int
 
@@ -45,7 +46,8 @@ def health_status(r: RunnerView) -> dict[str, Any]:
     """The JSON document of `GET /health` (fields in docs/runner.md)."""
     primary = r.slots[0].engine if r.slots else None
     watcher = r.controls
-    controls = watcher.current() if watcher is not None else None
+    # the last snapshot: /health is served on the event loop, which never reads the database
+    controls = watcher.snapshot if watcher is not None else None
     breaker = primary.breaker if primary is not None else None
     observer_reasons = list(r.role.observer_reasons) if r.role is not None else []
     ok = (
@@ -77,7 +79,10 @@ def health_status(r: RunnerView) -> dict[str, Any]:
         "controls_error": watcher.error if watcher is not None else "starting",
         "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},
         "stale_assets": sorted(r.feed_guard.stale_assets) if r.feed_guard is not None else [],
+        # reconnects per channel and the REST book re-reads after them (read / failed)
+        "feed_sockets": r.feeds.stats() if getattr(r, "feeds", None) is not None else {},
         "clock_offset_ms": r.clock_offset_ms,
+        "clock": r.clock.health() if getattr(r, "clock", None) is not None else None,
         "db": _db(r),
         "recorder": r.recorder.stats() if r.recorder is not None else {},
         "assertions": dict(r.slots[0].last_assertions) if r.slots else {},
@@ -89,6 +94,8 @@ def health_status(r: RunnerView) -> dict[str, Any]:
             "sent": r.gateway.sent if r.gateway is not None else 0,
             "refused_as_observer": r.gateway.refused if r.gateway is not None else 0,
         },
+        "store_writes": _store_writes(r),
+        "guarded_failures": r.guarded.status() if getattr(r, "guarded", None) else {},
         "max_tick_ms": r.max_tick_ms,
         "events_processed": r.events_processed,
     }
@@ -108,6 +115,16 @@ def _db(r: RunnerView) -> dict[str, Any]:
         out["last_write_age_s"] = round(time.monotonic() - max(writes), 2)
     out["write_failures"] = sum(s.persist.failures for s in r.slots)
     return out
+
+
+def _store_writes(r: RunnerView) -> dict[str, Any]:
+    """The writes queued off the event loop (live/runner/offloop.py): waiting, lost."""
+    parts = (
+        ("windows", r.windows),
+        ("feed_gaps", r.feed_guard),
+        ("controls", getattr(r, "applier", None)),
+    )
+    return {name: part.writes.status() for name, part in parts if part is not None}
 
 
 def _strategies(r: RunnerView, controls: Any) -> dict[str, str]:

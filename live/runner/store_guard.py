@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from psycopg_pool import ConnectionPool
 
 from live.runner.alarms import RaiseAlert
-from live.runner.slots import EngineSlot, trip
+from live.runner.slots import EngineSlot, lift, trip
 
 log = logging.getLogger(__name__)
 STORE_TRIP = "store unreachable: engine records cannot be written"
@@ -69,11 +69,7 @@ class StoreGuard:
             self.down = False
             ts = self._now_ms()
             for slot in self._slots:
-                breaker = slot.engine.breaker
-                if breaker.tripped and set(breaker.reasons) == {STORE_TRIP}:
-                    slot.engine.reset_breaker(ts, "store reachable again, venue reconciled")
-                    breaker.reasons.clear()
-                    slot.persist.add(slot.engine.take_records())
+                lift(slot, STORE_TRIP, ts, "store reachable again, venue reconciled")
             log.info("store reachable again: entries resume")
         self._check_pool()
 

@@ -13,16 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg_pool import ConnectionPool
 
+from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
-from live.promotion.status import disable_strategy, has_valid_promotion, prereg_path
+from live.promotion.prereg_envelope import EnvelopeError, load_limits
+from live.promotion.status import disable_strategy, prereg_path, promotion_status
 from live.runner.alarms import RaiseAlert
 from live.runner.slots import EngineSlot
 
 log = logging.getLogger(__name__)
 PROMOTION_CACHE_S = 1.0
+PROMOTION_STALE_S = 10.0  # the oldest cached answer used on the event loop
 
 
 class StrategyGate:
@@ -31,7 +35,12 @@ class StrategyGate:
     targets that count on this venue (paper or live on the sandbox, live on Polymarket)."""
 
     def __init__(
-        self, pool: ConnectionPool, repo_root: Path, targets: tuple[str, ...], alert: RaiseAlert
+        self,
+        pool: ConnectionPool,
+        repo_root: Path,
+        targets: tuple[str, ...],
+        alert: RaiseAlert,
+        stand_in_lengths: tuple[int, ...] = (),
     ) -> None:
         self._pool = pool
         self._root = repo_root
@@ -39,15 +48,25 @@ class StrategyGate:
         self._alert = alert
         self.disabled: dict[str, str] = {}
         self._promotions: dict[str, tuple[float, bool]] = {}
+        self._limits: dict[str, PreregLimits | None] = {}  # from the valid promotion's file
+        self._stand_ins = stand_in_lengths
         self._background: set[asyncio.Task] = set()
         self._kill_lock = threading.Lock()
+        self.expired_on_loop = 0  # promotion checks refused on the loop (cache expired)
 
     def promoted(self, strategy: str) -> bool:
         """LIVE needs a valid promotion; cached for 1 s. A DB error counts as not promoted
-        (fail closed)."""
+        (fail closed). On the event loop the database is never read (issue 15: a hung server
+        must not freeze it): a cache up to 10 s old still answers there (a slow tick), an older
+        or no answer counts as not promoted until the tick's `prefetch`, in a worker thread,
+        has read it again."""
         cached = self._promotions.get(strategy)
         if cached is not None and time.monotonic() - cached[0] < PROMOTION_CACHE_S:
             return cached[1]
+        if _on_event_loop():
+            self.expired_on_loop += 1
+            young = cached is not None and time.monotonic() - cached[0] < PROMOTION_STALE_S
+            return bool(young and cached[1])
         return self._check(strategy)
 
     def prefetch(self, strategies: list[str]) -> None:
@@ -58,15 +77,34 @@ class StrategyGate:
             if cached is None or time.monotonic() - cached[0] >= PROMOTION_CACHE_S * 0.6:
                 self._check(strategy)
 
+    def prereg(self, strategy: str) -> PreregLimits | None:
+        """The pre-registered envelope of `strategy`'s valid promotion, as of the last promotion
+        check (cached with it); None when it holds none."""
+        return self._limits.get(strategy)
+
     def _check(self, strategy: str) -> bool:
+        limits = None
         try:
             with self._pool.connection(timeout=2) as conn:
-                ok = any(has_valid_promotion(conn, strategy, self._root, t) for t in self._targets)
+                found = [promotion_status(conn, strategy, self._root, t) for t in self._targets]
+            valid = next((s for s in found if s.valid), None)
+            ok = valid is not None
+            if valid is not None and valid.file_path:
+                limits = self._load(strategy, valid.file_path)
+                ok = limits is not None  # an unreadable envelope: not tradable (fail closed)
         except Exception as exc:  # noqa: BLE001 - unknown promotion state means no
             log.error("promotion check for %s failed: %s", strategy, exc)
             ok = False
+        self._limits[strategy] = limits
         self._promotions[strategy] = (time.monotonic(), ok)
         return ok
+
+    def _load(self, strategy: str, rel: str) -> PreregLimits | None:
+        try:
+            return load_limits(self._root / rel, rel, self._stand_ins)
+        except (EnvelopeError, OSError, yaml.YAMLError) as exc:
+            log.error("pre-registration of %s unreadable: %s", strategy, exc)
+            return None
 
     def after_settlement(self, slot: EngineSlot) -> None:
         """A settlement of `slot`'s engine: check the kill criteria off the loop. This session's
@@ -136,6 +174,14 @@ def _settled_pnls(conn: psycopg.Connection, strategy: str, mode: str, run_id: st
             (strategy, mode, run_id),
         )
     ]
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def session_pnls(slot: EngineSlot) -> dict[str, list[Decimal]]:

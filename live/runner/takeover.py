@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from live.runner.role import LOCK_HELD_ELSEWHERE
-from live.runner.slots import EngineSlot
+from live.runner.slots import EngineSlot, lift
 
 log = logging.getLogger(__name__)
 OBSERVER_TRIP = f"observer: {LOCK_HELD_ELSEWHERE}"
@@ -92,9 +92,6 @@ async def take_over(runner: Any) -> None:
 
 
 def _reset_lock_trip(slot: EngineSlot, ts: int) -> None:
-    """Reset a breaker tripped only because this instance was an observer waiting for the lock."""
-    breaker = slot.engine.breaker
-    if breaker.tripped and breaker.reasons and set(breaker.reasons) == {OBSERVER_TRIP}:
-        slot.engine.reset_breaker(ts, "took over the sole-trader lock")
-        breaker.reasons.clear()
-        slot.persist.add(slot.engine.take_records())
+    """Lift the trip this instance had as an observer waiting for the lock (the breaker resets
+    once no other cause remains, e.g. a store outage still being recovered from)."""
+    lift(slot, OBSERVER_TRIP, ts, "took over the sole-trader lock")

@@ -6,15 +6,18 @@ after the close the venue's resolution is polled until it is published (FM20).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg_pool import ConnectionPool
 
 from live.kernel.domain import Window, WindowStatus
 from live.kernel.events import Resolved, WindowListed
+from live.runner.offloop import OffLoopWrites
 from live.venues.discovery import Listing, NotTradable
 from live.venues.port import Venue
 
@@ -50,8 +53,14 @@ class WindowTracker:
         self.token_asset: dict[str, str] = {}
         self.resolved: dict[str, str] = {}
         self.not_tradable: dict[str, str] = {}
+        # The market channel's tick per slug: `tick_size_change` is immediate, Gamma's
+        # orderPriceMinTickSize lags behind it, so a later listing never reverts it.
+        self.channel_ticks: dict[str, Decimal] = {}
+        self.tick_changes = 0
         self.errors = 0
         self.last_error: str | None = None
+        # Window rows and resolutions written off the event loop, in order, retried (issue 15).
+        self.writes = OffLoopWrites("windows")
 
     def tokens(self) -> list[str]:
         """Token ids of windows not yet closed (what the market channel should carry)."""
@@ -91,7 +100,33 @@ class WindowTracker:
                     self.not_tradable[found.slug] = found.reason
         return listed
 
+    def on_tick_size(self, token_id: str, new_tick: Decimal, ts: int) -> bool:
+        """A market-channel `tick_size_change` (to 0.001 near 0 and 1 and back; it applies to
+        the whole market, both tokens): the window is re-listed to the engine at once with the
+        new tick, so the next order is priced to it. True when a window's tick changed."""
+        slug = next(
+            (w.slug for w in self.windows.values() if token_id in (w.token_up, w.token_down)),
+            None,
+        )
+        if slug is None:
+            log.info("tick_size_change for unknown token %s ignored", token_id)
+            return False
+        self.channel_ticks[slug] = new_tick
+        window = self.windows[slug]
+        if window.tick_size == new_tick:
+            return False
+        log.info("window %s tick %s -> %s (market channel)", slug, window.tick_size, new_tick)
+        window = dataclasses.replace(window, tick_size=new_tick)
+        self.windows[slug] = window
+        self.tick_changes += 1
+        self._emit(WindowListed(max(ts, self._now_ms()), window))
+        self._upsert(window)
+        return True
+
     def _on_listing(self, window: Window) -> int:
+        tick = self.channel_ticks.get(window.slug)
+        if tick is not None and tick != window.tick_size:
+            window = dataclasses.replace(window, tick_size=tick)
         known = self.windows.get(window.slug)
         if known == window:
             return 0
@@ -105,7 +140,7 @@ class WindowTracker:
         self.token_asset[window.token_up] = str(window.asset)
         self.token_asset[window.token_down] = str(window.asset)
         self._emit(WindowListed(self._now_ms(), window))
-        self._upsert(window)
+        self.writes.submit(f"window {window.slug}", self._upsert, window)
         return 1
 
     async def poll_resolutions(self) -> None:
@@ -117,7 +152,9 @@ class WindowTracker:
             if isinstance(found, Listing) and found.winner is not None:
                 self.resolved[slug] = str(found.winner)
                 self._emit(Resolved(self._now_ms(), slug, found.winner))
-                self._mark_resolved(slug, str(found.winner))
+                self.writes.submit(
+                    f"resolution {slug}", self._mark_resolved, slug, str(found.winner)
+                )
 
     def _upsert(self, w: Window) -> None:
         with self._pool.connection() as conn:

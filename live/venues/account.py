@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from polymarket.errors import OrderHeartbeatMismatchError, PolymarketError
+from polymarket.errors import OrderHeartbeatMismatchError, PolymarketError, RequestRejectedError
 
 from live.kernel.domain import DUST_SHARES
 from live.venues.errors import VenueError
+from live.venues.fees import RateOf, fill_fee
 from live.venues.messages import TradeView, trade_view
 from live.venues.port import VenueOrder, VenueTrade
 from live.venues.retry import Backoff, with_backoff
@@ -23,6 +24,11 @@ USDC_UNITS = Decimal(10) ** 6
 
 class HeartbeatError(VenueError):
     """A heartbeat could not be sent: the venue will cancel all open orders within 10 s."""
+
+
+class HeartbeatNotReady(HeartbeatError):
+    """A heartbeat answered HTTP 425: the matching engine is restarting (it cancels every open
+    order itself); not a failure of ours, so the breaker is left alone (docs/venue.md, O2)."""
 
 
 async def balance(client: Any, policy: Backoff) -> Decimal:
@@ -100,6 +106,8 @@ def sdk_trade_view(trade: Any, api_key: str) -> TradeView:
                 {
                     "order_id": m.order_id,
                     "owner": m.owner,
+                    "asset_id": str(m.asset_id),
+                    "side": str(m.side),
                     "price": str(m.price),
                     "matched_amount": str(m.matched_amount),
                 }
@@ -118,29 +126,38 @@ async def trade_views(
     token_id: str | None = None,
     after_s: int | None = None,
 ) -> list[TradeView]:
-    """Our trades (every page), optionally on one token and since `after_s` (unix seconds)."""
+    """Our trades (every page), optionally touching one token and since `after_s` (unix s).
+
+    A token filter is applied here, not by the venue: its `asset_id` filter matches the trade's
+    top-level (taker) token, and a cross-matched trade (BUY Up against BUY Down) carries our
+    maker fill on the OTHER token of the market (see messages.OurFill). A trade is kept when
+    its token or the token of any of our fills in it is `token_id`."""
+
+    def touches(view: TradeView) -> bool:
+        return token_id is None or token_id in {view.token_id, *(f.token_id for f in view.fills)}
 
     async def query() -> list[TradeView]:
         out = []
         after = None if after_s is None else str(max(after_s, 0))
-        async for page in client.list_account_trades(asset_id=token_id, after=after):
-            out.extend(sdk_trade_view(t, api_key) for t in page.items)
+        async for page in client.list_account_trades(after=after):
+            out.extend(v for v in (sdk_trade_view(t, api_key) for t in page.items) if touches(v))
         return out
 
     return await with_backoff("trades", query, policy)
 
 
-def venue_trades(views: list[TradeView]) -> list[VenueTrade]:
-    """One VenueTrade per fill of ours (a trade can fill several of our orders as maker)."""
+def venue_trades(views: list[TradeView], rate_of: RateOf | None = None) -> list[VenueTrade]:
+    """One VenueTrade per fill of ours (a trade can fill several of our orders as maker); the
+    fee follows live/venues/fees.py with the market's rate from `rate_of`."""
     return [
         VenueTrade(
             trade_id=v.trade_id,
             venue_order_id=f.venue_order_id,
-            token_id=v.token_id,
-            side=v.side,
+            token_id=f.token_id or v.token_id,
+            side=f.side or v.side,
             price=f.price,
             shares=f.shares,
-            fee=f.fee,
+            fee=fill_fee(f, v.token_id, rate_of),
             status=v.status,
             ts=v.ts,
         )
@@ -153,28 +170,53 @@ class Heartbeat:
     """Order heartbeats: once the first is accepted, the venue cancels ALL our open orders if
     none arrives for 10 s. Sends are serialised and keep the id chain the venue hands back."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(
+        self,
+        client: Any,
+        on_not_ready: Callable[[str], None] | None = None,
+        on_unauthorized: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._client = client
+        self._on_not_ready = on_not_ready
+        self._on_unauthorized = on_unauthorized
+        self.not_ready = 0
         self._id = ""
         self._lock = asyncio.Lock()
         self.sent = 0
         self.failures = 0
         self.last_error: str | None = None
 
+    async def _beat(self) -> Any:
+        try:
+            return await self._client.send_order_heartbeat(heartbeat_id=self._id)
+        except OrderHeartbeatMismatchError as mismatch:
+            return await self._client.send_order_heartbeat(heartbeat_id=mismatch.heartbeat_id)
+
     async def send(self) -> None:
         """One heartbeat; HeartbeatError if it was not accepted (a stale id is retried once
-        with the id the venue expects)."""
+        with the id the venue expects; a 401 once after deriving the credentials again, O5)."""
         async with self._lock:
             try:
                 try:
-                    answer = await self._client.send_order_heartbeat(heartbeat_id=self._id)
-                except OrderHeartbeatMismatchError as mismatch:
-                    answer = await self._client.send_order_heartbeat(
-                        heartbeat_id=mismatch.heartbeat_id
-                    )
-            except PolymarketError as error:
+                    answer = await self._beat()
+                except RequestRejectedError as error:
+                    if error.status != 401 or self._on_unauthorized is None:
+                        raise
+                    await self._on_unauthorized()
+                    answer = await self._beat()
+            except VenueError as error:  # the renewal itself failed
                 self.failures += 1
-                self.last_error = f"{type(error).__name__}: {error}"
+                self.last_error = str(error)
+                raise HeartbeatError(f"heartbeat not accepted: {self.last_error}") from error
+            except PolymarketError as error:
+                text = f"{type(error).__name__}: {error}"
+                if getattr(error, "status", None) == 425:
+                    self.not_ready += 1
+                    if self._on_not_ready is not None:
+                        self._on_not_ready(f"heartbeat answered 425: {error}")
+                    raise HeartbeatNotReady(f"heartbeat: venue not ready: {text}") from error
+                self.failures += 1
+                self.last_error = text
                 raise HeartbeatError(f"heartbeat not accepted: {self.last_error}") from error
             self._id = answer.heartbeat_id
             self.sent += 1
@@ -187,6 +229,8 @@ class Heartbeat:
         while True:
             try:
                 await self.send()
+            except HeartbeatNotReady as error:
+                log.warning("%s", error)
             except HeartbeatError as error:
                 log.error("%s", error)
                 if on_failure is not None:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -29,6 +30,11 @@ from live.venues.errors import CredentialError
 KEY_VAR = "POLYMARKET_PRIVATE_KEY"
 FUNDER_VAR = "POLYMARKET_FUNDER"
 SIGNATURE_TYPE_VAR = "POLYMARKET_SIGNATURE_TYPE"
+# Which crypto price stream feeds the oracle: "rtds" (public RTDS, wss://ws-live-data...) or
+# "realtime" (the authenticated realtime gateway, the SDK's realtime_ws_url, with the 60 s
+# Chainlink TWAP channel `price.crypto.twap` that matches the twap_60s settlement rule).
+PRICE_STREAM_VAR = "UPDOWN_PRICE_STREAM"
+PRICE_STREAMS = ("rtds", "realtime")
 TWAP_SINCE_MS = 1786060800000  # 2026-08-07T00:00:00Z: Chainlink 60 s TWAP settles from here on
 
 _KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
@@ -52,6 +58,7 @@ class VenueUrls:
     ws_market: str
     ws_user: str
     ws_prices: str
+    ws_realtime: str = ""
 
 
 class VenueConfig(BaseModel):
@@ -78,9 +85,24 @@ class VenueConfig(BaseModel):
     fallback_fee_rate: Decimal | None = Field(default=None, ge=0, le=Decimal("0.25"))
     twap_since_ms: int = Field(default=TWAP_SINCE_MS, ge=0)
     ws_ping_interval_s: float = Field(default=10.0, gt=0, le=30)
+    price_stream: Literal["rtds", "realtime"] = "rtds"  # see PRICE_STREAM_VAR
     # How often the SDK polls a redemption's receipt or relayer state (sandbox only; Polymarket
     # keeps the SDK's own 2000 ms).
     tx_poll_ms: int = Field(default=250, ge=50, le=5000)
+    # Order path (issue 14, docs/venue.md "Order-path behaviours"):
+    # a post answered "delayed" is followed up to this long for its match (O1);
+    delayed_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # after a 425 (matching-engine restart) new orders are refused locally for a pause that
+    # doubles from `restart_pause_s` up to `restart_max_s` (the documented ~90 s restart) (O2);
+    restart_pause_s: float = Field(default=2.0, gt=0, le=60)
+    restart_max_s: float = Field(default=90.0, gt=0, le=600)
+    # a "not enough balance / allowance" refusal: refresh the venue's balance cache and re-post
+    # at most this many times (O3);
+    balance_retries: int = Field(default=2, ge=0, le=5)
+    # local clock skew against the venue above which L2 requests are signed on the venue's
+    # clock, and above which an alert is raised (O5).
+    skew_sign_s: float = Field(default=5.0, gt=0, le=300)
+    skew_alert_s: float = Field(default=2.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VenueConfig:
@@ -135,6 +157,13 @@ class VenueConfig(BaseModel):
         funder = (env.get(FUNDER_VAR) or "").strip() or None
         sig_text = (env.get(SIGNATURE_TYPE_VAR) or "").strip()
         signature_type = _signature_type(sig_text) if sig_text else 0
+        stream = (env.get(PRICE_STREAM_VAR) or "").strip()
+        if stream:
+            if stream not in PRICE_STREAMS:
+                raise CredentialError(
+                    PRICE_STREAM_VAR, f"must be one of {', '.join(PRICE_STREAMS)}"
+                )
+            settings.setdefault("price_stream", stream)
         return cls(
             venue=kind,
             sandbox_url=sandbox_url,
@@ -172,6 +201,7 @@ class VenueConfig(BaseModel):
             clob_market_ws_url=f"{ws}/ws/market",
             clob_user_ws_url=f"{ws}/ws/user",
             rtds_ws_url=f"{ws}/ws/prices",
+            realtime_ws_url=f"{ws}/ws/realtime",
         )
         return create_environment(name="sandbox", config=config)
 
@@ -187,6 +217,7 @@ class VenueConfig(BaseModel):
             ws_market=c.clob_market_ws_url,
             ws_user=c.clob_user_ws_url,
             ws_prices=c.rtds_ws_url,
+            ws_realtime=c.realtime_ws_url,
         )
 
 

@@ -71,13 +71,19 @@ class UserOrderEvent:
 
 @dataclass(frozen=True, slots=True)
 class OurFill:
-    """Our side of one trade: the order of ours it filled and by how much."""
+    """Our side of one trade: the order of ours it filled, by how much, on which token and side.
+    A maker fill takes token and side from its own maker entry: the venue cross-matches a BUY
+    of Up against a BUY of Down (a mint), so a maker entry can sit on the other token of the
+    market with the same side as the taker (SDK MakerOrder.asset_id/side,
+    polymarket/models/clob/account.py; docs.polymarket.com user channel `maker_orders`)."""
 
     venue_order_id: str
     price: Decimal
     shares: Decimal
     fee: Decimal
     role: str  # TAKER | MAKER
+    token_id: str = ""
+    side: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +167,11 @@ def trade_status(value: object) -> str:
     return str(value).upper().removeprefix("TRADE_STATUS_")
 
 
+def order_status(value: object) -> str:
+    """The order lookup's ORDER_STATUS_LIVE (docs/venue.md O6) or LIVE: one plain form."""
+    return str(getattr(value, "value", value)).upper().removeprefix("ORDER_STATUS_")
+
+
 # ------------------------------------------------------------------ market channel
 
 
@@ -204,24 +215,28 @@ def rest_book(token_id: str, book: Any) -> BookSnapshot:
 
 
 def _price_change(msg: dict) -> list[Any]:
+    """Every historical shape of `price_change` (source: docs.polymarket.com market channel and
+    its migration guide, poly-rodr's 2024 WebSocket-changes gist): 2024 one level per message
+    (`asset_id`, `price`, `side`, `size` at the top), mid-2025 top-level `asset_id` with a
+    `changes[]` array of {price, side, size}, and since 2025-09-15 `price_changes[]` whose
+    entries carry their own `asset_id`."""
     ts = _ms(msg)
-    changes = msg.get("price_changes")
-    items = changes if isinstance(changes, list) else [msg]
+    if msg.get("price_changes") is not None:
+        changes = enumerate(_list(msg, "price_changes"))
+        items = [(c, None, f"price_changes[{i}]") for i, c in changes]
+    elif msg.get("changes") is not None:
+        token = str(_get(msg, "asset_id"))
+        items = [(c, token, f"changes[{i}]") for i, c in enumerate(_list(msg, "changes"))]
+    else:
+        items = [(msg, None, "price_change")]
     out = []
-    for i, change in enumerate(items):
-        change = _object(change, f"price_changes[{i}]")
+    for change, token, what in items:
+        change = _object(change, what)
         side = {"BUY": "bid", "SELL": "ask"}.get(str(change.get("side", "")).upper())
         if side is None:
-            raise MessageError(f"price_change side must be BUY or SELL: {change.get('side')!r}")
-        out.append(
-            BookDelta(
-                ts,
-                str(_get(change, "asset_id")),
-                side,
-                _float(change, "price"),
-                _float(change, "size"),
-            )
-        )
+            raise MessageError(f"{what} side must be BUY or SELL: {change.get('side')!r}")
+        asset = token if token is not None else str(_get(change, "asset_id"))
+        out.append(BookDelta(ts, asset, side, _float(change, "price"), _float(change, "size")))
     return out
 
 
@@ -291,6 +306,7 @@ def trade_view(msg: dict, api_key: str) -> TradeView:
     msg = _object(msg, "trade")
     status = trade_status(_get(msg, "status"))
     price, size = _dec(msg, "price"), _dec(msg, "size")
+    token, side = str(_get(msg, "asset_id")), str(msg.get("side", "")).upper()
     fills: list[OurFill] = []
     if str(msg.get("trader_side", "TAKER")).upper() == "TAKER":
         if msg.get("fee") not in (None, ""):
@@ -298,23 +314,28 @@ def trade_view(msg: dict, api_key: str) -> TradeView:
         else:
             rate = _dec(msg, "fee_rate_bps", default="0") / 10_000
             fee = taker_fee(size, rate, price)
-        fills.append(OurFill(str(_get(msg, "taker_order_id")), price, size, fee, "TAKER"))
+        order_id = str(_get(msg, "taker_order_id"))
+        fills.append(OurFill(order_id, price, size, fee, "TAKER", token, side))
     else:
         for i, entry in enumerate(_list(msg, "maker_orders")):
             if _object(entry, f"maker_orders[{i}]").get("owner") == api_key:
-                fills.append(
-                    OurFill(
-                        str(_get(entry, "order_id")),
-                        _dec(entry, "price"),
-                        _dec(entry, "matched_amount"),
-                        Decimal(0),
-                        "MAKER",
-                    )
-                )
+                fills.append(_maker_fill(entry, token, side))
     ts = _ms(msg, "timestamp") if msg.get("timestamp") else _ms(msg, "match_time")
-    return TradeView(
-        str(_get(msg, "id")), status, str(_get(msg, "asset_id")),
-        str(msg.get("side", "")).upper(), ts, tuple(fills),
+    return TradeView(str(_get(msg, "id")), status, token, side, ts, tuple(fills))
+
+
+def _maker_fill(entry: dict, trade_token: str, taker_side: str) -> OurFill:
+    """One maker entry of ours: token, side, price and size its own. An entry without
+    `asset_id`/`side` (older records) sits on the trade's token opposite the taker."""
+    token = str(entry.get("asset_id") or entry.get("token_id") or trade_token)
+    side = str(entry.get("side") or "").upper()
+    if not side:
+        side = {"BUY": "SELL", "SELL": "BUY"}.get(taker_side, "")
+    if side not in ("BUY", "SELL"):
+        raise MessageError(f"maker entry side must be BUY or SELL: {entry.get('side')!r}")
+    return OurFill(
+        str(_get(entry, "order_id")), _dec(entry, "price"), _dec(entry, "matched_amount"),
+        Decimal(0), "MAKER", token, side,
     )  # fmt: skip
 
 
@@ -356,7 +377,8 @@ def parse_user_message(message: Any, recv_ts: int, api_key: str) -> list[Receive
 _E18 = Decimal(10) ** 18
 
 
-def _asset_of(symbol: str) -> Asset | None:
+def asset_of_symbol(symbol: str) -> Asset | None:
+    """The asset of a price symbol (`btcusdt`, `btc/usd`, `btcusd`), None if not traded."""
     name = symbol.lower().replace("/", "").removesuffix("usdt").removesuffix("usd").upper()
     return Asset(name) if name in Asset.__members__ else None
 
@@ -387,7 +409,7 @@ def parse_price_message(message: Any, recv_ts: int) -> list[Received]:
         if not isinstance(payload, dict):
             raise MessageError("price message without a payload object")
         symbol = str(_get(payload, "symbol"))
-        asset = _asset_of(symbol)
+        asset = asset_of_symbol(symbol)
         if asset is None:
             continue
         ts = _ms(payload)

@@ -23,9 +23,10 @@ from eth_account import Account
 from polymarket import AsyncSecureClient
 from polymarket.errors import PolymarketError
 
-from live.kernel.domain import Outcome
+from live.kernel.domain import Asset, Outcome
 from live.kernel.events import BookSnapshot
 from live.venues import account, sdk_internal
+from live.venues.cash import CashFlow
 from live.venues.config import SIGNATURE_TYPE_VAR, WALLET_TYPES, VenueConfig
 from live.venues.discovery import (
     Discovered,
@@ -37,16 +38,24 @@ from live.venues.discovery import (
 from live.venues.errors import CredentialError, TokenVerdict, VenueError, VenueQueryError
 from live.venues.execution import Execution
 from live.venues.messages import Received, rest_book
-from live.venues.port import Redemption, VenueOrder, VenueSnapshot, VenueTrade
+from live.venues.port import VenueOrder, VenueSnapshot, VenueTrade
 from live.venues.posting import TradeWatch
+from live.venues.readiness import Readiness
 from live.venues.retry import Backoff, with_backoff
-from live.venues.streams import FeedSocket, market_feed, price_feed, user_feed
+from live.venues.session import Session
+from live.venues.streams import (
+    FeedSocket,
+    market_feed,
+    price_feed,
+    realtime_price_feed,
+    user_feed,
+)
 from live.venues.trading import OrderFlow
 
 log = logging.getLogger(__name__)
 
 
-class PolymarketVenue(OrderFlow):
+class PolymarketVenue(Session, CashFlow, OrderFlow):
     """One account on one venue. Not thread-safe: use it from one event loop."""
 
     def __init__(
@@ -58,7 +67,12 @@ class PolymarketVenue(OrderFlow):
     ) -> None:
         self.config = config
         self.urls = config.urls()
-        self.policy = Backoff(config.max_retries, config.backoff_base_s, config.backoff_max_s)
+        self.policy = Backoff(
+            config.max_retries,
+            config.backoff_base_s,
+            config.backoff_max_s,
+            on_unauthorized=self.renew_credentials,
+        )
         self.watch = TradeWatch()
         self.executions: dict[str, Execution] = {}
         self._clock = clock
@@ -73,6 +87,13 @@ class PolymarketVenue(OrderFlow):
         # One transaction submitted at a time: the SDK reads the account's next nonce before it
         # signs, so two concurrent submissions collide ("nonce too low"); confirmations overlap.
         self._tx_submit = asyncio.Lock()
+        self.readiness = Readiness(config.restart_pause_s, config.restart_max_s)
+        self._bought: set[str] = set()  # tokens bought this session (O3: refresh before selling)
+        self.balance_refreshes = 0  # cache refreshes after a balance refusal (O3)
+        # Where an early OrderAck goes for a post answered "delayed" (O1): the runner's event
+        # queue (live/runner/gateway.py); None: only in the Execution's events.
+        self.on_pending: Callable[[Any], None] | None = None
+        self._init_session()  # credentials and clock (live/venues/session.py, O5)
 
     def __repr__(self) -> str:
         return f"PolymarketVenue({self.config!r})"
@@ -82,14 +103,9 @@ class PolymarketVenue(OrderFlow):
     async def connect(self) -> PolymarketVenue:
         """Create the SDK client (derives API credentials with an L1 signature) and check the
         SDK classified the wallet as POLYMARKET_SIGNATURE_TYPE says."""
-        key = self.config.key_hex()
-        signer = Account.from_key(key).address
-        wallet = self.config.funder or signer
         self._http = httpx.AsyncClient(timeout=self.config.http_timeout_s)
         try:
-            self._client = await AsyncSecureClient.create(
-                private_key=key, wallet=wallet, environment=self.config.environment()
-            )
+            self._client = await self._new_client()
         except PolymarketError as error:
             await self.close()
             raise VenueError(f"cannot create the SDK client: {self._scrub(error)}") from None
@@ -102,8 +118,17 @@ class PolymarketVenue(OrderFlow):
                 f"says {self.config.signature_type} ({expected}) but the SDK classifies the "
                 f"funder as {actual}",
             )
-        self._heartbeat = account.Heartbeat(self._client)
+        self._heartbeat = account.Heartbeat(
+            self._client, self.readiness.not_ready, on_unauthorized=self.renew_credentials
+        )
         return self
+
+    async def _new_client(self) -> Any:
+        key = self.config.key_hex()
+        wallet = self.config.funder or Account.from_key(key).address
+        return await AsyncSecureClient.create(
+            private_key=key, wallet=wallet, environment=self.config.environment()
+        )
 
     async def close(self) -> None:
         if self._client is not None:
@@ -238,79 +263,40 @@ class PolymarketVenue(OrderFlow):
     # ------------------------------------------------------------------ account
 
     async def balance(self) -> Decimal:
-        """Collateral balance in USD, queried now (never cached)."""
+        """Collateral balance in USD, queried now: the venue's cache is refreshed first (its
+        `/balance-allowance` answers a snapshot only `/balance-allowance/update` refreshes, O3)."""
+        await self.refresh_balance()
         return await account.balance(self.client, self.policy)
 
-    async def refresh_balance(self) -> None:
-        """Ask the venue to refresh its cached balance (after fills); failures are logged."""
+    async def refresh_balance(
+        self, asset_type: str = "COLLATERAL", token_id: str | None = None
+    ) -> None:
+        """Ask the venue to refresh its cached balance of COLLATERAL, or of one token's
+        CONDITIONAL shares (after fills, before selling shares bought this session); failures
+        are logged (the order check then says what the venue thinks)."""
         try:
             await with_backoff(
                 "balance refresh",
-                lambda: sdk_internal.refresh_balance_allowance(self.client),
+                lambda: sdk_internal.refresh_balance_allowance(self.client, asset_type, token_id),
                 self.policy,
             )
         except VenueQueryError as error:
             log.warning("%s", error)
+
+    def fee_rate_of(self, token_id: str) -> Decimal | None:
+        """The market's taker fee rate (Gamma `feeSchedule`) for a known token, else None
+        (live/venues/fees.py: the fee rule of our fills)."""
+        known = self._token_index.get(token_id)
+        cached = self._listings.get(known[0]) if known is not None else None
+        if cached is not None and isinstance(cached[1], Listing):
+            return cached[1].window.fee_rate
+        return self.config.fallback_fee_rate
 
     async def positions(self) -> Mapping[str, Decimal]:
         return await account.positions(self.client, self.policy)
 
     async def holdings(self) -> tuple[Mapping[str, Decimal], Mapping[str, Decimal]]:
         return await account.holdings(self.client, self.policy)
-
-    # ------------------------------------------------------------------ settling to cash
-
-    async def redeem(self, condition_id: str) -> Redemption:
-        """`redeem_positions` (JSON-RPC for an EOA, the relayer for a gasless wallet), then
-        wait for the transaction's terminal outcome. One transaction, no retry here (the
-        runner's redemption desk retries); VenueError names what failed. Submissions are
-        serialised (the nonce), the waits for confirmation are not: several windows' redemptions
-        confirm side by side."""
-        try:
-            async with self._tx_submit:
-                handle = await self.client.redeem_positions(condition_id=condition_id)
-            outcome = await handle.wait()
-        except PolymarketError as error:
-            raise VenueError(f"redeem {condition_id}: {self._scrub(error)}") from None
-        via = "rpc" if type(handle).__name__.startswith("Eoa") else "relayer"
-        tx_hash = str(getattr(outcome, "transaction_hash", None) or handle.transaction_hash or "")
-        return Redemption(condition_id=condition_id, tx_hash=tx_hash, via=via)
-
-    async def auto_redemptions(self) -> list[Redemption]:
-        """AUTO_REDEEMED notifications (the SDK reads them over REST only)."""
-        try:
-            notes = await self.client.get_notifications()
-        except PolymarketError as error:
-            raise VenueQueryError("notifications", self._scrub(error)) from None
-        out = []
-        for note in notes:
-            payload = getattr(note, "payload", None)
-            if type(payload).__name__ != "AutoRedeemedNotificationPayload":
-                continue
-            out.append(
-                Redemption(
-                    condition_id=str(payload.condition_id),
-                    tx_hash=str(payload.transaction_hash),
-                    via="operator",
-                    paid=Decimal(payload.amount),
-                    note_id=str(note.id),
-                )
-            )
-        return out
-
-    async def drop_notifications(self, note_ids: list[str]) -> None:
-        try:
-            await self.client.drop_notifications(ids=note_ids)
-        except PolymarketError as error:
-            log.warning("dropping notifications failed: %s", self._scrub(error))
-
-    async def auto_redeem_approved(self) -> bool:
-        try:
-            state = await self.client.get_trading_approvals_state()
-        except PolymarketError as error:
-            raise VenueQueryError("trading approvals", self._scrub(error)) from None
-        operator = sdk_internal.auto_redeem_operator(self.client).lower()
-        return not any(a.operator.lower() == operator for a in state.missing.erc1155)
 
     async def open_orders(self) -> list[VenueOrder]:
         return await account.open_orders(self.client, self.policy)
@@ -320,7 +306,7 @@ class PolymarketVenue(OrderFlow):
         views = await account.trade_views(
             self.client, self.policy, self.api_key, after_s=since_ts // 1000
         )
-        return account.venue_trades(views)
+        return account.venue_trades(views, self.fee_rate_of)
 
     async def snapshot(self, since_ts: int) -> VenueSnapshot:
         """Open orders, positions, our trades since `since_ts` (epoch ms) and balance, for
@@ -351,22 +337,6 @@ class PolymarketVenue(OrderFlow):
         if self._heartbeat is None:
             raise VenueError("venue not connected: call connect() first")
         await self._heartbeat.run(self.config.heartbeat_interval_s, on_failure)
-
-    async def clock_offset_ms(self) -> int:
-        """Venue server time minus ours, in ms (the venue reports whole seconds: ±500 ms)."""
-        http = self._http or httpx.AsyncClient(timeout=self.config.http_timeout_s)
-        self._http = http
-        before = self._clock()
-
-        async def query() -> int:
-            response = await http.get(f"{self.urls.clob}/time")
-            response.raise_for_status()
-            return int(Decimal(str(response.json())))
-
-        server = await with_backoff("server time", query, self.policy)
-        after = self._clock()
-        server_ms = server * 1000 if server < 10**11 else server
-        return server_ms - int((before + after) / 2 * 1000)
 
     # ------------------------------------------------------------------ market data
 
@@ -399,7 +369,17 @@ class PolymarketVenue(OrderFlow):
             ping_interval_s=self.config.ws_ping_interval_s,
         )
 
-    def price_feed(self) -> FeedSocket:
+    def price_feed(self, assets: tuple[str, ...] = ()) -> FeedSocket:
+        """The crypto price stream the config names: public RTDS, or (price_stream=realtime)
+        the authenticated gateway with the 60 s Chainlink TWAP channel (live/venues/realtime.py)
+        for `assets` (all the engine's assets when empty)."""
+        if self.config.price_stream == "realtime":
+            creds = self.client.credentials
+            names = assets or tuple(a.value for a in Asset)
+            return realtime_price_feed(
+                self.urls.ws_realtime, creds.key, creds.secret, creds.passphrase,
+                [f"{a.lower()}usd" for a in names], ping_interval_s=self.config.ws_ping_interval_s,
+            )  # fmt: skip
         return price_feed(self.urls.ws_prices, ping_interval_s=self.config.ws_ping_interval_s)
 
     async def run_user_stream(self, on_event: Callable[[Received], object] | None = None) -> None:

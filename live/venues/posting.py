@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from polymarket.errors import RateLimitError, RequestRejectedError, TransportError
+import httpx
+from polymarket.errors import PolymarketError, RateLimitError, RequestRejectedError, TransportError
 
 from live.kernel.domain import DUST_SHARES, ZERO, OrderSide
+from live.venues.errors import VenueQueryError
+from live.venues.fees import RateOf, fill_fee
 from live.venues.messages import TradeView, UserOrderEvent
 from live.venues.retry import RETRYABLE_STATUS, Backoff, status_of
 
 _STATUS_RANK = {"MATCHED": 0, "MATCHED_NOT_BROADCASTED": 0, "MINED": 1, "RETRYING": 1}
 _FINAL = {"CONFIRMED": 2, "FAILED": 2}
 DUPLICATE_TEXT = "already exists"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ class Posted:
     trade_ids: tuple[str, ...] = ()
     error: str | None = None
     via_lookup: bool = False
+    not_ready: bool = False  # every attempt answered 425 / 429: never processed (O2)
+    http_status: int | None = None  # the refusal's HTTP status, when it came as one
 
     @property
     def accepted(self) -> bool:
@@ -139,6 +146,7 @@ async def post_without_duplicates(
     """Post (the same signed order on every attempt) with bounded backoff. Returns the answer
     (None = fate unknown) and a log of what happened on each attempt."""
     notes: list[str] = []
+    unprocessed = 0  # attempts answered 425 / 429: the venue did not process them
     for attempt in range(policy.max_retries + 1):
         try:
             posted = await post()
@@ -146,8 +154,10 @@ async def post_without_duplicates(
             status = status_of(error)
             notes.append(f"attempt {attempt + 1}: HTTP {status}: {error}")
             if status not in RETRYABLE_STATUS:
-                return Posted(None, error=str(error)), notes
-            if status not in (425, 429):  # 5xx: it may have been processed
+                return Posted(None, error=str(error), http_status=status), notes
+            if status in (425, 429):
+                unprocessed += 1
+            else:  # 5xx: it may have been processed
                 found = await _safe_lookup(lookup, notes)
                 if found is not None:
                     return found, notes
@@ -165,15 +175,30 @@ async def post_without_duplicates(
             return posted, notes
         if attempt < policy.max_retries:
             await sleep(policy.delay(attempt, retry_after, rng))
+    if unprocessed == policy.max_retries + 1:  # never processed: refused, not unknown (O2)
+        reason = f"venue not ready: HTTP 425/429 on all {unprocessed} attempts"
+        return Posted(None, error=reason, not_ready=True), notes
     found = await _safe_lookup(lookup, notes)
     return found, notes
 
 
+LOOKUP_FAILURES = (PolymarketError, VenueQueryError, httpx.HTTPError)
+unexpected_lookup_errors = 0  # lookups that failed with an error nobody expected (logged)
+
+
 async def _safe_lookup(lookup: Lookup, notes: list[str]) -> Posted | None:
+    """The targeted lookup; a failed lookup proves nothing: the fate stays unknown. Expected
+    failures are noted; anything else is logged with its traceback and counted too."""
+    global unexpected_lookup_errors
     try:
         found = await lookup()
-    except Exception as error:  # a failed lookup proves nothing: the fate stays unknown
+    except LOOKUP_FAILURES as error:
         notes.append(f"targeted lookup failed: {error}")
+        return None
+    except Exception as error:  # noqa: BLE001 - logged and counted, the order stays UNKNOWN
+        unexpected_lookup_errors += 1
+        log.exception("targeted lookup failed unexpectedly")
+        notes.append(f"targeted lookup failed unexpectedly: {type(error).__name__}: {error}")
         return None
     notes.append("targeted lookup: " + ("found the order" if found else "nothing found"))
     return found
@@ -187,16 +212,25 @@ class Progress:
     posted: Posted
     trades: dict[str, TradeView] = field(default_factory=dict)
     order_open: bool | None = None  # from the order lookup; None = not asked
+    # The order lookup's plain status (LIVE, DELAYED, MATCHED, UNMATCHED, CANCELED…; GONE =
+    # not found), None until asked or when the lookup failed.
+    venue_status: str | None = None
+    fee_rate: RateOf | None = None  # the market's fee schedule by token (live/venues/fees.py)
 
     def ours(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
-        """(trade, price, shares, fee) of our fills on this order."""
+        """(trade, price, shares, fee) of our fills on this order (fee: live/venues/fees.py)."""
         vid = self.posted.venue_order_id
         return [
-            (t, f.price, f.shares, f.fee)
+            (t, f.price, f.shares, fill_fee(f, t.token_id, self.fee_rate))
             for t in self.trades.values()
             for f in t.fills
             if f.venue_order_id == vid
         ]
+
+    def delayed(self) -> bool:
+        """Accepted, matching pending (O1): the post said "delayed" and no lookup has seen the
+        order leave that state yet."""
+        return self.posted.status == "delayed" and self.venue_status in (None, "DELAYED")
 
     def confirmed(self) -> list[tuple[TradeView, Decimal, Decimal, Decimal]]:
         return [row for row in self.ours() if row[0].status == "CONFIRMED"]
@@ -215,9 +249,9 @@ class Progress:
         seen = {t.trade_id for t, *_ in self.ours()}
         if any(trade_id not in seen for trade_id in self.posted.trade_ids):
             return False
-        if self.posted.status == "matched" and not seen:
-            return False
-        if self.posted.status == "delayed" or self.order_open is True:
+        if (self.posted.status == "matched" or self.venue_status == "MATCHED") and not seen:
+            return False  # matched (a delayed post too, O1): its trades are still to be seen
+        if self.delayed() or self.order_open is True:
             return False
         return self.request.order_type in ("FAK", "FOK") or self.order_open is False
 
@@ -234,7 +268,7 @@ class Progress:
         """Every trade of the order is final and the order no longer works at the venue."""
         if self.pending():
             return False
-        if self.posted.status == "delayed" or self.order_open is True:
+        if self.delayed() or self.order_open is True:
             return False
         return self.request.order_type in ("FAK", "FOK") or self.order_open is False
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
@@ -18,7 +18,7 @@ from polymarket.errors import (
     UnexpectedResponseError,
 )
 
-from live.venues.errors import VenueQueryError
+from live.venues.errors import VenueError, VenueQueryError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,6 +33,9 @@ class Backoff:
     max_retries: int = 4
     base_s: float = 0.2
     max_s: float = 5.0
+    # Called once per query on an HTTP 401 (derive the API credentials again, O5), then the
+    # query is retried; None: a 401 is permanent.
+    on_unauthorized: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         cap = min(self.max_s, self.base_s * (2**attempt))
@@ -84,6 +87,7 @@ async def with_backoff(
     or on a permanent failure (a failed query is never read as an empty answer)."""
     rng = rng or random.Random()
     last: BaseException | None = None
+    renewed = False
     for attempt in range(policy.max_retries + 1):
         try:
             return await call()
@@ -95,6 +99,13 @@ async def with_backoff(
             httpx.HTTPError,
         ) as error:
             last = error
+            if status_of(error) == 401 and policy.on_unauthorized is not None and not renewed:
+                renewed = True
+                try:
+                    await policy.on_unauthorized()
+                except VenueError as renewal:
+                    raise VenueQueryError(what, renewal) from None
+                continue
             transient, retry_after = retryable(error)
             if not transient or attempt == policy.max_retries:
                 break

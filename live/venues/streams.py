@@ -11,7 +11,6 @@ FeedClosed: reconnecting and re-reading REST after a gap is the runner's decisio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -27,6 +26,7 @@ from live.venues.messages import (
     parse_price_message,
     parse_user_message,
 )
+from live.venues.realtime import is_realtime_pong, parse_realtime_price_message
 
 log = logging.getLogger(__name__)
 PRICE_TOPICS = ("crypto_prices", "crypto_prices_chainlink")
@@ -45,20 +45,26 @@ class FeedSocket:
         self,
         name: str,
         url: str,
-        subscribe: dict[str, Any],
+        subscribe: dict[str, Any] | list[dict[str, Any]],
         parse: Callable[[Any, int], list[Received]],
         *,
         ping_interval_s: float = 10.0,
         clock: Callable[[], float] = time.time,
+        ping_text: str = "PING",
+        is_pong: Callable[[str], bool] = lambda text: text.strip().upper() == "PONG",
     ) -> None:
         self.name, self.url = name, url
-        self._subscribe, self._parse = subscribe, parse
+        # the opening frames, sent in order (the realtime gateway: auth, then subscribe)
+        self._subscribe = subscribe if isinstance(subscribe, list) else [subscribe]
+        self._parse = parse
+        self._ping_text, self._is_pong = ping_text, is_pong
         self.ping_interval_s = ping_interval_s
         self._clock = clock
         self.last_data_ms: int | None = None
         self.frames = 0
         self.bad_messages = 0
         self.last_error: str | None = None
+        self.internal_errors = 0  # unexpected exceptions closing / pinging (logged with traceback)
         self._socket: Any = None
 
     def _now_ms(self) -> int:
@@ -72,7 +78,8 @@ class FeedSocket:
         self._socket = socket
         pinger = asyncio.create_task(self._ping(socket))
         try:
-            await socket.send(json.dumps(self._subscribe))
+            for opening in self._subscribe:
+                await socket.send(json.dumps(opening))
             async for frame in socket:
                 for received in self._frame(frame):
                     yield received
@@ -80,13 +87,23 @@ class FeedSocket:
             raise FeedClosed(f"{self.name}: closed ({exc.code})") from exc
         finally:
             pinger.cancel()
-            with contextlib.suppress(Exception):
-                await socket.close()
+            await self._close_quietly(socket)
         raise FeedClosed(f"{self.name}: closed")
+
+    async def _close_quietly(self, socket: Any) -> None:
+        """Close a socket that may already be gone: a closed or broken connection is expected
+        (logged at debug); anything else is a bug, logged with its traceback and counted."""
+        try:
+            await socket.close()
+        except (OSError, websockets.WebSocketException) as exc:
+            log.debug("%s: close of a broken socket: %r", self.name, exc)
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.internal_errors += 1
+            log.exception("%s: unexpected error closing the socket", self.name)
 
     def _frame(self, frame: str | bytes) -> list[Received]:
         text = frame.decode() if isinstance(frame, bytes) else frame
-        if text.strip().upper() == "PONG":
+        if self._is_pong(text):
             return []
         recv = self._now_ms()
         self.frames += 1
@@ -100,10 +117,16 @@ class FeedSocket:
             return []
 
     async def _ping(self, socket: Any) -> None:
-        with contextlib.suppress(Exception):
+        """Keepalive until the socket closes (the reader then ends the iteration)."""
+        try:
             while True:
                 await asyncio.sleep(self.ping_interval_s)
-                await socket.send("PING")
+                await socket.send(self._ping_text)
+        except (OSError, websockets.WebSocketException) as exc:
+            log.debug("%s: keepalive stopped: %r", self.name, exc)
+        except Exception:  # noqa: BLE001 - not hidden: logged with traceback and counted
+            self.internal_errors += 1
+            log.exception("%s: unexpected keepalive error", self.name)
 
     async def subscribe(self, token_ids: list[str]) -> bool:
         """Add assets to an open market socket (Polymarket's `operation: subscribe`), so new
@@ -181,4 +204,49 @@ def price_feed(
     }
     return FeedSocket(
         "prices", url, subscribe, parse_price_message, ping_interval_s=ping_interval_s
+    )
+
+
+def realtime_price_feed(
+    url: str,
+    api_key: str,
+    secret: str,
+    passphrase: str,
+    symbols: list[str],
+    *,
+    provider: str = "chainlink",
+    ping_interval_s: float = 10.0,
+) -> FeedSocket:
+    """The authenticated realtime price gateway (the SDK's `realtime_ws_url`; protocol of
+    polymarket-client 0.14.0 _internal/streams/realtime/socket.py): `op: auth` with the CLOB API
+    credentials, then one `op: subscribe` for the spot channel `price.crypto` and the 60 s TWAP
+    channel `price.crypto.twap` of each symbol (`btcusd`), pings `{"op":"ping"}`. The
+    credentials go only into the auth frame; they are never logged."""
+    subscriptions = []
+    for symbol in symbols:
+        subscriptions.append(
+            {"channel": "price.crypto", "filter": {"symbol": symbol, "provider": provider}}
+        )
+        subscriptions.append(
+            {
+                "channel": "price.crypto.twap",
+                "filter": {"symbol": symbol, "window_seconds": 60, "provider": provider},
+            }
+        )
+    frames = [
+        {
+            "op": "auth",
+            "auth": {"apiKey": api_key, "secret": secret, "passphrase": passphrase},
+            "rid": "1",
+        },
+        {"op": "subscribe", "subscriptions": subscriptions, "rid": "2"},
+    ]
+    return FeedSocket(
+        "prices",
+        url,
+        frames,
+        parse_realtime_price_message,
+        ping_interval_s=ping_interval_s,
+        ping_text='{"op":"ping"}',
+        is_pong=is_realtime_pong,
     )

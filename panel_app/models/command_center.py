@@ -21,6 +21,7 @@ KILL_TO_STATE = {
     "emergency": "EMERGENCY",
 }
 POSITION_COLUMNS = [
+    "asset",
     "instrument",
     "side",
     "entry",
@@ -44,6 +45,11 @@ def _mark(row) -> float:
     """The mark price, or the entry price when no mark exists yet (0.0 is a real mark)."""
     mark = row["mark_price"]
     return _num(row["entry_price"]) if mark is None or pd.isna(mark) else float(mark)
+
+
+def length_label(seconds: int) -> str:
+    """A window length as people say it: '5m', '15m', '20s'."""
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def venue_label(venue: str | None) -> str:
@@ -82,16 +88,17 @@ def open_positions(snap: Snapshot) -> pd.DataFrame:
     rows = {}
     for _, p in live.iterrows():
         entry, mark = _num(p["entry_price"]), _mark(p)
-        minutes = int(length_of.get(p["window_slug"], 300)) // 60
+        length = int(length_of.get(p["window_slug"], 300))
         rows[p["position_id"]] = {
-            "instrument": f"{p['asset']} {minutes}m",
+            "asset": p["asset"],
+            "instrument": f"{p['asset']} {length_label(length)}",
             "side": p["outcome"],
             "entry": entry,
             "mark": mark,
             "pnl": round((mark - entry) * _num(p["shares"]), USDC_DP),
             "mode": p["mode"],
             "state": p["state"],
-            "lifecycle": path_of.get(p["position_id"], ""),
+            "lifecycle": path_of.get(p["position_id"]) or p["state"],
             "strategy": p["strategy"],
         }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=POSITION_COLUMNS)
@@ -127,13 +134,17 @@ def session_pnl(snap: Snapshot) -> pd.DataFrame:
 
 
 def balance(snap: Snapshot, mode: str) -> dict:
-    """Latest venue and expected balance for `mode` and whether they agree, with what resolved
-    positions are owed (receivable: resolved, awaiting redemption) and the redemptions done."""
+    """Latest venue and expected balance for `mode` (USD) and whether they agree, the ledger's
+    cash (`ledger`: the engine's own, else the expected row — a simulated copy's only cash),
+    what resolved positions are owed (receivable: awaiting redemption) and redemptions done."""
     rows = snap.frame("balances")
     if rows.empty:
-        return {"venue": None, "expected": None, "agree": None, **redemptions(snap, mode)}
+        empty = {"venue": None, "expected": None, "ledger": None, "agree": None}
+        return {**empty, **redemptions(snap, mode)}
     mine = {r["source"]: r for _, r in rows[rows["mode"] == mode].iterrows()}
     venue, expected = mine.get("venue"), mine.get("expected")
+    book = mine.get("engine") if mine.get("engine") is not None else expected
+    ledger = None if book is None else _num(book["usd"])
     usd = {
         k: None if r is None else _num(r["usd"])
         for k, r in (("venue", venue), ("expected", expected))
@@ -146,7 +157,30 @@ def balance(snap: Snapshot, mode: str) -> dict:
     last_fill = None if expected is None else expected.get("last_fill_ts")
     if agree is not None and not pd.isna(last_fill) and last_fill > expected["ts"]:
         agree = None
-    return {**usd, "agree": agree, **redemptions(snap, mode)}
+    return {**usd, "ledger": ledger, "agree": agree, **redemptions(snap, mode)}
+
+
+def exposure(snap: Snapshot, mode: str) -> float:
+    """USDC at risk in `mode`'s open positions: what they cost (entry price × shares)."""
+    positions = snap.frame("positions")
+    if positions.empty:
+        return 0.0
+    live = positions[(positions["state"] != "CLOSED") & (positions["mode"] == mode)]
+    return round(
+        sum(_num(r["entry_price"]) * _num(r["shares"]) for _, r in live.iterrows()), USDC_DP
+    )
+
+
+def modes_present(snap: Snapshot, primary: str) -> list[str]:
+    """The primary mode first, then the copies (simulated modes) that traded or wrote a balance
+    this session (since the trader instance started); BACKTEST never."""
+    seen = set(snap.frame("positions").get("mode", []))  # the session's positions
+    balances, instances = snap.frame("balances"), snap.frame("instances")
+    if not balances.empty and not instances.empty:  # balances written since the trader started
+        started = instances.iloc[0]["started_at"]
+        seen |= set(balances[balances["ts"] >= started]["mode"])
+    copies = sorted(m for m in seen if m not in (primary, "BACKTEST"))
+    return [primary, *copies]
 
 
 def redemptions(snap: Snapshot, mode: str) -> dict:
@@ -248,6 +282,7 @@ class CommandCenterModel(param.Parameterized):
     badge = param.Dict(default={})
     spot = param.Dict(default={})
     balance = param.Dict(default={})
+    money_by_mode = param.List(default=[])
     pnl = param.DataFrame(default=pd.DataFrame())
     strategies = param.DataFrame(default=pd.DataFrame())
     positions = param.DataFrame(default=pd.DataFrame())
@@ -256,31 +291,46 @@ class CommandCenterModel(param.Parameterized):
     def refresh(self) -> None:
         snap = self.cockpit.snapshot
         the_badge = badge(snap)
+        pnl = session_pnl(snap)
         self.param.update(
             badge=the_badge,
             spot=spot_prices(snap),
             balance=balance(snap, the_badge["mode"]),
-            pnl=session_pnl(snap),
+            money_by_mode=[
+                {
+                    "mode": m,
+                    **balance(snap, m),
+                    "exposure": exposure(snap, m),
+                    "pnl": self._statement(pnl, m),
+                }
+                for m in modes_present(snap, the_badge["mode"])
+            ],
+            pnl=pnl,
             strategies=strategies(snap),
             positions=open_positions(snap),
             activity=activity(snap),
         )
 
-    def session_total(self) -> tuple[float, float]:
-        """Session (gross, net) across every non-BACKTEST mode, exact (1e-6 USDC)."""
+    def session_total(self, mode: str | None = None) -> tuple[float, float]:
+        """Session (gross, net) of one mode (the primary mode by default), exact (1e-6 USDC).
+        Modes are never added together: a copy's simulated money is not the primary's."""
+        mode = mode or self.badge.get("mode")
         pnl = self.pnl
-        if pnl.empty:
+        if pnl.empty or mode not in set(pnl["mode"]):
             return 0.0, 0.0
-        real = pnl[pnl["mode"] != "BACKTEST"]
-        return round(float(real["gross"].sum()), USDC_DP), round(float(real["net"].sum()), USDC_DP)
+        row = pnl[pnl["mode"] == mode].iloc[0]
+        return round(float(row["gross"]), USDC_DP), round(float(row["net"]), USDC_DP)
 
-    def session_shown(self) -> money.Pnl:
-        """The session's gross − fees = net as shown (non-BACKTEST modes; the one money rule)."""
-        pnl = self.pnl
-        real = pnl if pnl.empty else pnl[pnl["mode"] != "BACKTEST"]
+    def session_shown(self, mode: str | None = None) -> money.Pnl:
+        """One mode's session gross − fees = net as shown (the primary mode by default)."""
+        return self._statement(self.pnl, mode or self.badge.get("mode"))
+
+    @staticmethod
+    def _statement(pnl: pd.DataFrame, mode: str | None) -> money.Pnl:
+        mine = pnl if pnl.empty else pnl[pnl["mode"] == mode]
         return money.pnl(
-            fees=sum((money.exact(v) for v in real.get("fees", [])), Decimal(0)),
-            net=sum((money.exact(v) for v in real.get("net", [])), Decimal(0)),
+            fees=sum((money.exact(v) for v in mine.get("fees", [])), Decimal(0)),
+            net=sum((money.exact(v) for v in mine.get("net", [])), Decimal(0)),
         )
 
     def pnl_shown(self) -> pd.DataFrame:

@@ -32,51 +32,98 @@ def _stored_for(snapshot: Snapshot) -> float:
     return max(0.0, (snapshot.taken_at - instances.iloc[0]["last_seen"]).total_seconds())
 
 
+# How each channel is expected to speak (FM1): a continuous feed (the market channel's books and
+# prices, the oracle prices) sends every second, so silence is staleness; the user channel speaks
+# only about our orders and trades, so silence is normal while no order of ours is working.
+EVENT_DRIVEN = ("user",)
+CLOCK_THRESHOLD_MS = 250  # offset beyond this plus its uncertainty is red
+WHOLE_SECOND_UNCERTAINTY_MS = 500  # one truncated whole-second reading of /time
+
+
+def channel(feed: str) -> str:
+    """The channel of a feed name: 'market:BTC' → 'market', 'user' → 'user'."""
+    return feed.split(":", 1)[0]
+
+
+def feed_status(feed: str, age_s: float | None, working_orders: int) -> tuple[str, str]:
+    """(colour, expectation) of one feed: a continuous feed by its last-message age (spec:
+    green < 2 s, yellow < 5 s, red); an event-driven one is green while it has nothing to
+    say (no working order of ours), else judged by its age like the others."""
+    if channel(feed) in EVENT_DRIVEN:
+        if working_orders == 0:
+            return "green", "event-driven: quiet while no order of ours is working"
+        return age_status(age_s), f"event-driven: {working_orders} working order(s)"
+    return age_status(age_s), "continuous: ≥ 1 message/s expected"
+
+
+def _feed_stats(doc: dict) -> dict[str, dict]:
+    """The recorder's per-journal-source counters (received, out_of_order, lost, …)."""
+    stats = doc.get("recorder") or {}
+    return {k: v for k, v in stats.items() if isinstance(v, dict)}
+
+
 def feed_rows(snapshot: Snapshot) -> pd.DataFrame:
-    """One row per feed: the runner's view (age, out-of-order, lost) joined with the journal's
-    measured last-message age and ticks/s over the last 10 s."""
-    feeds = dict(snapshot.health.document.get("feeds") or {})
+    """One row per feed: the runner's view (age, messages, gaps) or the journal's measured
+    last-message age, ticks/s over the last 10 s, the recorder's out-of-order and lost counts,
+    and a status judged by the feed's expected rate (`feed_status`)."""
+    doc = snapshot.health.document
+    feeds = dict(doc.get("feeds") or {})
     journal = snapshot.frame("feed_last")
     rates = snapshot.frame("ticks_10s")
     rate_of = dict(zip(rates.get("source", []), rates.get("ticks_per_s", []), strict=False))
     age_of = dict(zip(journal.get("source", []), journal.get("age_s", []), strict=False))
+    counts = _feed_stats(doc)
+    working = snapshot.frame("working_orders")
+    working_orders = 0 if working.empty else int(working.iloc[0]["orders"])
     stale_by = _stored_for(snapshot)
     rows = []
     for name in sorted(set(feeds) | set(age_of)):
         info = feeds.get(name) or {}
         age = info.get("last_message_age_s")
         age = age_of.get(name) if age is None else float(age) + stale_by
+        age = None if age is None or pd.isna(age) else round(float(age), 1)
+        status, expectation = feed_status(name, age, working_orders)
+        count = counts.get(name) or {}
         rows.append(
             {
                 "feed": name,
-                "age_s": None if age is None else round(float(age), 1),
-                "status": age_status(None if age is None else float(age)),
-                "runner_status": info.get("status", "—"),
-                "ticks_per_s": float(rate_of.get(name, 0.0)),
-                "out_of_order": info.get("out_of_order"),
-                "lost_ticks": info.get("lost"),
+                "age_s": age,
+                "status": status,
+                "expected": expectation,
+                "ticks_per_s": float(rate_of.get(name, info.get("rate_per_s") or 0.0)),
+                "messages": int(info.get("messages", count.get("received", 0)) or 0),
+                "gaps": int(info.get("gaps", 0) or 0),
+                "out_of_order": int(count.get("out_of_order", 0)),
+                "lost_ticks": int(count.get("lost", 0)),
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "feed",
-            "age_s",
-            "status",
-            "runner_status",
-            "ticks_per_s",
-            "out_of_order",
-            "lost_ticks",
-        ],
-    )
+    return pd.DataFrame(rows, columns=FEED_COLUMNS)
+
+
+FEED_COLUMNS = [
+    "feed",
+    "age_s",
+    "status",
+    "expected",
+    "ticks_per_s",
+    "messages",
+    "gaps",
+    "out_of_order",
+    "lost_ticks",
+]
 
 
 def completeness(snapshot: Snapshot) -> pd.DataFrame:
-    """% of each window's elapsed seconds with at least one message, per feed (FM3)."""
+    """% of the time each feed was supposed to cover in each window that it was fresh (FM3):
+    the covered span minus every silence beyond the spec's green age (2 s) between consecutive
+    messages (see the `completeness` query). A feed covers a window from when it started to
+    speak about it (a window already running when the feed started is not counted against it)
+    to its latest message (a feed silent right now is the staleness indicator's)."""
     rows = snapshot.frame("completeness")
     if rows.empty:
         return pd.DataFrame(columns=["window", "feed", "complete_pct"])
-    pct = 100.0 * rows["seconds_covered"].astype(float) / rows["seconds_expected"].astype(float)
+    covered = rows["seconds_covered"].astype(float).clip(lower=0)
+    pct = 100.0 * covered / rows["seconds_expected"].astype(float)
     return pd.DataFrame(
         {
             "window": rows["slug"],
@@ -84,6 +131,35 @@ def completeness(snapshot: Snapshot) -> pd.DataFrame:
             "complete_pct": pct.clip(upper=100).round(1),
         }
     )
+
+
+def clock_reading(doc: dict) -> tuple[float | None, float | None]:
+    """(offset ms, uncertainty ms) from the health document: the runner's measured `clock`
+    block, else the bare `clock_offset_ms` of one whole-second reading (±500 ms)."""
+    block = doc.get("clock") or {}
+    if block.get("offset_ms") is not None:
+        return float(block["offset_ms"]), float(block.get("uncertainty_ms") or 0)
+    bare = doc.get("clock_offset_ms")
+    return (None, None) if bare is None else (float(bare), float(WHOLE_SECOND_UNCERTAINTY_MS))
+
+
+def clock_status(offset_ms: float | None, uncertainty_ms: float | None) -> str:
+    """Red only when the offset is beyond the threshold by more than its uncertainty."""
+    if offset_ms is None:
+        return "grey"
+    return "red" if abs(offset_ms) > CLOCK_THRESHOLD_MS + (uncertainty_ms or 0) else "green"
+
+
+def assertion_summary(snapshot: Snapshot) -> tuple[int, int, list[str]]:
+    """(checks passing in every mode, checks, failing 'name (MODE)') from the latest result
+    of each check in each mode this session."""
+    latest = snapshot.frame("assertions_by_mode")
+    if latest.empty:
+        return 0, 0, []
+    bad = latest[~latest["ok"].astype(bool)]
+    failing = sorted(f"{n} ({m})" for n, m in zip(bad["name"], bad["mode"], strict=True))
+    names = set(latest["name"])
+    return len(names - set(bad["name"])), len(names), failing
 
 
 class HealthBarModel(param.Parameterized):
@@ -95,6 +171,8 @@ class HealthBarModel(param.Parameterized):
     pool_utilization = param.Number(default=None, allow_None=True)
     last_write_age_s = param.Number(default=None, allow_None=True)
     clock_offset_ms = param.Number(default=None, allow_None=True)
+    clock_uncertainty_ms = param.Number(default=None, allow_None=True)
+    assertions = param.Tuple(default=(0, 0, []))
     lock_holder = param.String(default="none")
     lock_held = param.Boolean(default=False)
     runner = param.String(default="no runner registered")
@@ -107,12 +185,15 @@ class HealthBarModel(param.Parameterized):
         snap = self.cockpit.snapshot
         doc = snap.health.document
         db = doc.get("db") or {}
+        clock = clock_reading(doc)
         self.param.update(
             feeds=feed_rows(snap),
             completeness=completeness(snap),
             pool_utilization=db.get("pool_utilization"),
             last_write_age_s=db.get("last_write_age_s"),
-            clock_offset_ms=doc.get("clock_offset_ms"),
+            clock_offset_ms=clock[0],
+            clock_uncertainty_ms=clock[1],
+            assertions=assertion_summary(snap),
             poller_error=self.cockpit.error,
             **self._lock(snap),
             **self._runner(snap),

@@ -121,6 +121,10 @@ class InstrumentModel(param.Parameterized):
             return s
         mine = s[s["asset"] == asset].copy()
         mine["inputs"] = [json.dumps(v, default=str) for v in mine["inputs"]]
+        # a signal without a price limit buys at any price: say so instead of an empty cell
+        mine["max_price"] = [
+            "no limit" if v is None or pd.isna(v) else f"{float(v):.2f}" for v in mine["max_price"]
+        ]
         return mine[
             ["strategy", "ts", "window_slug", "side", "confidence", "max_price", "mode", "inputs"]
         ]

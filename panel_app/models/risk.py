@@ -196,7 +196,26 @@ class RiskModel(param.Parameterized):
         return shown(self.per_strategy, statement=("gross", "fees", "net"))
 
     def max_drawdown(self) -> float:
-        return 0.0 if self.drawdown.empty else float(self.drawdown["drawdown"].min())
+        """The largest fall of session equity from its running peak, USD, a positive amount
+        (0.0 when equity never fell)."""
+        return 0.0 if self.drawdown.empty else abs(float(self.drawdown["drawdown"].min()))
+
+    def drawdown_limit(self) -> dict[str, str | bool | None]:
+        """The drawdown breaker as configured (`max_drawdown_usd`, the alert level in USD) and
+        whether the latest breaker event is a drawdown trip still in force."""
+        frame = self.controls
+        values = {} if frame.empty else dict(zip(frame["key"], frame["value"], strict=True))
+        limit, fraction = values.get("max_drawdown_usd"), values.get("drawdown_alert_fraction")
+        alert_at = None
+        if limit is not None and fraction is not None:
+            alert_at = f"{float(limit) * float(fraction):.2f}"
+        latest = None if self.breakers.empty else self.breakers.iloc[0]
+        tripped = (
+            latest is not None
+            and bool(latest["tripped"])
+            and str(latest["reason"]).startswith("drawdown limit")
+        )
+        return {"limit": limit, "alert_at": alert_at, "tripped": tripped}
 
     def failing(self) -> list[str]:
         table = self.assertions

@@ -25,7 +25,7 @@ COLUMNS = [
     "side",
     "state",
     "order_state",
-    "requested_shares",
+    "requested_usd",
     "filled_shares",
     "entry_intended",
     "entry_actual",
@@ -96,7 +96,8 @@ def _trade_rows(raw: pd.DataFrame) -> pd.DataFrame:
                 "side": r["side"],
                 "state": r["state"],
                 "order_state": r["order_state"],
-                "requested_shares": _f(r["requested_shares"]),
+                # an entry is a BUY sized in USDC (live.kernel.entry_desk): its request is USD
+                "requested_usd": _f(r["requested_usd"]),
                 "filled_shares": _f(r["filled_shares"]),
                 "entry_intended": _f(r["intended_entry"]),
                 "entry_actual": _f(r["entry_price"]),

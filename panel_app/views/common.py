@@ -27,6 +27,11 @@ CSS = """
 .ud-state-box.ud-on {background:#fff3c4; border-color:#b58105; font-weight:bold;}
 .ud-alert {padding:8px 12px; margin:5px; border-radius:4px; font: 13px/1.4 sans-serif;}
 .ud-alert-info {background:#e3f2fd;} .ud-alert-success {background:#e8f5e9;}
+.ud-activity, .ud-position, .ud-money {font: 13px/1.5 monospace; white-space: normal;
+    overflow-wrap: anywhere; padding: 1px 4px;}
+.ud-activity .ud-time {color:#555; margin-right:6px;}
+.ud-activity-ASSERTION, .ud-activity-BREAKER {font-weight:bold;}
+.ud-position b {font-size:15px;} .ud-position-detail {color:#555;}
 .ud-alert-danger {background:#ffebee;} .ud-alert-warning {background:#fff8e1;}
 """
 

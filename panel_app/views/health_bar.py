@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import panel as pn
 from panel.viewable import Viewer
 
-from panel_app.models.health import POOL_ALERT, HealthBarModel
+from panel_app.models.health import (
+    CLOCK_THRESHOLD_MS,
+    POOL_ALERT,
+    HealthBarModel,
+    clock_status,
+)
 from panel_app.views.common import chip, set_html
 from panel_app.views.html import Html, fmt, join
 
@@ -15,39 +21,51 @@ def _feeds(model: HealthBarModel) -> Html:
         return chip("no feeds reported", "red")
     parts = []
     for _, f in model.feeds.iterrows():
-        age = "—" if f["age_s"] is None else f"{f['age_s']:.1f}s"
-        extra = f" · {f['ticks_per_s']:.1f}/s"
-        if f["out_of_order"] is not None:
-            extra += f" · ooo {f['out_of_order']}"
-        if f["lost_ticks"] is not None:
-            extra += f" · lost {f['lost_ticks']}"
-        parts.append(
-            chip(
-                f"{f['feed']} {age}{extra}",
-                f["status"],
-                f"runner status: {f['runner_status']}",
-                f"ud-feed ud-feed-{f['feed']}",
-            )
-        )
+        if f["age_s"] is None or pd.isna(f["age_s"]):
+            text = f"{f['feed']} no message yet"
+        elif f["status"] == "green" and f["expected"].startswith("event-driven: quiet"):
+            text = f"{f['feed']} idle (no working order)"
+        else:
+            text = f"{f['feed']} {f['age_s']:.1f}s · {f['ticks_per_s']:.1f}/s"
+        parts.append(chip(text, f["status"], f["expected"], f"ud-feed ud-feed-{f['feed']}"))
     return join(parts)
+
+
+def _clock(model: HealthBarModel) -> Html:
+    offset, uncertainty = model.clock_offset_ms, model.clock_uncertainty_ms
+    if offset is None:
+        return chip("clock not measured yet", "grey", "offset vs venue server time", "ud-clock")
+    return chip(
+        f"clock {offset:+.0f} ± {uncertainty:.0f} ms",
+        clock_status(offset, uncertainty),
+        f"venue time − ours; red beyond {CLOCK_THRESHOLD_MS} ms + the uncertainty",
+        "ud-clock",
+    )
+
+
+def _assertions(model: HealthBarModel) -> Html:
+    passing, total, failing = model.assertions
+    if total == 0:
+        return chip("assertions: none run yet", "grey", "", "ud-assertion-status")
+    if failing:
+        text = f"ASSERTION FAILED: {', '.join(failing)} ({passing}/{total} passed)"
+        return chip(text, "red", "latest result of each check", "ud-assertion-status")
+    return chip(f"assertions {passing}/{total} OK", "green", "", "ud-assertion-status")
 
 
 def render(model: HealthBarModel) -> Html:
     pool = model.pool_utilization
-    pool_text = "pool —" if pool is None else f"pool {pool:.0%}"
+    pool_text = "pool not reported" if pool is None else f"pool {pool:.0%}"
     pool_status = "grey" if pool is None else ("red" if pool > POOL_ALERT else "green")
     write = model.last_write_age_s
-    write_text = "last write —" if write is None else f"last write {write:.1f}s ago"
+    write_text = "no write yet" if write is None else f"last write {write:.1f}s ago"
     worst = model.worst_completeness()
-    comp = "completeness —" if worst is None else f"completeness min {worst:.1f}%"
+    comp = "completeness: no window yet" if worst is None else f"completeness min {worst:.1f}%"
     comp_status = (
         "grey"
         if worst is None
         else ("green" if worst >= 99 else "yellow" if worst >= 95 else "red")
     )
-    clock = model.clock_offset_ms
-    clock_status = "grey" if clock is None else ("green" if abs(clock) < 250 else "red")
-    clock_text = "clock —" if clock is None else f"clock offset {clock:+.0f} ms"
     parts = [
         Html("<b>HEALTH</b> "),
         _feeds(model),
@@ -56,10 +74,11 @@ def render(model: HealthBarModel) -> Html:
         chip(
             comp,
             comp_status,
-            "seconds with ≥1 message / elapsed seconds, per feed per window",
+            "seconds with ≥1 message / seconds the feed was supposed to cover, per window",
             "ud-completeness",
         ),
-        chip(clock_text, clock_status, "offset vs venue server time", "ud-clock"),
+        _clock(model),
+        _assertions(model),
         chip(
             f"lock: {model.lock_holder}",
             "green" if model.lock_held else "red",

@@ -112,7 +112,19 @@ class RiskView(Viewer):
             "drawdown": list(dd["drawdown"]),
         }
         worst = money(self.model.max_drawdown())
-        set_html(self._max_dd, fmt('<span class="ud-max-drawdown">max drawdown: {}</span>', worst))
+        guard = self.model.drawdown_limit()
+        set_html(
+            self._max_dd,
+            fmt(
+                '<span class="ud-max-drawdown">max drawdown: {}</span> · '
+                '<span class="ud-drawdown-limit {}">breaker at {} USD (alert at {}){}</span>',
+                worst,
+                "ud-red" if guard["tripped"] else "",
+                guard["limit"],
+                guard["alert_at"],
+                " — TRIPPED" if guard["tripped"] else "",
+            ),
+        )
         sync_table(self._strategy, self.model.per_strategy_shown())
         sync_table(self._triggers, self.model.triggers)
         sync_table(self._controls, keyed(self.model.controls, "key"))

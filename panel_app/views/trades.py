@@ -19,8 +19,33 @@ from panel_app.views.html import Html, fmt, join
 FILTERS = ("strategy", "instrument", "mode", "outcome", "date_from", "date_to")
 
 
+def run_data(kind: str, summary: dict) -> str:
+    """What a run ran on, from its summary: windows used (clean / tainted by a feed gap) and
+    excluded with their reasons for a backtest; events and settlements for a replay; cells for a
+    sweep; the summary's keys otherwise."""
+    if "windows_used" in summary:
+        reasons = summary.get("excluded_reasons") or {}
+        why = "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items()))
+        excluded = summary.get("windows_excluded", 0)
+        return (
+            f"{summary['windows_used']} windows used ({summary.get('windows_clean', 0)} clean, "
+            f"{summary.get('windows_tainted', 0)} tainted by feed gaps); {excluded} excluded"
+            + (f" ({why})" if why else "")
+        )
+    if "events" in summary:
+        settled = summary.get("settlements") or {}
+        tally = ", ".join(f"{k} {v}" for k, v in sorted(settled.items()))
+        return f"{summary['events']} events replayed; settlements: {tally or 'none'}"
+    if "cells" in summary:
+        return f"{summary['cells']} parameter cells"
+    if not summary:
+        return f"{kind} run without a summary (not finished)"
+    return ", ".join(f"{k}={v}" for k, v in sorted(summary.items()))
+
+
 def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """Backtest/replay runs with their integrity flag, exclusions, fill model and latencies."""
+    """Backtest/replay runs with the data they ran on (windows used, tainted and excluded),
+    fill model and latencies."""
     if runs.empty:
         return runs
     summary = runs["summary"].apply(lambda s: s if isinstance(s, dict) else {})
@@ -30,12 +55,13 @@ def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
             "kind": runs["kind"],
             "mode": runs["mode"],
             "strategy": runs["strategy"],
-            "integrity (look-ahead check)": summary.apply(lambda s: s.get("lookahead_check", "—")),
-            "windows excluded": summary.apply(
-                lambda s: json.dumps(s.get("excluded_windows", {})) or "—"
+            "data (windows used / excluded)": [
+                run_data(k, s) for k, s in zip(runs["kind"], summary, strict=True)
+            ],
+            "slippage/fill model": runs["fill_model"].fillna("not set"),
+            "latency offsets ms": runs["latency_ms"].apply(
+                lambda v: json.dumps(v) if v else "none"
             ),
-            "slippage/fill model": runs["fill_model"].fillna("—"),
-            "latency offsets ms": runs["latency_ms"].apply(json.dumps),
         }
     )
 

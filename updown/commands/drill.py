@@ -1,4 +1,5 @@
-"""`updown drill`: crash and hand-over drills of the live runner against the sandbox."""
+"""`updown drill`: crash, hand-over and database-outage drills of the live runner against the
+sandbox."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import typer
 from updown.commands._common import fail
 
 drill_app = typer.Typer(
-    help="Crash and hand-over drills of the live runner against a throwaway sandbox world.",
+    help="Crash, hand-over and database-outage drills of the live runner against a throwaway "
+    "sandbox world.",
     no_args_is_help=True,
 )
 
@@ -61,6 +63,38 @@ def handover(
     """Two instances; SIGKILL the trader N times: the observer must take over within 5 s and
     exactly one instance may order at any instant; exit 1 on any violation."""
     _run("handover", starts, seed, window_seconds, keep)
+
+
+@drill_app.command("db-outage")
+def db_outage(
+    seconds: float = typer.Option(
+        30, "--seconds", metavar="SECONDS", help="How long the database stays away."
+    ),
+    seed: int = typer.Option(1, "--seed", metavar="N", help="Seed of the sandbox."),
+    window_seconds: int = typer.Option(
+        20, "--window-seconds", metavar="SECONDS", help="Length of the sandbox's windows."
+    ),
+    keep: bool = typer.Option(False, "--keep", help="Keep the drill's database afterwards."),
+) -> None:
+    """A trader and an observer; mid-session the database refuses every connection for
+    SECONDS: no order may reach the venue meanwhile, one trader after it (reconciled before its
+    first order), market data buffered or counted lost (never silently); exit 1 on any
+    violation."""
+    from updown import drill
+    from updown.drill_outage import db_outage as run_outage
+
+    if not 1 <= seconds <= 600:
+        fail(f"--seconds {seconds:g}: must be between 1 and 600")
+    if not 10 <= window_seconds <= 300:
+        fail(f"--window-seconds {window_seconds}: must be between 10 and 300")
+    try:
+        report = run_outage(
+            seconds, seed=seed, window_s=window_seconds, progress=typer.echo, keep=keep
+        )
+    except drill.DrillError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    _finish(report)
 
 
 def register(app: typer.Typer) -> None:

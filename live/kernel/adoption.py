@@ -122,6 +122,9 @@ class Adoption:
     unsettled: tuple[Fill, ...] = ()
     settling_orders: tuple[Order, ...] = ()
     redemptions: tuple[RedemptionRecord, ...] = ()
+    # Closed positions a working or settling order still refers to: a late fill of that order
+    # meets the closed position after a restart as it would have without one.
+    closed_positions: tuple[AdoptedPosition, ...] = ()
     # The drawdown guard (live/kernel/drawdown.py): the session's peak equity and whether it
     # tripped the breaker (an in-process handover keeps both; the database path starts afresh).
     drawdown_peak: Decimal | None = None
@@ -192,7 +195,17 @@ def export(engine: Any) -> Adoption:
         for cid in dict.fromkeys(f.client_order_id for f in unsettled)
         if cid not in working
     )
+    held = [o.order for o in adopted_orders] + list(settling_orders)
+    held_signals = {o.signal_id for o in held if o.purpose is OrderPurpose.ENTRY}
     receivables = engine.ledger.receivables
+    referenced = {o.order.position_id for o in adopted_orders} | {
+        o.position_id for o in settling_orders
+    }
+    closed_positions = tuple(
+        _adopted_position(p, positions.tracks[p.position_id])
+        for p in positions
+        if p.state is PositionState.CLOSED and p.position_id in referenced
+    )
     return Adoption(
         drawdown_peak=engine.drawdown.peak,
         drawdown_tripped=engine.drawdown.tripped and engine.breaker.tripped,
@@ -207,7 +220,9 @@ def export(engine: Any) -> Adoption:
         entries_by_window=dict(orders.entries_by_window),
         realised_net=realised,
         signal_ids=frozenset(engine.entries.signal_ids),
-        approved=dict(engine.entries.approved),
+        # assertion 1 counts the entry orders the engine holds: only the signals of the entry
+        # orders adopted (working or settling), as the database path loads them
+        approved={sid: ts for sid, ts in engine.entries.approved.items() if sid in held_signals},
         fill_ids=frozenset(orders._fill_ids),
         timers=timers,
         cash=engine.ledger.cash,
@@ -216,6 +231,7 @@ def export(engine: Any) -> Adoption:
         unsettled=unsettled,
         settling_orders=settling_orders,
         redemptions=tuple(receivables.pending.values()) + tuple(receivables.redeemed.values()),
+        closed_positions=closed_positions,
     )
 
 
@@ -232,6 +248,25 @@ def _adopted_position(pos: Position, track: Track) -> AdoptedPosition:
         marked_ts=track.marked_ts,
         unexitable_noted=track.unexitable_noted,
     )
+
+
+def _hold(positions: Any, ap: AdoptedPosition, close_ts: int) -> None:
+    """Put the adopted position and its track in the position book."""
+    pos = ap.position
+    positions.positions[pos.position_id] = pos
+    positions.tracks[pos.position_id] = Track(
+        close_ts=close_ts,
+        bought=ap.bought,
+        sold=ap.sold,
+        sell_value=ap.sell_value,
+        peak_bid=ap.peak_bid,
+        trigger_price=ap.trigger_price,
+        intended_price=ap.intended_price,
+        exit_retry_at=ap.exit_retry_at,
+        unexitable_noted=ap.unexitable_noted,
+    )
+    if ap.marked_ts is not None:
+        positions.tracks[pos.position_id].marked_ts = ap.marked_ts
 
 
 def adopt(engine: Any, adoption: Adoption) -> None:
@@ -262,22 +297,18 @@ def adopt(engine: Any, adoption: Adoption) -> None:
             raise AdoptionError(f"position {pos.position_id} is closed or adopted twice")
         if pos.window_slug not in market.windows:
             raise AdoptionError(f"position {pos.position_id}: window {pos.window_slug} unknown")
-        positions.positions[pos.position_id] = pos
-        positions.tracks[pos.position_id] = Track(
-            close_ts=market.windows[pos.window_slug].window.close_ts,
-            bought=ap.bought,
-            sold=ap.sold,
-            sell_value=ap.sell_value,
-            peak_bid=ap.peak_bid,
-            trigger_price=ap.trigger_price,
-            intended_price=ap.intended_price,
-            exit_retry_at=ap.exit_retry_at,
-            unexitable_noted=ap.unexitable_noted,
-        )
-        if ap.marked_ts is not None:
-            positions.tracks[pos.position_id].marked_ts = ap.marked_ts
+        _hold(positions, ap, market.windows[pos.window_slug].window.close_ts)
         positions.by_token.setdefault(pos.token_id, {})[pos.position_id] = None
         positions._current[(pos.strategy, pos.window_slug, pos.outcome)] = pos.position_id
+    closed_net = ZERO
+    for ap in adoption.closed_positions:
+        pos = ap.position
+        if pos.state is not PositionState.CLOSED or pos.position_id in positions.positions:
+            raise AdoptionError(f"position {pos.position_id} is open or adopted twice")
+        ws = market.windows.get(pos.window_slug)
+        _hold(positions, ap, ws.window.close_ts if ws is not None else pos.updated_ts)
+        if pos.closed_ts is not None and pos.closed_ts >= adoption.session_start:
+            closed_net += pos.pnl_net or ZERO  # realised_net counts it (closed this session)
     for ao in adoption.orders:
         order = ao.order
         if order.state in TERMINAL_ORDER_STATES or order.client_order_id in orders.orders:
@@ -310,7 +341,9 @@ def adopt(engine: Any, adoption: Adoption) -> None:
     if own is not None:
         orders._order_seq = max(orders._order_seq, own[0])
         orders._position_seq = max(orders._position_seq, own[1])
-    engine.entries.prior_realised = adoption.realised_net
+    # realised_net counts the closed positions held above that closed this session: the engine
+    # now sums them itself
+    engine.entries.prior_realised = adoption.realised_net - closed_net
     engine.entries.prior_session = adoption.session_start
     engine.drawdown.peak = adoption.drawdown_peak
     if adoption.drawdown_tripped:

@@ -7,7 +7,8 @@ signal declared), the windows those are on (with their status), the entry orders
 open or not yet resolved, the signals decided on those windows, and the session's realised net P&L
 (positions closed since 00:00 UTC); and the cash side (issue 13): the fills still MATCHED/MINED with
 the final orders they belong to, the receivables (PENDING `redemptions` rows) and the redemptions
-confirmed lately (the venue's lagging index may still list their rows as redeemable). The runner
+confirmed lately (the venue's lagging index may still list their rows as redeemable); and the
+closed positions those working and settling orders still refer to. The runner
 cross-checks it with the venue before adopting it
 (live/runner/adoption.py); `record_adoption` and `record_stop` keep what was adopted and what a
 stop left open (migration 002).
@@ -200,6 +201,18 @@ def load_adoption(
             )
         )
         unsettled, settling_orders, redemptions = _cash_side(cur, mode, now_ms, orders, excluded)
+        # closed positions a working or settling order still refers to (its late fill meets them)
+        referenced = sorted({o.position_id for o in [*orders, *settling_orders] if o.position_id})
+        closed = _rows(
+            cur,
+            Position,
+            PositionState,
+            "SELECT * FROM positions WHERE mode = %s AND state = 'CLOSED' "
+            "AND position_id = ANY(%s) ORDER BY opened_ts, position_id",
+            (mode, referenced),
+            excluded,
+        )
+        closed_positions = tuple(_track(cur, p) for p in closed)
     adoption = Adoption(
         now=now_ms,
         session_start=start,
@@ -213,6 +226,7 @@ def load_adoption(
         unsettled=unsettled,
         settling_orders=settling_orders,
         redemptions=redemptions,
+        closed_positions=closed_positions,
     )
     return adoption, excluded
 

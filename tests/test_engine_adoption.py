@@ -550,14 +550,6 @@ def test_a_restart_between_match_settlement_resolution_and_redemption_changes_no
     assert restarted.ledger.receivables.total == 0 and not restarted.orders.unsettled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine: an entry fill that meets its position in STOP_TRIGGERED raises "
-    "InvalidTransition after OrderBook.record_fill, so the steady engine holds the fill as "
-    "unsettled in the order book but not in its position's track; the adoption re-derives the "
-    "track from the order book (the fill in it): the two differ (found by a 3000-example run)",
-)
 @settings(max_examples=1, deadline=None, database=None)
 @given(st.just(None))
 def test_a_restart_after_an_entry_fill_met_a_triggered_stop(_) -> None:

@@ -141,14 +141,19 @@ class OrderDesk:
         fill = self.orders.record_fill(ev)
         self.ledger.on_fill(order.side, ev, now)
         pid = order.position_id or ""
-        if order.purpose is OrderPurpose.ENTRY:
-            window = self.market.windows[order.window_slug].window
-            risk = self.orders.position_risk(order.client_order_id)
-            self.positions.on_entry_fill(pid, order, fill, window, risk)
-        else:
-            self.positions.on_exit_fill(pid, fill)
-        if fill.fill_id in self.orders.unsettled and pid in self.positions.tracks:
-            self.positions.tracks[pid].unsettled.add(fill.fill_id)
+        try:
+            if order.purpose is OrderPurpose.ENTRY:
+                window = self.market.windows[order.window_slug].window
+                risk = self.orders.position_risk(order.client_order_id)
+                self.positions.on_entry_fill(pid, order, fill, window, risk)
+            else:
+                self.positions.on_exit_fill(pid, fill)
+        finally:
+            # Also when the position refuses the fill (InvalidTransition: the breaker trips):
+            # the order book holds it unsettled, so does the track — exits wait for it, and a
+            # restart (which rebuilds tracks from the order book) sees the same state.
+            if fill.fill_id in self.orders.unsettled and pid in self.positions.tracks:
+                self.positions.tracks[pid].unsettled.add(fill.fill_id)
 
     def _on_final(self, order: Order, now: int) -> None:
         pid = order.position_id

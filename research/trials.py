@@ -15,7 +15,8 @@ def _dt(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _plain(value: Mapping[str, Any]) -> Jsonb:
+def plain(value: Mapping[str, Any]) -> Jsonb:
+    """A JSONB of `value` with non-JSON leaves (Decimal, datetime) as strings."""
     return Jsonb(json.loads(json.dumps(dict(value), default=str)))
 
 
@@ -49,7 +50,7 @@ def log_trial(
         row = conn.execute(
             "INSERT INTO trials (kind, strategy, params, data_from, data_to, metrics, run_id)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (kind, strategy, _plain(params), _dt(data_from_ms), _dt(data_to_ms), _plain(metrics),
+            (kind, strategy, plain(params), _dt(data_from_ms), _dt(data_to_ms), plain(metrics),
              run_id),
         ).fetchone()  # fmt: skip
     return int(row[0])

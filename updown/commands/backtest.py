@@ -33,8 +33,11 @@ def backtest_cmd(
         [], metavar="KEY=VALUE", help="Strategy parameter, e.g. before_close_s=60 (repeatable)."
     ),
     out: Path = typer.Option(
-        None, metavar="DIR", help="Write summary.json, trades.csv, equity.png here."
+        None,
+        metavar="DIR",
+        help="Write summary.json, trades.csv, equity.csv/png and report.html (see --html) here.",
     ),
+    html: bool = typer.Option(True, "--html/--no-html", help="With --out: the HTML report."),
     data: list[Path] = typer.Option(
         [], metavar="FILE", help="Read these files instead of the DB (repeatable)."
     ),
@@ -65,7 +68,7 @@ def backtest_cmd(
         conn = _conn(stack) if (use_db or not data) else None
         dataset = _dataset(conn, data, start, end, assets)
         model = fill_model.value
-        _run(strategy, dataset, model, latency, params, conn if use_db else None, out)
+        _run(strategy, dataset, model, latency, params, conn if use_db else None, out, html)
         if check_lookahead:
             _lookahead(strategy, dataset, model, latency, params)
 
@@ -95,7 +98,7 @@ def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets:
     return dataset
 
 
-def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:
+def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None, html) -> None:
     from research.backtest import run_backtest
     from strategies import UnknownStrategy
 
@@ -107,9 +110,29 @@ def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None)
     typer.echo(result.report())
     for slug, reasons in _excluded(dataset):
         typer.echo(f"  excluded {slug}: {reasons}")
+    _tables(result.summary)
     if out is not None:
         paths = result.write(out)
         typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}")
+        if html:
+            from research.report import write_html
+
+            page, error = write_html(out)
+            typer.echo(f"report: {page}" + (f" (a cell failed: {error})" if error else ""))
+
+
+def _tables(summary) -> None:
+    from rich.console import Console
+
+    from research.report import breakdown_tables, summary_table
+
+    console = Console(width=120)
+    console.print(summary_table(summary))
+    for table in breakdown_tables(summary):
+        console.print(table)
+    for p in summary["open_positions"]:
+        typer.echo(f"  open at end: {p['window_slug']} {p['outcome']} {p['shares']} shares, "
+                   f"cost {p['cost']:.4f} USD ({p['state']})")  # fmt: skip
 
 
 def _excluded(dataset):

@@ -260,6 +260,9 @@ def _summary(dataset, trades, equity, fill_model, latency, recorded) -> dict[str
         "windows_tainted": dataset.count("tainted"),
         "windows_excluded": dataset.count("excluded"),
         "excluded_reasons": dict(dataset.exclusion_reasons()),
+        "excluded_windows": {
+            w.slug: "; ".join(w.reasons) for w in dataset.windows.values() if w.status == "excluded"
+        },  # fmt: skip
         "pre_open_rows_dropped": dataset.dropped_pre_open,
         "signals": len(recorded.signals),
         "denied": sum(1 for d in recorded.decisions if d.verdict == "DENIED"),

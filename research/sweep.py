@@ -20,7 +20,7 @@ from typing import Any
 
 from research.data import Dataset, build_dataset
 from research.sources import RawRow
-from research.trials import TRIAL_METRICS, log_trial, trial_metrics
+from research.trials import METRIC_UNITS, TRIAL_METRICS, log_trial, trial_metrics
 
 METRICS = TRIAL_METRICS  # what each cell reports and logs
 
@@ -209,6 +209,7 @@ def log_screen(conn: Any, frame, lo: int, hi: int, strategy: str = SCREEN_RULE) 
     for row in frame.to_dict("records"):
         params = {k: row[k] for k in params_cols}
         metrics = {k: (None if v != v else v) for k, v in row.items() if k not in params_cols}
+        metrics["units"] = {k: METRIC_UNITS[k] for k in ("pnl", "max_drawdown", "sharpe")}
         cells.append((params, metrics))
     grid = {k: sorted({p[k] for p, _ in cells}) for k in params_cols}
     _log_run(conn, sweep_id, "screen", SCREEN_RULE, grid, len(cells), lo, hi, "screen")

@@ -24,7 +24,7 @@ def frame_of(cells: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> pd.DataF
     rows = []
     for params, metrics in cells:
         row = dict(params)
-        row.update({k: v for k, v in metrics.items() if not isinstance(v, list | dict)})
+        row.update({k: v for k, v in metrics.items() if not isinstance(v, list | dict)})  # no units
         row.setdefault("error", None)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -24,6 +24,11 @@ TRIAL_METRICS = ("windows_used", "windows_tainted", "windows_excluded", "signals
                  "wins", "win_rate", "pnl_gross", "pnl_net", "fees", "max_drawdown")  # fmt: skip
 
 
+METRIC_UNITS = {"pnl_gross": "USD", "pnl_net": "USD", "pnl": "USD per $1 staked per trade, summed",
+                "fees": "USD", "max_drawdown": "USD (peak minus trough, positive)",
+                "sharpe": "per trade, not annualised (net P&L per USD staked)"}  # fmt: skip
+
+
 def trial_metrics(result) -> dict[str, Any]:
     """A backtest's metrics as logged in `trials`: the summary's counts and P&L, the per-trade
     Sharpe of net P&L per USD staked (for the deflated Sharpe's trial variance) and the per-window
@@ -31,6 +36,8 @@ def trial_metrics(result) -> dict[str, Any]:
     metrics = {k: result.summary[k] for k in TRIAL_METRICS}
     metrics["sharpe"] = result.summary.get("sharpe_per_trade")
     metrics["window_pnl"] = [round(float(x), 6) for x in result.windows["pnl_net"]]
+    metrics["units"] = {k: METRIC_UNITS[k] for k in ("pnl_gross", "pnl_net", "fees",
+                                                      "max_drawdown", "sharpe")}  # fmt: skip
     return metrics
 
 

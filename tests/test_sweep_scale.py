@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -127,3 +128,18 @@ def test_a_grid_on_a_worker_without_the_data_on_its_disk_matches_one_process(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = CliRunner().invoke(app, ["sweep", "show", "sweep-nope"], env=env)
     assert missing.exit_code == 2 and "no sweep 'sweep-nope'" in missing.output
+
+
+def test_screen_statistics_are_per_trade_and_in_usd():
+    """Sharpe over the trades only (empty windows do not count, no annualisation), drawdown in
+    USD as a positive peak-to-trough of the cumulative P&L: the event trials' units."""
+    from research.screen import _portfolio_stats
+
+    flat = np.array([[0.5, 0.0], [0.0, 0.0], [-1.0, 0.0], [0.2, 0.1]])
+    stats = _portfolio_stats(flat)
+    trades = pd.Series([0.5, -1.0, 0.2])
+    assert stats["sharpe"][0] == pytest.approx(trades.mean() / trades.std())
+    assert np.isnan(stats["sharpe"][1])  # one trade: no spread to divide by
+    cumulative = pd.Series([0.0, 0.5, 0.5, -0.5, -0.3])
+    assert stats["max_drawdown"][0] == pytest.approx((cumulative.cummax() - cumulative).max())
+    assert stats["max_drawdown"][1] == 0.0

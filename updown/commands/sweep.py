@@ -163,6 +163,7 @@ def grid_cmd(
     except ValueError as exc:
         fail(str(exc))
     _check_ranking(objective, min_trades, workers)
+    _check_cells(strategy, grid)
     if scheduler and scheduler_file:
         fail("--scheduler and --scheduler-file: give one of them")
     if scheduler_file is not None and not scheduler_file.is_file():
@@ -189,6 +190,21 @@ def grid_cmd(
     note = f" ({failed} failed: see `updown sweep show {run.sweep_id}`)" if failed else ""
     typer.echo(f"{len(run.cells)} event-driven trials logged under {run.sweep_id}{note}")
     typer.echo(f"all cells: {path}")
+
+
+def _check_cells(strategy: str, grid) -> None:
+    """Every cell against the strategy's typed parameters, before any data is read."""
+    from research.backtest import with_params
+    from research.sweep import expand_grid
+    from strategies import UnknownStrategy, get_strategy
+    from strategies.params import ParamError
+
+    try:
+        base = get_strategy(strategy)
+        for cell in expand_grid(grid):
+            with_params(base, cell)
+    except (UnknownStrategy, ParamError) as exc:
+        fail(str(exc).strip("'\""))
 
 
 def _check_ranking(objective: str, min_trades: int, workers: int | None) -> None:

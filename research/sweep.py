@@ -149,7 +149,8 @@ def run_grid(
             _log_run(conn, run.sweep_id, "event", strategy, grid, len(cells), lo, hi, fill_model)
         if on_start is not None:
             on_start(run.sweep_id, run.dashboard, len(cells))
-        data = client.scatter(rows, broadcast=True, hash=False)
+        # one future for the whole list (scattering a list directly makes one per row)
+        [data] = client.scatter([rows], broadcast=True, hash=False)
         token = uuid.uuid4().hex
         futures = {
             client.submit(evaluate, token, data, lo, hi, wanted, strategy, cell, fill_model,

@@ -16,17 +16,24 @@
 # Loads a day through the research loader (window filter FM14, tainted windows kept FM13) and
 # plots the Up token's top of book for a few windows.
 
+# %% [markdown]
+# **Getting data.** This notebook reads the database by default: `make demo` records a session
+# into it, and `updown data import FILE...` imports recordings in the public formats (journal
+# `.jsonl[.gz]`, `chainlink` CSV, `gamma-markets` JSONL, `top-of-book` CSV, `polymarket-ws`
+# JSONL; see `docs/research.md`), e.g. the real day in `../shared/data/real/`. Or give files
+# directly: `papermill NB.ipynb out.ipynb -p files '["btc_15m_top_of_book_1s_2025-12-26.csv.gz"]'`.
+
 # %% tags=["parameters"]
-files = ["../../shared/data/real/btc_15m_top_of_book_1s_2025-12-26.csv.gz"]
-day = "2025-12-26"
+files = []  # data files to read instead of the database (papermill: -p files '["a.csv.gz"]')
+day = None  # UTC day YYYY-MM-DD; default: the last day with a window (the files' span if files)
 max_windows = 4
 
 # %%
 import matplotlib.pyplot as plt
 
-from research.data import load_files
+from research.data import load
 
-dataset = load_files(files, day)
+dataset = load(files, day)
 windows = dataset.windows_frame()
 print(
     windows["status"].value_counts().to_dict(), "pre-open rows dropped:", dataset.dropped_pre_open

@@ -16,9 +16,16 @@
 # The same engine that trades live, in BACKTEST mode, over recorded data; then the look-ahead
 # proof.
 
+# %% [markdown]
+# **Getting data.** This notebook reads the database by default: `make demo` records a session
+# into it, and `updown data import FILE...` imports recordings in the public formats (journal
+# `.jsonl[.gz]`, `chainlink` CSV, `gamma-markets` JSONL, `top-of-book` CSV, `polymarket-ws`
+# JSONL; see `docs/research.md`), e.g. the real day in `../shared/data/real/`. Or give files
+# directly: `papermill NB.ipynb out.ipynb -p files '["btc_15m_top_of_book_1s_2025-12-26.csv.gz"]'`.
+
 # %% tags=["parameters"]
-files = ["../../shared/data/real/btc_15m_top_of_book_1s_2025-12-26.csv.gz"]
-day = "2025-12-26"
+files = []  # data files to read instead of the database (papermill: -p files '["a.csv.gz"]')
+day = None  # UTC day YYYY-MM-DD; default: the last day with a window (the files' span if files)
 strategy = "canary"
 fill_model = "book"
 latency_ms = {"clob": 0}
@@ -26,10 +33,10 @@ check = True
 
 # %%
 from research.backtest import run_backtest
-from research.data import load_files
+from research.data import load
 from research.lookahead import check_lookahead
 
-dataset = load_files(files, day)
+dataset = load(files, day)
 result = run_backtest(strategy, dataset, fill_model=fill_model, latency_ms=latency_ms)
 print(result.report())
 

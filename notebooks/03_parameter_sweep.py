@@ -16,9 +16,16 @@
 # First the SCREEN (vectorised, window-level: an approximation, not the event-driven truth),
 # then the survivors as event-driven backtests through the live engine.
 
+# %% [markdown]
+# **Getting data.** This notebook reads the database by default: `make demo` records a session
+# into it, and `updown data import FILE...` imports recordings in the public formats (journal
+# `.jsonl[.gz]`, `chainlink` CSV, `gamma-markets` JSONL, `top-of-book` CSV, `polymarket-ws`
+# JSONL; see `docs/research.md`), e.g. the real day in `../shared/data/real/`. Or give files
+# directly: `papermill NB.ipynb out.ipynb -p files '["btc_15m_top_of_book_1s_2025-12-26.csv.gz"]'`.
+
 # %% tags=["parameters"]
-files = ["../../shared/data/real/btc_15m_top_of_book_1s_2025-12-26.csv.gz"]
-day = "2025-12-26"
+files = []  # data files to read instead of the database (papermill: -p files '["a.csv.gz"]')
+day = None  # UTC day YYYY-MM-DD; default: the last day with a window (the files' span if files)
 offsets_s = [30, 60, 120]
 min_prices = [0.5, 0.7]
 
@@ -26,10 +33,10 @@ min_prices = [0.5, 0.7]
 import matplotlib.pyplot as plt
 
 from research.backtest import run_backtest
-from research.data import load_files
+from research.data import load
 from research.screen import screen
 
-dataset = load_files(files, day)
+dataset = load(files, day)
 frame = screen(dataset, offsets_s, min_prices)
 frame
 

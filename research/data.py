@@ -160,6 +160,34 @@ def load_db(
     return build_dataset(rows, lo, hi, assets=assets, recorded_gaps=gaps)
 
 
+def load(
+    files: Sequence[str | Path] = (),
+    day: str | date | None = None,
+    end: str | date | None = None,
+    *,
+    assets: Iterable[str] | None = None,
+) -> Dataset:
+    """What the notebooks call: `files` if given (papermill `-p files '[...]'`), else the
+    database ($UPDOWN_DATABASE_URL or the embedded server; `make demo` or `updown data import`
+    fill it) for `day` .. `end`, default the last UTC day with a recorded window. ValueError when
+    the database has no window at all (the message says how to import data)."""
+    if files:
+        return load_files(files, day, end, assets=assets)
+    from live.store import db
+
+    with db.connect() as conn:
+        if day is None:
+            row = conn.execute("SELECT max(open_ts) FROM windows").fetchone()
+            if row is None or row[0] is None:
+                raise ValueError(
+                    "no market windows in the database: run `make demo`, or `updown data import "
+                    "FILE...` (journal, chainlink, gamma-markets, top-of-book, polymarket-ws), or "
+                    "pass files with papermill -p files '[\"day.csv.gz\"]'"
+                )
+            day = row[0].date().isoformat()
+        return load_db(conn, day, end, assets=assets)  # fmt: skip
+
+
 def _whole(rows: list[RawRow]) -> tuple[int, int]:
     """The span of the rows, widened to the close of every window they list."""
     if not rows:

@@ -35,6 +35,13 @@ class LookaheadReport:
     def ok(self) -> bool:
         return self.divergence is None
 
+    def text(self) -> str:
+        """One line, as stored in the run's summary (`lookahead_check`) and printed."""
+        if not self.ok:
+            return f"FAILED: {self.divergence}"
+        return (f"passed: {self.decisions} decisions at {self.decision_points} decision points "
+                "identical with all later data withheld")  # fmt: skip
+
 
 def _key(d: DecisionRecord) -> Decision:
     return (d.ts, d.window_slug, d.inputs.get("side"), d.verdict, d.code)
@@ -58,8 +65,10 @@ def check_lookahead(
     fill_model: str = "book",
     latency_ms: Mapping[str, int] | None = None,
     params: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> LookaheadReport:
-    """Compare the full run's decisions with truncated re-runs at every decision time."""
+    """Compare the full run's decisions with truncated re-runs at every decision time;
+    `progress` shows a bar over the decision points (each is a re-run from the start)."""
     from strategies import get_strategy
 
     base = get_strategy(strategy) if isinstance(strategy, str) else strategy
@@ -69,13 +78,30 @@ def check_lookahead(
     stamps = [ts for ts, _, _ in items]
     full = decisions_of(chosen, events, fill_model)
     points = sorted({d[0] for d in full})
-    for t in points:
-        visible = events[: bisect_right(stamps, t)]  # a new list: the future is not in it
-        cut = decisions_of(chosen, visible, fill_model)
-        expected = [d for d in full if d[0] <= t]
-        if cut != expected:
-            return LookaheadReport(len(points), len(full), _describe(t, expected, cut))
+    bar = _bar(progress, len(points))
+    try:
+        for t in points:
+            visible = events[: bisect_right(stamps, t)]  # a new list: the future is not in it
+            cut = decisions_of(chosen, visible, fill_model)
+            expected = [d for d in full if d[0] <= t]
+            if cut != expected:
+                return LookaheadReport(len(points), len(full), _describe(t, expected, cut))
+            if bar is not None:
+                bar[0].advance(bar[1])
+    finally:
+        if bar is not None:
+            bar[0].stop()
     return LookaheadReport(len(points), len(full), None)
+
+
+def _bar(progress: bool, total: int):
+    if not progress or not total:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("look-ahead check", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    bar.start()
+    return bar, bar.add_task("points", total=total)
 
 
 def _describe(t: int, expected: list[Decision], cut: list[Decision]) -> str:

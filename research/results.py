@@ -56,6 +56,7 @@ class BacktestResult:
     windows: pd.DataFrame
     decisions: list[DecisionRecord]
     events: int = 0
+    open_positions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def build(
@@ -69,25 +70,36 @@ class BacktestResult:
         latency: dict[str, int],
         balance: Decimal,
     ) -> BacktestResult:
+        from research.report_stats import breakdowns, trade_stats
+
         trades = _trades(recorded.positions.values())
+        still_open = _open(recorded.positions.values())
         equity = _equity(trades, float(balance), dataset.start_ms)
         windows = _windows(dataset, recorded, trades)
         summary = _summary(dataset, trades, equity, fill_model, latency, recorded)
+        summary.update(trade_stats(trades, equity), **breakdowns(trades))
+        summary["open_at_end"] = len(still_open)
+        summary["open_cost"] = float(still_open["cost"].sum()) if len(still_open) else 0.0
+        summary["open_positions"] = json.loads(still_open.to_json(orient="records"))
         summary.update(run_id=run_id, strategy=strategy.name, params=params)
-        return cls(
-            run_id, strategy.name, params, summary, trades, equity, windows, recorded.decisions
-        )
+        return cls(run_id, strategy.name, params, summary, trades, equity, windows,
+                   recorded.decisions, open_positions=still_open)  # fmt: skip
 
     # ---------------------------------------------------------------- output
     def write(self, out: Path) -> list[Path]:
-        """summary.json, trades.csv, windows.csv and equity.png into `out`."""
+        """summary.json, trades.csv, windows.csv, open_positions.csv, equity.csv and equity.png
+        into `out` (the report notebook, notebooks/backtest_report.py, reads these)."""
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "summary.json", out / "trades.csv", out / "windows.csv", out / "equity.png"]
+        names = ["summary.json", "trades.csv", "windows.csv", "open_positions.csv", "equity.csv"]
+        paths = [out / n for n in names]
         paths[0].write_text(json.dumps(self.summary, indent=2, default=str) + "\n")
         self.trades.to_csv(paths[1], index=False)
         self.windows.to_csv(paths[2], index=False)
+        self.open_positions.to_csv(paths[3], index=False)
+        self.equity.to_csv(paths[4], index=False)
+        paths.append(out / "equity.png")
         fig = self.plot_equity()
-        fig.savefig(paths[3], dpi=100, bbox_inches="tight")
+        fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
@@ -159,6 +171,7 @@ def _trades(positions) -> pd.DataFrame:
             {
                 "position_id": p.position_id,
                 "window_slug": p.window_slug,
+                "asset": str(p.asset),
                 "outcome": str(p.outcome),
                 "entry_price": float(p.entry_price or 0),
                 "shares": float(p.shares),
@@ -176,9 +189,25 @@ def _trades(positions) -> pd.DataFrame:
     return frame.sort_values("closed", kind="stable").reset_index(drop=True)
 
 
+def _open(positions) -> pd.DataFrame:
+    """Positions the data ended on before they closed (reported, never dropped): cost in USD."""
+    rows = [
+        {"position_id": p.position_id, "window_slug": p.window_slug, "asset": str(p.asset),
+         "outcome": str(p.outcome), "state": str(p.state), "shares": float(p.shares),
+         "cost": float(p.cost), "entry_price": float(p.entry_price or 0),
+         "opened": pd.Timestamp(p.opened_ts, unit="ms", tz="UTC").isoformat()}
+        for p in positions
+        if p.state is not PositionState.CLOSED and (p.shares or p.cost)
+    ]  # fmt: skip
+    cols = ["position_id", "window_slug", "asset", "outcome", "state", "shares", "cost",
+            "entry_price", "opened"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
 _TRADE_COLUMNS = [
     "position_id",
     "window_slug",
+    "asset",
     "outcome",
     "entry_price",
     "shares",
@@ -231,6 +260,9 @@ def _summary(dataset, trades, equity, fill_model, latency, recorded) -> dict[str
         "windows_tainted": dataset.count("tainted"),
         "windows_excluded": dataset.count("excluded"),
         "excluded_reasons": dict(dataset.exclusion_reasons()),
+        "excluded_windows": {
+            w.slug: "; ".join(w.reasons) for w in dataset.windows.values() if w.status == "excluded"
+        },  # fmt: skip
         "pre_open_rows_dropped": dataset.dropped_pre_open,
         "signals": len(recorded.signals),
         "denied": sum(1 for d in recorded.decisions if d.verdict == "DENIED"),

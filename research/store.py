@@ -55,9 +55,9 @@ def import_files(conn: Any, paths: list[Path], fmt: str | None = None) -> list[I
     return write_staged(conn, stage_files(paths, fmt))
 
 
-def write_staged(conn: Any, staged: list[StagedFile]) -> list[ImportSummary]:
+def write_staged(conn: Any, staged: list[StagedFile], on_file=None) -> list[ImportSummary]:
     """Write staged files in one transaction; if the database still refuses a row, ImportRefused
-    names the file and nothing is written."""
+    names the file and nothing is written. `on_file(summary)` after each file (progress)."""
     summaries = []
     with conn.transaction():
         for one in staged:
@@ -68,6 +68,8 @@ def write_staged(conn: Any, staged: list[StagedFile]) -> list[ImportSummary]:
                 reason = exc.diag.message_primary or str(exc)
                 raise ImportRefused(f"{one.path}: the database refused a row ({reason})") from None
             summaries.append(ImportSummary(one.path, one.fmt, len(one.rows), inserted))
+            if on_file is not None:
+                on_file(summaries[-1])
     return summaries
 
 

@@ -15,12 +15,18 @@ def _dt(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _plain(value: Mapping[str, Any]) -> Jsonb:
+def plain(value: Mapping[str, Any]) -> Jsonb:
+    """A JSONB of `value` with non-JSON leaves (Decimal, datetime) as strings."""
     return Jsonb(json.loads(json.dumps(dict(value), default=str)))
 
 
 TRIAL_METRICS = ("windows_used", "windows_tainted", "windows_excluded", "signals", "trades",
                  "wins", "win_rate", "pnl_gross", "pnl_net", "fees", "max_drawdown")  # fmt: skip
+
+
+METRIC_UNITS = {"pnl_gross": "USD", "pnl_net": "USD", "pnl": "USD per $1 staked per trade, summed",
+                "fees": "USD", "max_drawdown": "USD (peak minus trough, positive)",
+                "sharpe": "per trade, not annualised (net P&L per USD staked)"}  # fmt: skip
 
 
 def trial_metrics(result) -> dict[str, Any]:
@@ -30,6 +36,8 @@ def trial_metrics(result) -> dict[str, Any]:
     metrics = {k: result.summary[k] for k in TRIAL_METRICS}
     metrics["sharpe"] = result.summary.get("sharpe_per_trade")
     metrics["window_pnl"] = [round(float(x), 6) for x in result.windows["pnl_net"]]
+    metrics["units"] = {k: METRIC_UNITS[k] for k in ("pnl_gross", "pnl_net", "fees",
+                                                      "max_drawdown", "sharpe")}  # fmt: skip
     return metrics
 
 
@@ -49,7 +57,7 @@ def log_trial(
         row = conn.execute(
             "INSERT INTO trials (kind, strategy, params, data_from, data_to, metrics, run_id)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (kind, strategy, _plain(params), _dt(data_from_ms), _dt(data_to_ms), _plain(metrics),
+            (kind, strategy, plain(params), _dt(data_from_ms), _dt(data_to_ms), plain(metrics),
              run_id),
         ).fetchone()  # fmt: skip
     return int(row[0])

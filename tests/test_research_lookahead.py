@@ -3,6 +3,7 @@ look-ahead check when it finds the future some other way (here: the driver's eve
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +75,28 @@ def test_the_lookahead_check_catches_a_strategy_reading_future_events(day):
     assert "btc-updown-15m-" in report.divergence
 
 
-def test_the_canary_passes_the_lookahead_check(shared_data, tmp_path):
+def test_the_canary_passes_the_lookahead_check_and_the_run_keeps_it(shared_data, tmp_path, db_url):
+    """The result and the excluded windows are saved with the run; the dashboard's backtest-runs
+    columns (panel_app.views.trades.runs_frame) show them."""
+    import pandas as pd
+    import psycopg
+
+    from panel_app.views.trades import runs_frame
+
     args = ["backtest", "canary", "--data", str(shared_data / TOB), "--from", "2025-12-26",
-            "--no-db", "--check-lookahead"]  # fmt: skip
-    result = CliRunner().invoke(app, args, env={"UPDOWN_HOME": str(tmp_path)})
+            "--check-lookahead"]  # fmt: skip
+    env = {"UPDOWN_HOME": str(tmp_path), "UPDOWN_DATABASE_URL": db_url}
+    result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "look-ahead check passed: 12 decisions" in result.output
+    with psycopg.connect(db_url) as conn:
+        runs = pd.DataFrame(
+            conn.execute(
+                "SELECT run_id, kind, mode, strategy, summary, fill_model, latency_ms"
+                " FROM backtest_runs WHERE kind = 'backtest'"
+            ).fetchall(),
+            columns=["run_id", "kind", "mode", "strategy", "summary", "fill_model", "latency_ms"],
+        )
+    shown = runs_frame(runs).iloc[0]
+    assert shown["integrity (look-ahead check)"].startswith("passed: 12 decisions")
+    assert shown["windows excluded"] == json.dumps(runs.iloc[0]["summary"]["excluded_windows"])

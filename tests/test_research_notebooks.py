@@ -54,3 +54,25 @@ def test_vwap_contrarian_notebook_writes_its_preregistration(shared_data, tmp_pa
     assert doc.metric == "wins_vs_price" and doc.price_model.n_sims == 200
     assert doc.required_sample_size == prereg.computed_sample_size(doc)
     assert "vwap" in doc.names
+
+
+def test_a_notebook_reads_the_database_on_a_fresh_clone(shared_data, db_url, tmp_path, monkeypatch):
+    """No files given: notebook 01 loads the last recorded day from the database (what `make
+    demo` or `updown data import` filled), and says how to import data when it is empty."""
+    from typer.testing import CliRunner
+
+    from updown.cli import app
+
+    monkeypatch.setenv("UPDOWN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("UPDOWN_DATABASE_URL", db_url)
+    source = tmp_path / "01.ipynb"
+    jupytext.write(jupytext.read(REPO / "notebooks" / "01_explore_data.py"), source)
+    run = {"kernel_name": "python3", "cwd": str(REPO), "progress_bar": False}
+    with pytest.raises(papermill.PapermillExecutionError, match="updown data import"):
+        papermill.execute_notebook(str(source), str(tmp_path / "empty.ipynb"), **run)
+    imported = CliRunner().invoke(app, ["data", "import", str(shared_data / TOB)])
+    assert imported.exit_code == 0, imported.output
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(source), str(out), parameters={"max_windows": 2}, **run)
+    text = out.read_text()
+    assert "btc-updown-15m-" in text and "'used'" in text

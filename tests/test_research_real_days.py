@@ -83,7 +83,17 @@ def test_real_days_import_and_backtest_match_independent_counts(shared_data, db_
     assert "2025-12-26 clob" in listing.output and "2026-06-08 chainlink" in listing.output
 
     out = tmp_path / "out"
-    args = ["backtest", "canary", "--from", "2025-12-26", "--to", "2026-06-08", "--out", str(out)]
+    args = [
+        "backtest",
+        "canary",
+        "--from",
+        "2025-12-26",
+        "--to",
+        "2026-06-08",
+        "--out",
+        str(out),
+        "--no-html",
+    ]  # the HTML report: tests/test_backtest_report.py
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())

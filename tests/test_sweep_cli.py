@@ -36,6 +36,42 @@ def trial_count(db_url: str) -> int:
         (["sweep", "grid", "canary", "--from", "2025-1-2", "--param", "x=1"], "--from"),
         (["sweep", "grid", "canary", "--from", "2025-12-26", "--param", "x"], "--param 'x'"),
         (["backtest", "canary", "--from", "2025-12-26", "--to", "soon"], "--to 'soon'"),
+        (
+            ["sweep", "grid", "canary", "--from", "2025-12-26", "--param", "min_price=0.5,0.7"],
+            "strategy always-trade-canary: parameter min_price: unknown",
+        ),
+        (
+            ["sweep", "grid", "canary", "--from", "2025-12-26", "--param", "usd=1,9"],
+            "strategy always-trade-canary: parameter usd: '9'",
+        ),
+        (
+            [
+                "sweep",
+                "grid",
+                "canary",
+                "--from",
+                "2025-12-26",
+                "--param",
+                "usd=1",
+                "--objective",
+                "luck",
+            ],
+            "--objective 'luck'",
+        ),
+        (
+            [
+                "sweep",
+                "grid",
+                "canary",
+                "--from",
+                "2025-12-26",
+                "--param",
+                "usd=1",
+                "--scheduler-file",
+                "/no/such.json",
+            ],
+            "--scheduler-file /no/such.json",
+        ),
     ],
 )
 def test_malformed_flags_exit_2_naming_the_flag_and_write_nothing(args, named, db_url, tmp_path):

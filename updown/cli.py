@@ -69,8 +69,11 @@ COMMANDS: tuple[CommandEntry, ...] = (
         (
             "updown sweep screen canary --from 2026-06-08 --offsets 30,60,120 --min-prices 0.6,0.7",
             "updown sweep grid canary --from 2026-06-08 --param before_close_s=30,60 --workers 2",
+            "updown sweep ls",
+            "updown sweep show SWEEP_ID --heatmap before_close_s,usd",
         ),
     ),
+    CommandEntry("cache", "cache", "The research data cache: prune it to its size cap."),
     CommandEntry(
         "prereg", "prereg", "Pre-registration files: what must be true to go live.",
         (

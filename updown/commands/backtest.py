@@ -33,8 +33,11 @@ def backtest_cmd(
         [], metavar="KEY=VALUE", help="Strategy parameter, e.g. before_close_s=60 (repeatable)."
     ),
     out: Path = typer.Option(
-        None, metavar="DIR", help="Write summary.json, trades.csv, equity.png here."
+        None,
+        metavar="DIR",
+        help="Write summary.json, trades.csv, equity.csv/png and report.html (see --html) here.",
     ),
+    html: bool = typer.Option(True, "--html/--no-html", help="With --out: the HTML report."),
     data: list[Path] = typer.Option(
         [], metavar="FILE", help="Read these files instead of the DB (repeatable)."
     ),
@@ -65,9 +68,15 @@ def backtest_cmd(
         conn = _conn(stack) if (use_db or not data) else None
         dataset = _dataset(conn, data, start, end, assets)
         model = fill_model.value
-        _run(strategy, dataset, model, latency, params, conn if use_db else None, out)
-        if check_lookahead:
-            _lookahead(strategy, dataset, model, latency, params)
+        result = _run(strategy, dataset, model, latency, params, conn if use_db else None)
+        report = _lookahead(strategy, dataset, model, latency, params) if check_lookahead else None
+        result.summary["lookahead_check"] = "not run" if report is None else report.text()
+        if use_db and conn is not None:
+            _save_lookahead(conn, result.run_id, result.summary["lookahead_check"])
+        if out is not None:
+            _write(result, out, html)
+        if report is not None and not report.ok:
+            raise typer.Exit(1)
 
 
 def _conn(stack: contextlib.ExitStack):
@@ -95,7 +104,7 @@ def _dataset(conn, data: list[Path], start: str | None, end: str | None, assets:
     return dataset
 
 
-def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None) -> None:
+def _run(strategy, dataset, fill_model, latency, params, conn):
     from research.backtest import run_backtest
     from strategies import UnknownStrategy
 
@@ -107,9 +116,44 @@ def _run(strategy, dataset, fill_model, latency, params, conn, out: Path | None)
     typer.echo(result.report())
     for slug, reasons in _excluded(dataset):
         typer.echo(f"  excluded {slug}: {reasons}")
-    if out is not None:
-        paths = result.write(out)
-        typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}")
+    _tables(result.summary)
+    return result
+
+
+def _write(result, out: Path, html: bool) -> None:
+    paths = result.write(out)
+    typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}")
+    if html:
+        from research.report import write_html
+
+        page, error = write_html(out)
+        typer.echo(f"report: {page}" + (f" (a cell failed: {error})" if error else ""))
+
+
+def _save_lookahead(conn, run_id: str, text: str) -> None:
+    """The look-ahead result beside the run's summary (the dashboard's backtest-runs column)."""
+    from psycopg.types.json import Jsonb
+
+    with conn.transaction():
+        conn.execute(
+            "UPDATE backtest_runs SET summary = coalesce(summary, '{}'::jsonb) || %s"
+            " WHERE run_id = %s",
+            (Jsonb({"lookahead_check": text}), run_id),
+        )
+
+
+def _tables(summary) -> None:
+    from rich.console import Console
+
+    from research.report import breakdown_tables, summary_table
+
+    console = Console(width=120)
+    console.print(summary_table(summary))
+    for table in breakdown_tables(summary):
+        console.print(table)
+    for p in summary["open_positions"]:
+        typer.echo(f"  open at end: {p['window_slug']} {p['outcome']} {p['shares']} shares, "
+                   f"cost {p['cost']:.4f} USD ({p['state']})")  # fmt: skip
 
 
 def _excluded(dataset):
@@ -121,14 +165,9 @@ def _lookahead(strategy, dataset, fill_model, latency, params) -> None:
     from research.lookahead import check_lookahead
 
     report = check_lookahead(strategy, dataset, fill_model=fill_model, latency_ms=latency,
-                             params=params)  # fmt: skip
-    if not report.ok:
-        typer.echo(f"look-ahead check FAILED: {report.divergence}", err=True)
-        raise typer.Exit(1)
-    typer.echo(
-        f"look-ahead check passed: {report.decisions} decisions at {report.decision_points} "
-        "decision points identical with all later data withheld"
-    )
+                             params=params, progress=True)  # fmt: skip
+    typer.echo(f"look-ahead check {report.text()}", err=not report.ok)
+    return report
 
 
 def _parity(session: str) -> None:

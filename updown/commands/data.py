@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -29,15 +30,28 @@ def import_cmd(
 ) -> None:
     """Import journal files (and public formats, converted) into market_events; idempotent and
     all or nothing: every file is read and checked before any is written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from live.convert import ConvertError
     from live.journal.codec import JournalError
     from research import store
-    from research.staging import stage_files
+    from research.staging import stage_file
 
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # on a terminal only, and cleared at the end: errors and the summary stay one line each
+    bar = Progress("{task.description}", *columns, transient=True, disable=not sys.stderr.isatty())
     try:
-        staged = stage_files(files, fmt)  # every file read and checked before any is written
-        with _connect() as conn:
-            summaries = store.write_staged(conn, staged)
+        with bar:
+            check = bar.add_task("check files", total=len(files))
+            staged = []
+            for path in files:  # every file read and checked before any is written
+                staged.append(stage_file(Path(path), fmt))
+                bar.advance(check)
+            write = bar.add_task("write rows", total=sum(len(s.rows) for s in staged))
+            with _connect() as conn:
+                summaries = store.write_staged(
+                    conn, staged, on_file=lambda s: bar.advance(write, s.rows)
+                )
     except (ValueError, ConvertError, JournalError) as exc:
         fail(f"{exc} (nothing was imported)")
     for s in summaries:

@@ -128,15 +128,33 @@ def grid_cmd(
         help=FILL_MODEL_HELP,
     ),  # fmt: skip
     workers: int = typer.Option(
-        1, metavar="N", help="Start a Dask LocalCluster with N worker processes."
+        None, metavar="N", help="Dask LocalCluster of N worker processes (default: every core)."
     ),
     scheduler: str = typer.Option(
-        None, metavar="URL", help="Use an existing Dask scheduler (tcp://...)."
+        None, metavar="ADDRESS", help="Use an existing Dask scheduler (tcp://host:8786)."
+    ),
+    scheduler_file: Path = typer.Option(
+        None,
+        metavar="FILE",
+        help="Use the scheduler that wrote FILE (dask scheduler --scheduler-file).",
+    ),
+    objective: str = typer.Option(
+        "pnl_net",
+        metavar="METRIC",
+        help="Rank cells by this metric (pnl_net, sharpe, win_rate, ...).",
+    ),
+    min_trades: int = typer.Option(0, metavar="N", help="Rank only cells with at least N trades."),
+    top: int = typer.Option(20, metavar="N", help="Print the best N cells."),
+    out: Path = typer.Option(
+        None,
+        metavar="FILE",
+        help="Every cell as CSV or .parquet (default $UPDOWN_HOME/sweeps/ID.csv).",
     ),
     data: list[Path] = DATA,
 ) -> None:
     """Event-driven grid: every cell is a full backtest through the live engine, on Dask."""
-    from research.sweep import METRICS, parse_grid, run_grid
+    from research import sweep_results
+    from research.sweep import parse_grid, run_grid
     from strategies.params import ParamError
 
     lo, hi = day_range_of(start, end)
@@ -144,21 +162,179 @@ def grid_cmd(
         grid = parse_grid(param)
     except ValueError as exc:
         fail(str(exc))
+    _check_ranking(objective, min_trades, workers)
+    _check_cells(strategy, grid)
+    if scheduler and scheduler_file:
+        fail("--scheduler and --scheduler-file: give one of them")
+    if scheduler_file is not None and not scheduler_file.is_file():
+        fail(f"--scheduler-file {scheduler_file}: no such file")
     from live.store import db
 
     with db.connect() as conn:
         rows = _rows(conn, data, lo, hi)
         if not any(row[3].get("kind") == "window" for row in rows):
             no_windows(start, end, data)
+        with _Progress() as progress:
+            try:
+                run = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
+                               workers=workers, scheduler=scheduler,
+                               scheduler_file=str(scheduler_file) if scheduler_file else None,
+                               conn=conn, on_start=progress.start,
+                               on_cell=progress.advance)  # fmt: skip
+            except ParamError as exc:
+                fail(str(exc))
+    frame = sweep_results.frame_of(run.cells)
+    path = sweep_results.write(frame, out or _default_out(run.sweep_id))
+    _print_ranked(frame, objective, min_trades, top)
+    failed = len(run.failed)
+    note = f" ({failed} failed: see `updown sweep show {run.sweep_id}`)" if failed else ""
+    typer.echo(f"{len(run.cells)} event-driven trials logged under {run.sweep_id}{note}")
+    typer.echo(f"all cells: {path}")
+
+
+def _check_cells(strategy: str, grid) -> None:
+    """Every cell against the strategy's typed parameters, before any data is read."""
+    from research.backtest import with_params
+    from research.sweep import expand_grid
+    from strategies import UnknownStrategy, get_strategy
+    from strategies.params import ParamError
+
+    try:
+        base = get_strategy(strategy)
+        for cell in expand_grid(grid):
+            with_params(base, cell)
+    except (UnknownStrategy, ParamError) as exc:
+        fail(str(exc).strip("'\""))
+
+
+def _check_ranking(objective: str, min_trades: int, workers: int | None) -> None:
+    from research.sweep_results import LOWER_IS_BETTER, OBJECTIVES
+
+    if objective not in OBJECTIVES + LOWER_IS_BETTER:
+        fail(f"--objective {objective!r}: one of {', '.join(OBJECTIVES + LOWER_IS_BETTER)}")
+    if min_trades < 0:
+        fail(f"--min-trades {min_trades}: must be >= 0")
+    if workers is not None and workers < 1:
+        fail(f"--workers {workers}: must be >= 1")
+
+
+def _default_out(sweep_id: str) -> Path:
+    from live.store.db import updown_home
+
+    return updown_home() / "sweeps" / f"{sweep_id}.csv"
+
+
+class _Progress:
+    """A rich progress bar over the grid's cells; prints the sweep id and Dask dashboard first."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        self._bar = Progress("[progress.description]{task.description}", *columns)
+        self._task = None
+        self._failed = 0
+        return self
+
+    def start(self, sweep_id: str, dashboard: str | None, n_cells: int) -> None:
+        typer.echo(f"sweep {sweep_id}: {n_cells} cells; Dask dashboard: {dashboard or 'none'}")
+        self._bar.start()
+        self._task = self._bar.add_task("cells", total=n_cells)
+
+    def advance(self, params, metrics) -> None:
+        if "error" in metrics:
+            self._failed += 1
+            self._bar.console.print(f"cell {params} failed: {metrics['error']}", markup=False)
+        self._bar.update(self._task, advance=1, description=f"cells ({self._failed} failed)")
+
+    def __exit__(self, *exc) -> None:
+        self._bar.stop()
+
+
+def _print_ranked(frame, objective: str, min_trades: int, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from research.sweep_results import ranked
+
+    if objective not in frame.columns:
+        typer.echo(f"no cell has {objective} (every cell failed?)")
+        return
+    best = ranked(frame, objective, min_trades).head(top)
+    table = Table(
+        title=f"best {len(best)} by {objective}"
+        + (f", trades >= {min_trades}" if min_trades else "")
+    )
+    cols = [c for c in best.columns if c not in ("error",)]
+    for col in cols:
+        table.add_column(col, justify="right")
+    for row in best[cols].itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    Console(width=200).print(table)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@sweep_app.command("ls")
+def ls_cmd(
+    limit: int = typer.Option(20, metavar="N", help="How many sweeps, newest first."),
+) -> None:
+    """List past sweeps (screen and grid) with their cell counts."""
+    from live.store import db
+    from research.sweep_results import list_sweeps
+
+    with db.connect() as conn:
+        frame = list_sweeps(conn, limit)
+    if frame.empty:
+        typer.echo("no sweeps yet: run `updown sweep grid` or `updown sweep screen`")
+        return
+    typer.echo(frame.to_string(index=False))
+
+
+@sweep_app.command("show")
+def show_cmd(
+    sweep_id: str = typer.Argument(..., metavar="ID", help="A sweep id from `updown sweep ls`."),
+    objective: str = typer.Option("pnl_net", metavar="METRIC", help="Rank by this metric."),
+    min_trades: int = typer.Option(0, metavar="N", help="Rank only cells with at least N trades."),
+    top: int = typer.Option(20, metavar="N", help="Print the best N cells."),
+    out: Path = typer.Option(None, metavar="FILE", help="Write every cell as CSV or .parquet."),
+    heatmap: str = typer.Option(
+        None, metavar="X,Y", help="Draw a heatmap of the objective over two parameters."
+    ),
+    heatmap_out: Path = typer.Option(None, metavar="PNG", help="Where the heatmap goes."),
+) -> None:
+    """Reopen a sweep: its cells ranked, failed cells with their errors, CSV and a heatmap."""
+    from live.store import db
+    from research import sweep_results
+
+    _check_ranking(objective, min_trades, None)
+    axes = _parts(heatmap) if heatmap else None
+    if axes is not None and len(axes) != 2:
+        fail(f"--heatmap {heatmap!r}: two parameter names, e.g. before_close_s,min_price")
+    with db.connect() as conn:
         try:
-            sweep_id, cells = run_grid(strategy, rows, lo, hi, grid, fill_model=fill_model.value,
-                                       workers=workers, scheduler=scheduler, conn=conn)  # fmt: skip
-        except ParamError as exc:
+            meta, frame = sweep_results.load(conn, sweep_id)
+        except sweep_results.SweepNotFound as exc:
             fail(str(exc))
-    for params, metrics in cells:
-        shown = ", ".join(f"{k}={metrics[k]}" for k in METRICS if k in ("trades", "pnl_net"))
-        typer.echo(f"{params}: {shown}")
-    typer.echo(f"{len(cells)} event-driven trials logged under {sweep_id}")
+    typer.echo(f"{meta['sweep']} {meta['strategy']} {meta['params'].get('kind')}: "
+               f"{len(frame)} cells, data {meta['data_from']} .. {meta['data_to']}")  # fmt: skip
+    if objective in frame.columns:
+        _print_ranked(frame, objective, min_trades, top)
+    for row in frame[frame["error"].notna()].to_dict("records"):
+        typer.echo(f"failed: { ({k: v for k, v in row.items() if k != 'error'}) }: {row['error']}")
+    if out is not None:
+        typer.echo(f"all cells: {sweep_results.write(frame, out)}")
+    if axes is not None:
+        target = heatmap_out or _default_out(sweep_id).with_suffix(f".{axes[0]}-{axes[1]}.png")
+        try:
+            sweep_results.heatmap(frame, axes[0], axes[1], objective, target)
+        except ValueError as exc:
+            fail(str(exc))
+        typer.echo(f"heatmap: {target}")
 
 
 def register(app: typer.Typer) -> None:

@@ -81,12 +81,15 @@ async def adopt_owned(
     reconciliation that follows fails and keeps the runner an observer)."""
     mode = str(slot.engine.mode)
     out = Adopted()
+    adoption, known, excluded = await asyncio.to_thread(_load, pool, mode, now_ms)
+    # The venue's trades may say 0 bps while the taker fee is charged (live/venues/fees.py): the
+    # markets of the adopted orders are looked up first, so their trades carry the market's fee.
+    await _know_markets(venue, adoption)
     snapshot: VenueSnapshot | None = None
     try:
         snapshot = await venue.snapshot(since_ts=now_ms - TRADES_SINCE_MS)
     except Exception as exc:  # noqa: BLE001 - no venue view: adopt the database's, reconcile fails
         out.error = f"venue snapshot failed: {type(exc).__name__}: {exc}"
-    adoption, known, excluded = await asyncio.to_thread(_load, pool, mode, now_ms)
     slot.engine.adopt(adoption)
     if snapshot is not None:
         out.answers = resolve_from_venue(adoption, snapshot, known, now_ms)
@@ -112,6 +115,18 @@ async def adopt_owned(
         len(out.answers),
     )
     return out
+
+
+async def _know_markets(venue: Venue, adoption: Adoption) -> None:
+    """Look up the market of each window the adopted orders are on (a failure is logged: the
+    fee then follows the trade's own figures, as before)."""
+    slugs = {o.order.window_slug for o in adoption.orders}
+    slugs |= {o.window_slug for o in adoption.settling_orders}
+    for slug in sorted(slugs):
+        try:
+            await venue.listing(slug)
+        except Exception as exc:  # noqa: BLE001 - the fee falls back to the trade's own
+            log.warning("market of adopted window %s: %s", slug, exc)
 
 
 async def _resolutions(venue: Venue, adoption: Adoption, now_ms: int) -> list[Any]:

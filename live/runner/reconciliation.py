@@ -1,8 +1,9 @@
 """Startup reconciliation (FM19): for a LIVE trader, before trading starts, the venue's open
 orders, positions and recent trades (the last 24 h) are compared with the database (the venue's
 redeemable rows are resolved positions, not open ones: each must be one the database recorded
-as resolved, its redemption pending or done); the balance
-is recorded with the run for the operator (the engine's balance assertion checks it continuously).
+as resolved, its redemption pending or done); the balance is compared with the ledger the
+database implies when that ledger is at rest (live/runner/balance_check.py; the engine's balance
+assertion checks it continuously after) and recorded with the run for the operator.
 Any mismatch — or any venue query that fails, never read as "flat" — is a failed reconciliation:
 the breaker trips, the runner stays an observer until an operator resolves it, and
 `reconciliation_mismatch` is raised. Every run leaves a `reconciliation_runs` row."""
@@ -19,6 +20,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from live.runner.alarms import RaiseAlert
+from live.runner.balance_check import compare_balance, ledger_at_rest
 from live.venues.port import Venue, VenueSnapshot
 
 SHARE_TOLERANCE = Decimal("0.01")  # dust below 0.01 share counts as equal (DESIGN §4)
@@ -47,10 +49,16 @@ class Reconciliation:
     differences: list[dict] = field(default_factory=list)
     error: str | None = None
     lagging: list[dict] = field(default_factory=list)  # left to assertion 4 (the venue's lag)
+    balance: dict[str, Any] = field(default_factory=dict)  # the balance check: made, or why not
 
     def health(self) -> dict[str, Any]:
-        """The `/health` form: `{ok, differences, error}` (and `lagging`, when any)."""
-        out = {"ok": self.ok, "differences": self.differences, "error": self.error}
+        """The `/health` form: `{ok, differences, error, balance}` (and `lagging`, when any)."""
+        out = {
+            "ok": self.ok,
+            "differences": self.differences,
+            "error": self.error,
+            "balance": self.balance,
+        }
         if self.lagging:
             out["lagging"] = self.lagging
         return out
@@ -91,6 +99,12 @@ async def reconcile_at_start(
             }
             ours = await asyncio.to_thread(db_side, pool, mode)
             result = Reconciliation(ok=True, differences=compare(ours, venue_side))
+            ledger = await asyncio.to_thread(_ledger, pool, mode, now_ms)
+            balance_diffs, result.balance = compare_balance(
+                ledger, snapshot.balance_usd, venue_side.traded_orders
+            )
+            result.differences += balance_diffs
+            venue_view["balance_check"] = result.balance
             late = lagging() if lagging is not None else frozenset()
             result.lagging = [
                 d for d in result.differences if d["kind"] == "position" and d["token_id"] in late
@@ -121,6 +135,11 @@ async def reconcile_at_start(
             differences=result.differences[:20],
         )
     return result
+
+
+def _ledger(pool: ConnectionPool, mode: str, now_ms: int):
+    with pool.connection() as conn:
+        return ledger_at_rest(conn, mode, now_ms)
 
 
 def venue_book(snapshot: VenueSnapshot) -> BookSide:

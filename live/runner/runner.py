@@ -26,7 +26,9 @@ from live.kernel.records import SettlementRecord
 from live.runner import instances, takeover
 from live.runner.account_watch import AccountWatch
 from live.runner.adoption import adopt_owned
+from live.runner.adoption_sim import adopt_copies
 from live.runner.alarms import Alarms, AlertSink
+from live.runner.breaker_memory import carry_trips
 from live.runner.clock import ClockWatch, venue_sampler
 from live.runner.config import Redemption, RunnerConfig
 from live.runner.controls_apply import ControlApplier
@@ -111,6 +113,8 @@ class Runner:
         self.lock_watch: takeover.LockWatch | None = None
         self.store_guard: StoreGuard | None = None
         self.adoption: dict[str, Any] = {}
+        self.adoption_copies: dict[str, dict[str, Any]] = {}  # slot name -> its adoption
+        self.carried_trips: dict[str, str] = {}  # slot name -> the sticky trip it started with
         self.stop_reason = "stopped"
         self.guarded = Guarded()  # failed shutdown steps and clock re-measures, counted
         self._tasks: list[asyncio.Task] = []
@@ -168,6 +172,7 @@ class Runner:
         await self.venue.connect()
         await self.clock.first()
         await asyncio.to_thread(self._build_engines)  # each engine's sink connects
+        self.carried_trips = await carry_trips(self)  # sticky trips of earlier runs (issue 15)
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
         await asyncio.to_thread(
@@ -224,7 +229,10 @@ class Runner:
 
     async def adopt_and_reconcile(self) -> None:
         """A LIVE trader, before it may order (at start, on takeover): adopt what earlier runs
-        owned (live/runner/adoption.py), then the startup reconciliation with the venue."""
+        owned (live/runner/adoption.py), then the startup reconciliation with the venue. The
+        simulated engines (PAPER/DRY_RUN copies) adopt their own mode's rows first
+        (live/runner/adoption_sim.py)."""
+        self.adoption_copies = await adopt_copies(self)
         if self.primary.engine.mode is not Mode.LIVE:
             return
         try:
@@ -294,14 +302,15 @@ class Runner:
         return frozenset(tokens)
 
     def watch_adopted(self) -> None:
-        """The windows of what the primary owns: followed to their resolution (issue 15)."""
+        """The windows of what the engines own: followed to their resolution (issue 15)."""
         if self.windows is None:
             return
-        engine = self.primary.engine
-        slugs = {p.window_slug for p in engine.positions.open_positions()}
-        slugs |= {o.window_slug for o in engine.orders.working()}
-        for slug in sorted(slugs):
-            self.windows.watch(engine.market.windows[slug].window)
+        for slot in self.slots:
+            engine = slot.engine
+            slugs = {p.window_slug for p in engine.positions.open_positions()}
+            slugs |= {o.window_slug for o in engine.orders.working()}
+            for slug in sorted(slugs):
+                self.windows.watch(engine.market.windows[slug].window)
 
     async def _reconcile(self) -> None:
         result = await reconcile_at_start(

@@ -36,6 +36,7 @@ class RunnerView(Protocol):
     gateway: OrderGateway | None
     reconciliation: dict[str, Any]
     adoption: dict[str, Any]  # what the start or takeover adopted (live/runner/adoption.py)
+    adoption_copies: dict[str, dict[str, Any]]  # per simulated slot (live/runner/adoption_sim.py)
     clock_offset_ms: int
     clock: Any  # live.runner.clock.ClockWatch
     max_tick_ms: int
@@ -75,6 +76,7 @@ def health_status(r: RunnerView) -> dict[str, Any]:
             "takeovers": r.role.takeovers if r.role is not None else 0,
         },
         "adoption": r.adoption,
+        "adoption_copies": r.adoption_copies,
         "controls": controls.as_mapping() if controls else None,
         "controls_error": watcher.error if watcher is not None else "starting",
         "feeds": r.feed_guard.watchdog.snapshot() if r.feed_guard is not None else {},

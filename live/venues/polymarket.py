@@ -201,6 +201,8 @@ class PolymarketVenue(Session, CashFlow, OrderFlow):
                 twap_since_ms=self.config.twap_since_ms,
             )
         self._listings[slug] = (time.monotonic(), found)
+        if isinstance(found, Listing):
+            self.remember(found)  # its fee rate then prices our fills on it (fee_rate_of)
         return found
 
     async def discover(

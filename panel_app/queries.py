@@ -80,12 +80,16 @@ UNION ALL
         || ')', f.fill_id
    FROM fills f JOIN orders o USING (client_order_id) ORDER BY f.ts DESC LIMIT 60)
 UNION ALL
-(SELECT ts, 'ASSERTION', CASE WHEN bool_and(ok) THEN 'ASSERTION OK: ' || count(*) || '/'
-        || count(*) || ' checks passed' ELSE 'ASSERTION FAILED: ' || string_agg(name, ', '
-        ORDER BY name) FILTER (WHERE NOT ok) || ' (' || count(*) FILTER (WHERE ok) || '/'
-        || count(*) || ' checks passed)' END || coalesce(' (' || mode || ')', ''),
-        min(id)::text
-   FROM assertion_results GROUP BY ts, mode ORDER BY ts DESC LIMIT 20)
+(SELECT ts, 'ASSERTION', CASE WHEN ok THEN 'ASSERTION OK: ' || n || '/' || n
+        || ' checks passed' ELSE 'ASSERTION FAILED: ' || failed || ' (' || passed || '/' || n
+        || ' checks passed)' END || coalesce(' (' || mode || ')', ''), id::text
+   FROM (SELECT ts, mode, bool_and(ok) AS ok, count(*) AS n, count(*) FILTER (WHERE ok) AS
+                passed, string_agg(name, ', ' ORDER BY name) FILTER (WHERE NOT ok) AS failed,
+                min(id) AS id, max(ts) OVER (PARTITION BY mode) AS latest
+           FROM assertion_results GROUP BY ts, mode) batches
+  -- each mode's latest batch and every failed one: a passing batch every 2 s per mode would
+  -- push every other sentence out of the feed
+  WHERE ts = latest OR NOT ok ORDER BY ts DESC LIMIT 20)
 UNION ALL
 (SELECT ts, 'DENIAL', 'DENIED ' || strategy || ' ' || window_slug || ': ' || code, id::text
    FROM decisions WHERE verdict = 'DENIED' ORDER BY ts DESC LIMIT 20)

@@ -163,7 +163,7 @@ class CommandCenter(Viewer):
             pn.Row(self._header, pn.Column(buttons, strip, width=520)),
             self._money,
             pn.Row(
-                pn.Column(self._strategies, "**P&L by mode (gross vs net)**", self._pnl, width=300),
+                pn.Column(self._strategies, "**P&L by mode (gross vs net)**", self._pnl, width=520),
                 pn.Column("### OPEN POSITIONS", self._positions, sizing_mode="stretch_width"),
             ),
             "### ACTIVITY FEED",

@@ -76,3 +76,17 @@ def test_reconciliation_reports_every_difference():
 def test_reconciliation_of_identical_books_is_clean():
     side = BookSide({"tok-a": Decimal("1.5")}, frozenset({"o1"}))
     assert compare(side, side) == []
+
+
+def test_an_open_position_the_venue_lists_as_redeemable_is_agreement():
+    """A stop between the venue's resolution and our settlement: the database still holds the
+    position open, the venue lists its shares as redeemable (no longer as held). Found by the
+    crash drill (a start reconciled 0.4 s after the window resolved went observer)."""
+    db = BookSide({"tok-a": Decimal("1.69")}, frozenset())
+    venue = BookSide({}, frozenset(), redeemable={"tok-a": Decimal("1.69")})
+    assert compare(db, venue) == []
+    short = BookSide({}, frozenset(), redeemable={"tok-a": Decimal("1.00")})
+    assert [d["kind"] for d in compare(db, short)] == ["position"]
+    stranger = BookSide({}, frozenset(), redeemable={"tok-z": Decimal("2")})
+    kinds = [d["kind"] for d in compare(db, stranger)]
+    assert kinds == ["position", "redeemable_unknown_to_db"]

@@ -158,6 +158,10 @@ def compare(db: BookSide, venue: BookSide) -> list[dict]:
     diffs: list[dict] = []
     for token in sorted(set(db.positions) | set(venue.positions)):
         ours, theirs = db.positions.get(token, Decimal(0)), venue.positions.get(token, Decimal(0))
+        if token in db.positions:
+            # Resolved at the venue, not yet settled by us (a stop between the resolution and
+            # our settlement): the venue lists the shares as redeemable, no longer as held.
+            theirs += venue.redeemable.get(token, Decimal(0))
         if abs(ours - theirs) >= SHARE_TOLERANCE:
             diffs.append(
                 {"kind": "position", "token_id": token, "db": str(ours), "venue": str(theirs)}
@@ -168,7 +172,7 @@ def compare(db: BookSide, venue: BookSide) -> list[dict]:
         diffs.append({"kind": "open_order_unknown_to_db", "venue_order_id": order_id})
     for order_id in sorted(venue.traded_orders - db.traded_orders):
         diffs.append({"kind": "trade_unknown_to_db", "venue_order_id": order_id})
-    for token in sorted(set(venue.redeemable) - db.resolved_tokens):
+    for token in sorted(set(venue.redeemable) - db.resolved_tokens - set(db.positions)):
         diffs.append(
             {"kind": "redeemable_unknown_to_db", "token_id": token,
              "venue": str(venue.redeemable[token])}

@@ -4,7 +4,6 @@ Every figure shown comes from `summary` (research.results, research.report_stats
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 
@@ -67,12 +66,3 @@ def breakdown_tables(summary: dict[str, Any]) -> list:
             table.add_row(r["key"], str(r["trades"]), f"{r['win_rate']:.1%}", *money)
         out.append(table)
     return out
-
-
-def write_html(out: Path) -> tuple[Path, str | None]:
-    """Run notebooks/backtest_report.py on the files in `out`; returns (report.html, the error of
-    a failing cell or None)."""
-    from updown.commands.report import run_notebook
-
-    _, html, error = run_notebook("backtest_report", out / "report", {"run_dir": str(out)})
-    return html, error

@@ -3,7 +3,6 @@ look-ahead check when it finds the future some other way (here: the driver's eve
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,4 +98,5 @@ def test_the_canary_passes_the_lookahead_check_and_the_run_keeps_it(shared_data,
         )
     shown = runs_frame(runs).iloc[0]
     assert shown["integrity (look-ahead check)"].startswith("passed: 12 decisions")
-    assert shown["windows excluded"] == json.dumps(runs.iloc[0]["summary"]["excluded_windows"])
+    excluded = runs.iloc[0]["summary"]["excluded_windows"]
+    assert f"{len(excluded)} excluded" in shown["data (windows used / excluded)"]

@@ -43,8 +43,13 @@ def test_vwap_contrarian_checklist_holds_in_live_paper_and_dry_run_on_the_sandbo
     try:
         live_controls(db_url, strategies="vwap-contrarian")
         promote(db_url, "vwap-contrarian", "vwap-contrarian")
+        # BTC only: the pre-registration lists BTC windows, and the runner enforces it (an ETH
+        # signal is denied PREREG_INSTRUMENT, issue 16)
         config = runner_config(
-            server.base_url, copies=("paper", "dry-run"), strategies=("vwap-contrarian",)
+            server.base_url,
+            assets=("BTC",),
+            copies=("paper", "dry-run"),
+            strategies=("vwap-contrarian",),
         )
         runner = make_runner(db_url, config)
         paused_at = asyncio.run(_drive(db_url, runner))

@@ -107,9 +107,9 @@ def _trade_rows(raw: pd.DataFrame) -> pd.DataFrame:
                 "exit_slippage": _diff(exit_actual, r["intended_exit"]),
                 "impact_flag": bool(r["impact_flag"]),
                 "book_ratio": _f(r["book_ratio"]),
-                "fees": _f(r["fees"]),
-                "pnl_gross": _f(r["pnl_gross"]),
-                "pnl_net": _f(r["pnl_net"]),
+                "fees": money.exact(r["fees"]),  # exact: summed by the money rule
+                "pnl_gross": money.exact(r["pnl_gross"]),  # exact: summed by the money rule
+                "pnl_net": money.exact(r["pnl_net"]),  # exact: summed by the money rule
                 "outcome": _outcome(r),
                 "ours": r["ours"] if isinstance(r["ours"], str) else "",
                 "venue": r["venue_resolution"] if isinstance(r["venue_resolution"], str) else "",

@@ -58,6 +58,9 @@ def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
             "data (windows used / excluded)": [
                 run_data(k, s) for k, s in zip(runs["kind"], summary, strict=True)
             ],
+            "integrity (look-ahead check)": summary.apply(
+                lambda s: s.get("lookahead_check") or "not checked"
+            ),
             "slippage/fill model": runs["fill_model"].fillna("not set"),
             "latency offsets ms": runs["latency_ms"].apply(
                 lambda v: json.dumps(v) if v else "none"

@@ -124,8 +124,6 @@ def _write(result, out: Path, html: bool) -> None:
     paths = result.write(out)
     typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}")
     if html:
-        from research.report import write_html
-
         page, error = write_html(out)
         typer.echo(f"report: {page}" + (f" (a cell failed: {error})" if error else ""))
 
@@ -186,3 +184,12 @@ def _parity(session: str) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("backtest")(backtest_cmd)
+
+
+def write_html(out: Path) -> tuple[Path, str | None]:
+    """Run notebooks/backtest_report.py on the files in `out`; returns (report.html, the error of
+    a failing cell or None). Here, not in research/: research never imports the CLI layer."""
+    from updown.commands.report import run_notebook
+
+    _, html, error = run_notebook("backtest_report", out / "report", {"run_dir": str(out)})
+    return html, error

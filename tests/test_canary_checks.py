@@ -289,3 +289,33 @@ def test_a_mark_whose_pnl_disagrees_with_its_own_inputs_fails_item_5(canary_db):
     pid = f"p-{slug('BTC', 0)}"
     _mark_event(canary_db, pid, Decimal("0.50"), {"shares": "1.00", "entry_price": "0.54"})
     assert failed_items(verify(canary_db)) == {slug("BTC", 0): {5}}
+
+
+def test_a_delayed_fak_that_found_nothing_is_skipped_like_a_killed_one(canary_db):
+    """The venue answered the entry "delayed", then matched nothing: CANCELLED, nothing filled,
+    no position (docs/venue.md O1). Skipped with its reason, like a killed FAK, not failed."""
+    open_ts = BASE + timedelta(minutes=10)
+    close = open_ts + timedelta(minutes=5)
+    slug = f"btc-updown-5m-{int(open_ts.timestamp())}"
+    t = close - timedelta(seconds=60)
+    with psycopg.connect(canary_db) as conn:
+        insert(conn, "windows", slug=slug, venue="sandbox", asset="BTC", length_s=300,
+               open_ts=open_ts, close_ts=close, strike=Decimal("97000"),
+               final_price=Decimal("97001"), status="RESOLVED", winner="UP")  # fmt: skip
+        insert(conn, "signals", signal_id="s-delayed", ts=t, mode="PAPER", run_id=RUN_ID,
+               strategy="always-trade-canary", window_slug=slug, asset="BTC", side="UP",
+               usd=Decimal(1), max_price=Decimal("0.55"), confidence=Decimal("0.55"),
+               inputs={"clob": "0.54"})  # fmt: skip
+        insert(conn, "orders", client_order_id="c-delayed", venue_order_id="0xdelayed",
+               mode="PAPER", run_id=RUN_ID, strategy="always-trade-canary", window_slug=slug,
+               signal_id="s-delayed", position_id="p-delayed", token_id=f"{slug}-up",
+               outcome="UP", side="BUY", purpose="ENTRY", order_type="FAK",
+               requested_usd=Decimal(1), worst_price=Decimal("0.55"), filled_shares=Decimal(0),
+               fee=Decimal(0), state="CANCELLED", reason="delayed, then nothing filled",
+               payload={"tokenID": f"{slug}-up"}, created_ts=t,
+               updated_ts=t + timedelta(seconds=2))  # fmt: skip
+    report = verify(canary_db, windows=3)
+    assert (slug, "entry c-delayed cancelled by the venue: delayed, then nothing filled") in (
+        report.skipped
+    )
+    assert slug not in failed_items(report)

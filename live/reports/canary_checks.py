@@ -355,9 +355,10 @@ CHECKS: dict[int, Callable[[RunData, WindowData], ItemResult]] = {
 def venue_refused(w: WindowData) -> str | None:
     """Why the canary did not trade `w` although it signalled: the venue refused every entry (a
     FAK killed for want of a match at its limit is a legitimate outcome, not a record fault).
-    Only when the records prove it: each signal has exactly one entry order, each REJECTED with
-    the venue's reason and its payload, and there is no fill and no position. Such a window is
-    listed as skipped, not checked; anything less complete is checked (and fails)."""
+    Only when the records prove it: each signal has exactly one entry order, each REJECTED (or
+    CANCELLED with nothing filled, see `_refused`) with the venue's reason and its payload, and
+    there is no fill and no position. Such a window is listed as skipped, not checked; anything
+    less complete is checked (and fails)."""
     if not w.signals or w.fills or w.positions:
         return None
     per_signal = [
@@ -365,11 +366,20 @@ def venue_refused(w: WindowData) -> str | None:
     ]
     if any(len(orders) != 1 for orders in per_signal) or len(w.entry_orders) != len(w.signals):
         return None
-    if not all(o["state"] == "REJECTED" and o["reason"] and o["payload"] for o in w.entry_orders):
+    if not all(_refused(o) and o["reason"] and o["payload"] for o in w.entry_orders):
         return None
     return "; ".join(
-        f"entry {o['client_order_id']} rejected by the venue: {o['reason']}" for o in w.entry_orders
+        f"entry {o['client_order_id']} {o['state'].lower()} by the venue: {o['reason']}"
+        for o in w.entry_orders
     )
+
+
+def _refused(order: dict) -> bool:
+    """REJECTED (a killed FAK), or CANCELLED with nothing filled: a FAK the venue answered
+    "delayed" that then found nothing to match (docs/venue.md O1)."""
+    if order["state"] == "REJECTED":
+        return True
+    return order["state"] == "CANCELLED" and not order["filled_shares"]
 
 
 def check_run(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -34,6 +35,7 @@ from live.kernel.events import (
     Resolved,
 )
 from live.kernel.order_book import remaining_shares
+from live.runner.guarded import EXPECTED
 from live.runner.reconciliation import TRADES_SINCE_MS
 from live.runner.slots import EngineSlot
 from live.store import adoption as store
@@ -41,6 +43,9 @@ from live.venues.discovery import Listing
 from live.venues.port import Venue, VenueSnapshot, VenueTrade
 
 log = logging.getLogger(__name__)
+# Unexpected failures of adoption's best-effort steps (bugs), by step: in /health beside the
+# runner's guarded failures.
+UNEXPECTED: Counter[str] = Counter()
 MATCH_SLACK_MS = 2_000  # a trade of an order sent at t can carry a venue time slightly before t
 FINAL_TRADE = "CONFIRMED"
 FAILED_TRADE = "FAILED"
@@ -125,8 +130,11 @@ async def _know_markets(venue: Venue, adoption: Adoption) -> None:
     for slug in sorted(slugs):
         try:
             await venue.listing(slug)
-        except Exception as exc:  # noqa: BLE001 - the fee falls back to the trade's own
-            log.warning("market of adopted window %s: %s", slug, exc)
+        except EXPECTED as exc:  # the fee falls back to the trade's own figures
+            log.warning("market of adopted window %s: %s: %s", slug, type(exc).__name__, exc)
+        except Exception:  # noqa: BLE001 - not expected: a bug, logged with its traceback
+            UNEXPECTED["market lookup"] += 1
+            log.exception("market of adopted window %s: unexpected failure", slug)
 
 
 async def _resolutions(venue: Venue, adoption: Adoption, now_ms: int) -> list[Any]:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
+from live.runner import adoption as adoption_steps
 from live.runner.config import RunnerConfig
 from live.runner.controls_watch import ControlsWatcher
 from live.runner.feed_guard import FeedGuard
@@ -98,6 +99,7 @@ def health_status(r: RunnerView) -> dict[str, Any]:
         },
         "store_writes": _store_writes(r),
         "guarded_failures": r.guarded.status() if getattr(r, "guarded", None) else {},
+        "adoption_unexpected": dict(adoption_steps.UNEXPECTED),
         "max_tick_ms": r.max_tick_ms,
         "events_processed": r.events_processed,
     }

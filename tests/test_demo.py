@@ -110,8 +110,15 @@ class Lines:
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.seen: list[str] = []
+        self.errors: list[str] = []  # stderr, drained: an unread full pipe blocks the demo
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+        if proc.stderr is not None:
+            threading.Thread(target=self._drain, args=(proc,), daemon=True).start()
+
+    def _drain(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            self.errors.append(line.rstrip("\n"))
 
     def _read(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:

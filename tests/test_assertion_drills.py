@@ -48,6 +48,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("assertion-drills")]
 # Matched → CONFIRMED bound of assertion 2 (60 s in production): short, so a held confirmation
 # trips within the drill's window; the sandbox confirms ordinary matches within ~1 s here.
 SETTLE_BOUND_S = 4.0
+SESSION_LOSS = "40"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,10 @@ def rig(pg_admin_url, template_db):
         thread = None
         try:
             live_controls(db_url, strategies=ALLOWED)
+            # Each drill costs about $1 (a $3 entry at the ask flattened at the bid): ten of them
+            # would reach the defaults' $20 session loss and $10 drawdown and deny the last
+            # drills' entries for a reason that is not their fault.
+            set_controls(db_url, max_session_loss=SESSION_LOSS, max_drawdown_usd="40")
             for name in drills:  # the probe's $3 needs its own envelope (the canary's is $1)
                 rel = "tests/preregistrations/drill-probe.yaml" if name == PROBE.name else None
                 promote(db_url, name, "canary", rel=rel)
@@ -271,7 +276,7 @@ def test_8_an_entry_stamped_outside_its_entry_period_trips(rig: DrillRig):
 def test_9_deployed_capital_above_a_lowered_session_loss_trips(rig: DrillRig):
     def plant(r: DrillRig, _position):
         set_controls(r.db_url, max_session_loss="1")
-        return lambda: set_controls(r.db_url, max_session_loss="20")
+        return lambda: set_controls(r.db_url, max_session_loss=SESSION_LOSS)
 
     trip = rig.drill("deployed_within_session_loss", plant)
     assert Decimal(trip.detail["deployed"]) > Decimal(trip.detail["max_session_loss"]) == 1

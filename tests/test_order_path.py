@@ -21,6 +21,7 @@ from live.venues.config import KEY_VAR
 from live.venues.discovery import Listing
 from live.venues.trading import BALANCE_STALE
 from sandbox_fixtures import (
+    KILL_MESSAGES,
     WORST_BUY,
     market_buy,
     refresh_balance,
@@ -85,6 +86,28 @@ async def sell_price(venue: PolymarketVenue, token: str, shares: Decimal) -> str
     book = await venue.order_book(token)
     floor = (Decimal(1) / shares).quantize(Decimal("0.01")) + Decimal("0.01")
     return str(max(floor, Decimal(repr(book.bids[0][0])) - Decimal("0.05")))
+
+
+async def filled_sell(venue: PolymarketVenue, token: str, shares: Decimal, cid: str):
+    """A FAK SELL of `shares` that trades: priced under the best bid just read, but the maker
+    ladder moves every second and may leave no bid at that price, so the venue kills it (nothing
+    sold: the shares stay). Only that answer is re-sent, re-priced, at most 5 times."""
+    for attempt in range(5):
+        price = await sell_price(venue, token, shares)
+        execution = await venue.execute(
+            order(token, "SELL", str(shares), f"{cid}.{attempt}", price)
+        )
+        if KILL_MESSAGES["FAK"] not in (execution.reason or ""):
+            return execution
+    raise AssertionError(f"SELL {cid} killed 5 times in a row")
+
+
+async def resting_token(venue: PolymarketVenue, window: dict) -> str:
+    """The window's token whose best ask is well above 0.05, so a BUY at 0.05 rests: late in a
+    window one side can trade at a few cents, and a BUY there would match at once."""
+    book = await venue.order_book(window["token_up"])
+    asks = [Decimal(repr(a[0])) for a in book.asks]
+    return window["token_up"] if asks and min(asks) >= Decimal("0.2") else window["token_down"]
 
 
 def counter(sandbox, name: str) -> int:
@@ -263,9 +286,7 @@ def test_adapter_refreshes_the_conditional_cache_before_selling_what_it_bought(s
             bought = await filled_buy(venue, window["token_up"], "5", "b-1")
             await settled(venue, bought.client_order_id)
             refreshes = counter(sandbox, "balance_cache_refreshes")
-            shares = bought.filled_shares
-            price = await sell_price(venue, window["token_up"], shares)
-            sold = await venue.execute(order(window["token_up"], "SELL", str(shares), "s-1", price))
+            sold = await filled_sell(venue, window["token_up"], bought.filled_shares, "s-1")
             return bought, sold, counter(sandbox, "balance_cache_refreshes") - refreshes, venue
 
     bought, sold, refreshes, venue = asyncio.run(scenario())
@@ -289,10 +310,8 @@ def test_balance_refusal_refreshes_and_retries_a_bounded_number_of_times(sandbox
         async with venue_for(sandbox, env=key) as seller:
             await listed(seller, window["slug"])
             shares = bought.filled_shares
+            sold = await filled_sell(seller, window["token_up"], shares, "q-2")
             price = await sell_price(seller, window["token_up"], shares)
-            sold = await seller.execute(
-                order(window["token_up"], "SELL", str(shares), "q-2", price)
-            )
             too_many = await seller.execute(order(window["token_up"], "SELL", "500", "q-3", price))
             return bought, sold, too_many, seller
 
@@ -352,7 +371,8 @@ def test_expired_credentials_are_derived_again_and_the_order_goes_through(sandbo
             return execution, renewed_by_post, venue.credential_renewals, venue
 
     execution, by_post, total, venue = asyncio.run(scenario())
-    assert execution.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
+    filled = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
+    assert execution.status in filled, (execution.status, execution.reason, execution.posted)
     assert by_post == 1 and total == 2
     assert venue._heartbeat.failures == 0
 
@@ -384,9 +404,8 @@ def test_prefixed_order_status_of_a_resting_order_reads_as_open(sandbox):
     async def scenario():
         async with venue_for(sandbox) as venue:
             await listed(venue, window["slug"])
-            posted = await venue.place_limit(
-                window["token_up"], "BUY", Decimal("0.05"), Decimal("10"), "p-1"
-            )
+            token = await resting_token(venue, window)
+            posted = await venue.place_limit(token, "BUY", Decimal("0.05"), Decimal("10"), "p-1")
             raw = await venue.client.get_order(order_id=posted.venue_order_id)
             plain = await venue._order_status(str(posted.venue_order_id))
             await venue.cancel(str(posted.venue_order_id))

@@ -142,7 +142,10 @@ def test_redemption_by_us_every_window_redeemed_and_balance_equals_ledger(db_url
         "SELECT count(*) FROM balances WHERE run_id = %s AND source = 'receivable' AND usd > 0",
         run_id,
     )
-    assert receivable[0][0] >= 1  # a winner was owed before it was redeemed (or all lost)
+    # A winner was owed before it was redeemed; when every window lost, nothing was owed (seen
+    # in a clean-clone run: the assertion had required a receivable either way).
+    won_any = any(won for _slug, _status, won, *_rest in found)
+    assert (receivable[0][0] >= 1) if won_any else (receivable[0][0] == 0), (found, receivable)
 
 
 def test_auto_redeem_by_the_venue_is_followed(db_url):

@@ -18,6 +18,9 @@ from live.store import controls as control_store
 
 log = logging.getLogger(__name__)
 CACHE_S = 1.0
+# A re-read that has not answered this long after it began fails closed meanwhile (its own pool
+# timeout is 2 s; a saturated worker pool can delay it further).
+STALE_S = 3.0
 
 
 class ControlsWatcher:
@@ -31,6 +34,7 @@ class ControlsWatcher:
         self._read_at = float("-inf")
         self.error: str | None = "controls not read yet"
         self._listen_task: asyncio.Task | None = None
+        self._reading: asyncio.Future | None = None
         self.on_change: Callable[[Controls], None] | None = None
         self.changes_seen = 0
 
@@ -49,15 +53,27 @@ class ControlsWatcher:
     def failed_closed(self) -> bool:
         return self.error is not None
 
-    async def current_async(self) -> Controls:
-        """`current()` with the database read in a worker thread (the runner's tick: no
-        synchronous database call on the event loop, issue 15); the snapshot and the change
-        callback are applied on the loop."""
-        if self._clock() - self._read_at >= CACHE_S:
-            self._read_at = self._clock()
-            fresh, error = await asyncio.to_thread(self._read)
-            self._apply(fresh, error)
+    def current_nowait(self) -> Controls:
+        """The snapshot, for the runner's tick, which never waits on the database (issue 15: a
+        tick held by an unreachable store tripped `tick_under_5s`, a sticky breaker, so trading
+        never resumed after a database outage). When the snapshot is older than 1 s a re-read
+        starts in a worker thread and is applied on the loop when it answers; an error fails
+        closed (PAUSE), and so does a read still unanswered `STALE_S` after it began."""
+        now = self._clock()
+        if self._reading is None and now - self._read_at >= CACHE_S:
+            self._read_at = now
+            self._reading = asyncio.ensure_future(self._read_in_background())
+        elif self._reading is not None and now - self._read_at >= STALE_S and self.error is None:
+            self.error = f"controls read unanswered after {now - self._read_at:.1f} s"
+            log.error("runtime controls unreadable, failing closed (PAUSE): %s", self.error)
+            self._fail_closed()
         return self._snapshot
+
+    async def _read_in_background(self) -> None:
+        try:
+            self._apply(*await asyncio.to_thread(self._read))
+        finally:
+            self._reading = None
 
     def _read(self) -> tuple[Controls | None, str | None]:
         try:

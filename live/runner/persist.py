@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -38,6 +39,9 @@ class EnginePersistence:
         )
         self._conn = psycopg.connect(url, autocommit=False, **self._options)
         self.sink = Sink(self._conn, run_id)
+        # Its own thread: during an outage the shared worker pool fills with reads waiting for
+        # connections, and the engine's records must not queue behind them.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"persist-{run_id}")
         self.sink.open_run(
             kind="session", mode=mode, strategy=strategies, assets=assets, venue=venue
         )
@@ -69,7 +73,7 @@ class EnginePersistence:
     async def _flush_once(self) -> None:
         batch, self._pending = self._pending, []
         try:
-            await asyncio.to_thread(self._write, batch)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._write, batch)
             self.last_write = time.monotonic()
             self.failing = False
         except psycopg.Error as exc:
@@ -126,6 +130,9 @@ class EnginePersistence:
     async def close(self, summary: dict) -> None:
         await self.flush()
         try:
-            await asyncio.to_thread(self.sink.finish, summary)
+            await asyncio.get_running_loop().run_in_executor(
+                self._thread, self.sink.finish, summary
+            )
         finally:
             self._conn.close()
+            self._thread.shutdown(wait=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from live.venues.port import Venue
 from strategies import resolve
 
 log = logging.getLogger(__name__)
+IO_THREADS = 16  # the worker threads of database and other blocking calls (see start())
 # What a trader that lost the lock no longer writes: the rows the new trader adopted.
 HANDED_OVER = (
     Order,
@@ -152,6 +154,12 @@ class Runner:
 
     async def start(self) -> None:
         cfg = self.config
+        # Database calls run in worker threads; during an outage many of them wait for a
+        # connection at once (pool, lock, alerts, heartbeats), so the default six would queue
+        # the rest behind them.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="updown-io")
+        )
         # No synchronous database call on the event loop, even at start (issue 15).
         await asyncio.to_thread(migrate.migrate, self.db_url)
         self.pool = pool = await asyncio.to_thread(make_pool, self.db_url, min_size=2, max_size=8)
@@ -172,6 +180,9 @@ class Runner:
         await self.venue.connect()
         await self.clock.first()
         await asyncio.to_thread(self._build_engines)  # each engine's sink connects
+        if self.primary.engine.mode is Mode.LIVE:  # the first ticks answer from a filled cache
+            names = [s.name for s in self.primary.engine.config.strategies]
+            await asyncio.to_thread(self.gate.prefetch, names)
         self.carried_trips = await carry_trips(self)  # sticky trips of earlier runs (issue 15)
         if not lock.held:  # after the engines exist, so observe() trips them too
             self.role.observe(LOCK_HELD_ELSEWHERE)
@@ -417,7 +428,7 @@ class Runner:
         if task.cancelled() or self.stopping.is_set():
             return
         exc = task.exception()
-        log.error("runner task %s ended unexpectedly: %r", task.get_name(), exc)
+        log.error("runner task %s ended unexpectedly: %r", task.get_name(), exc, exc_info=exc)
         trip(self.slots, f"runner task {task.get_name()} died: {exc!r}")
         self.request_stop(f"runner task {task.get_name()} died: {exc!r}")
 
@@ -535,11 +546,12 @@ class Runner:
         period = self.config.tick_ms / 1000
         while True:
             began = time.monotonic()
-            # Database reads in worker threads: a hung server never freezes the loop.
-            self.applier.apply(await self.controls.current_async())
+            # Database reads in worker threads, not waited for: an unreachable store neither
+            # freezes the loop nor holds the tick (the reads fail closed on their own).
+            self.applier.apply(self.controls.current_nowait())
             if self.primary.engine.mode is Mode.LIVE:
                 names = [s.name for s in self.primary.engine.config.strategies]
-                await asyncio.to_thread(self.gate.prefetch, names)
+                self.gate.prefetch_in_background(names)
             self.feed_guard.check(self.feeds.reconnect)
             self._dispatch(Timer(self.now_ms()))
             for slot in self.slots:

@@ -51,6 +51,7 @@ class StrategyGate:
         self._limits: dict[str, PreregLimits | None] = {}  # from the valid promotion's file
         self._stand_ins = stand_in_lengths
         self._background: set[asyncio.Task] = set()
+        self._prefetching: asyncio.Future | None = None
         self._kill_lock = threading.Lock()
         self.expired_on_loop = 0  # promotion checks refused on the loop (cache expired)
 
@@ -68,6 +69,12 @@ class StrategyGate:
             young = cached is not None and time.monotonic() - cached[0] < PROMOTION_STALE_S
             return bool(young and cached[1])
         return self._check(strategy)
+
+    def prefetch_in_background(self, strategies: list[str]) -> None:
+        """`prefetch` in a worker thread, one at a time; the runner's tick calls it and never
+        waits for it (issue 15: a tick held by an unreachable store trips `tick_under_5s`)."""
+        if self._prefetching is None or self._prefetching.done():
+            self._prefetching = asyncio.ensure_future(asyncio.to_thread(self.prefetch, strategies))
 
     def prefetch(self, strategies: list[str]) -> None:
         """Refresh the cache of `strategies` about to expire (the runner calls it in a worker

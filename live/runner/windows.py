@@ -120,7 +120,10 @@ class WindowTracker:
         self.windows[slug] = window
         self.tick_changes += 1
         self._emit(WindowListed(max(ts, self._now_ms()), window))
-        self._upsert(window)
+        # Off the event loop, in order with the listing's own write: a synchronous write here
+        # held the loop for the pool's 10 s during a database outage and its PoolTimeout ended
+        # the market-feed task, stopping the runner (seen in `updown drill db-outage`).
+        self.writes.submit(f"tick of {slug}", self._upsert, window)
         return True
 
     def _on_listing(self, window: Window) -> int:

@@ -343,6 +343,26 @@ def test_an_observer_that_saw_the_resolution_settles_what_it_adopts_on_it() -> N
     assert pos.pnl_net == Decimal("5.77") - Decimal("0.52") * Decimal("5.77")
 
 
+def test_an_order_adopted_in_flight_and_answered_after_the_resolution_is_settled() -> None:
+    """`updown drill db-outage --seconds 30`: the trader's entry was in flight when the database
+    went away, the observer watched the window resolve, took over, adopted the order and only
+    then heard the venue's answer; the position it opened stayed MONITORING for ever."""
+    trader = _live()
+    cid = _opened(trader)
+    adoption = trader.export_adoption()  # the trader loses the lock with its order in flight
+    observer = _live()
+    run(observer, [listed(W), resolved(CLOSE + 20_000, W, "UP")])  # it watched the resolution
+    observer.adopt(adoption)
+    observer.process(OrderAck(CLOSE + 21_000, cid, "0xv"))
+    observer.process(
+        OrderFill(CLOSE + 21_100, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0))
+    )
+    (pos,) = list(observer.positions)
+    assert observer.orders.get(cid).state is OrderState.FILLED
+    assert pos.state is PositionState.CLOSED and pos.resolution == "UP"
+    assert observer.ledger.receivables.total == Decimal("5.77")  # owed until redeemed
+
+
 # ------------------------------------------------- LIVE with the cash side: settling and redeeming
 
 STEPS = ("signal", "signal", "book", "answer", "answer", "answer", "settle", "resolve", "redeem")

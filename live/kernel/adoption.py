@@ -362,7 +362,7 @@ def adopt(engine: Any, adoption: Adoption) -> None:
         ledger.venue_balance = ledger.venue_positions = None
     ledger.changed_at(engine.now)
     engine.adopted = adoption
-    _settle_already_resolved(engine, seen_resolved)
+    settle_already_resolved(engine, seen_resolved)
     engine._refresh_trading_state()
 
 
@@ -401,10 +401,11 @@ def _adopt_cash_side(engine: Any, adoption: Adoption) -> None:
             raise AdoptionError(f"redemption of {pid}: status {row.status!r}")
 
 
-def _settle_already_resolved(engine: Any, slugs: set[str]) -> None:
+def settle_already_resolved(engine: Any, slugs: set[str]) -> None:
     """Adopted positions on a window this engine saw resolved and the exporting one did not (an
-    observer watched the resolution before it took over): settled now, as they would have been
-    at the resolution (their payout cash, or a receivable awaiting redemption)."""
+    observer watched the resolution before it took over), or opened there by the late answer to
+    an adopted order: settled now, as they would have been at the resolution (their payout cash,
+    or a receivable awaiting redemption)."""
     positions, windows, ledger = engine.positions, engine.market.windows, engine.ledger
     settled = False
     for pos in list(positions.open_positions()):

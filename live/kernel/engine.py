@@ -26,7 +26,14 @@ from live.kernel.book import Book
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.commands import CancelOrder, Command
 from live.kernel.controls import InvalidControl
-from live.kernel.domain import ZERO, Agreement, Order, TradingState
+from live.kernel.domain import (
+    TERMINAL_ORDER_STATES,
+    ZERO,
+    Agreement,
+    Order,
+    PositionState,
+    TradingState,
+)
 from live.kernel.drawdown import DrawdownGuard
 from live.kernel.engine_config import EngineConfig, default_controls
 from live.kernel.entry_desk import EntryDesk, Moment
@@ -355,6 +362,23 @@ class Engine:
 
     def _on_venue_result(self, ev: Any) -> None:
         self.order_desk.apply(ev, self.now)
+        self._settle_late_entry(ev.client_order_id)
+
+    def _settle_late_entry(self, client_order_id: str) -> None:
+        """An order final only after its window resolved in this engine's view (an order a
+        takeover adopted in flight: the observer saw the resolution, the venue's answer came
+        after; `updown drill db-outage --seconds 30` left such positions MONITORING for ever):
+        its position is settled at once, as it would have been at the resolution."""
+        order = self.orders.get(client_order_id)
+        if order is None or order.position_id is None or order.state not in TERMINAL_ORDER_STATES:
+            return
+        position = self.positions.positions.get(order.position_id)
+        if position is None or position.state is PositionState.CLOSED:
+            return
+        ws = self.market.windows.get(position.window_slug)
+        if ws is not None and ws.winner is not None:
+            adoption_.settle_already_resolved(self, {position.window_slug})
+            self._on_position_closed()
 
     def _on_resolved(self, ev: Resolved) -> None:
         ws = self.market.windows.get(ev.slug)

@@ -63,6 +63,27 @@ class DemoConfig:
     say: Callable[[str], None] = field(default=print)
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both stop the demo the careful way (open LIVE positions
+    settle first; the second one stops at once). Installed explicitly: a process started in
+    the background of a non-interactive shell inherits SIGINT ignored, and Python then never
+    raises KeyboardInterrupt (the clean-clone CI ran the demo so: Ctrl-C did nothing)."""
+    if not _main_thread():
+        return  # signal handlers can only be set there (a test driving Demo in a thread)
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 class DemoError(RuntimeError):
     """Something the demo needs could not be started; the message says what."""
 
@@ -84,6 +105,7 @@ class Demo:
 
     def run(self) -> int:
         self.start_s, self.started_at = time.monotonic(), datetime.now(UTC)
+        _stop_on_signals()
         self._announce()
         try:
             self.start()

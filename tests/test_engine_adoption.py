@@ -363,6 +363,30 @@ def test_an_order_adopted_in_flight_and_answered_after_the_resolution_is_settled
     assert observer.ledger.receivables.total == Decimal("5.77")  # owed until redeemed
 
 
+def test_the_starting_cash_waits_for_a_late_entrys_receivable_the_venue_may_have_paid() -> None:
+    """The same takeover, when the earlier run's redemption had already paid that window: a
+    balance report holding the payout set the starting cash while the receivable was still
+    counted, the Redeemed counted it again and assertion 5 tripped for good (db-outage drill,
+    seeds 5 and 6). The starting cash now waits until the receivable is redeemed."""
+    trader = _live()
+    cid = _opened(trader)
+    # from the database, as the runner loads it: LIVE cash is learnt from the venue's report
+    adoption = replace(trader.export_adoption(), cash=None, initial_cash=None)
+    observer = _live()
+    run(observer, [listed(W), resolved(CLOSE + 20_000, W, "UP")])
+    observer.adopt(adoption)
+    observer.process(OrderAck(CLOSE + 21_000, cid, "0xv"))
+    fill = OrderFill(CLOSE + 21_100, cid, "t1", Decimal("0.52"), Decimal("5.77"), Decimal(0))
+    observer.process(fill)
+    paid = Decimal("50") - Decimal("0.52") * Decimal("5.77") + Decimal("5.77")  # already paid
+    observer.process(BalanceReport(CLOSE + 22_000, paid))
+    assert observer.ledger.cash is None  # waits: the receivable may be in this balance
+    observer.process(Redeemed(CLOSE + 23_000, W.slug, Decimal("5.77"), "0xr", "rpc", 1))
+    observer.process(BalanceReport(CLOSE + 24_000, paid))
+    assert observer.ledger.cash == paid and observer.ledger.receivables.total == 0
+    assert observer.run_assertions(), observer.take_records()
+
+
 # ------------------------------------------------- LIVE with the cash side: settling and redeeming
 
 STEPS = ("signal", "signal", "book", "answer", "answer", "answer", "settle", "resolve", "redeem")

@@ -347,11 +347,12 @@ class Engine:
             ledger.initial_cash = ev.usd - realised + tied + ledger.receivables.total
 
     def _adopted_receivables_pending(self) -> bool:
-        adopted = self.adopted
-        if adopted is None:
-            return False
-        pending = self.ledger.receivables.pending
-        return any(r.position_id in pending for r in adopted.redemptions if r.status == "PENDING")
+        """Any receivable still pending while the starting cash is learnt after an adoption:
+        the adopted ones, and those of positions an adopted order opened on a window already
+        resolved (settled at once, `_settle_late_entry`): the earlier run may have redeemed
+        them already (the db-outage drill: a report that held the payout set the starting
+        cash, the Redeemed then counted it twice and assertion 5 tripped for good)."""
+        return self.adopted is not None and bool(self.ledger.receivables.pending)
 
     def _on_fill_settled(self, ev: FillSettled) -> None:
         self.order_desk.settle_fill(ev, self.now)

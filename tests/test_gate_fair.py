@@ -141,3 +141,40 @@ def test_vwap_contrarian_is_gated_to_paper_and_refused_live_without_real_venue_e
     live = gate.evaluate(conn, repo, "vwap-contrarian", "live")
     assert "cite the backtests" in failed(live)["evidence"]
     assert "only 0 settled PAPER/LIVE on polymarket windows" in failed(live)["clean_windows"]
+
+
+def _sweep_trials(matrix: np.ndarray, run_id: str) -> list[tuple[str, str | None, dict]]:
+    """One logged trial per configuration (column) of a sweep: its Sharpe and its per-window
+    P&L series, as `updown sweep grid` logs them."""
+    out = []
+    for j in range(matrix.shape[1]):
+        series = matrix[:, j]
+        sharpe = float(series.mean() / series.std(ddof=1))
+        out.append(("grid", run_id, {"sharpe": sharpe, "window_pnl": series.tolist()}))
+    return out
+
+
+def test_the_gate_refuses_a_sweep_whose_in_sample_winner_loses_out_of_sample():
+    """PBO in the gate (issue 17, item 2: 'and PBO when a sweep exists'): two configurations
+    that mirror each other over 16 windows summing to zero, so whichever wins in sample loses
+    out of sample in every split (PBO 1); the same traded returns pass when the sweep's best
+    configuration is best in every split (PBO 0)."""
+    from research import gate_stats
+
+    doc = prereg.draft("sweepy", Metric.EV_PER_DOLLAR, 0.0, 0.4, pnl_sd=1.0)
+    data = doc.model_dump(mode="python")
+    data["overfitting"] = {"trial_budget": 10, "min_deflated_sharpe": 0.9}
+    p = Preregistration.model_validate(data)
+    rng = np.random.default_rng(16)
+    returns = list(rng.normal(0.5, 1.0, 60))  # a strong traded edge: the DSR alone passes
+    x = rng.normal(0, 1, 16)
+    x -= x.mean()  # the windows sum to zero: in-sample gain is out-of-sample loss
+    mirrored = np.column_stack([x, -x])
+    refused = gate_stats.overfitting(p, returns, _sweep_trials(mirrored, "sweep-mirror"))
+    assert not refused.ok, refused
+    assert refused.figures["pbo"] >= gate_stats.PBO_LIMIT and "PBO" in refused.evidence
+    assert refused.figures["deflated_sharpe"] >= 0.9  # refused for the PBO, not the DSR
+    y = 2 * x  # the same noise in both, one configuration 0.5 ahead in every window
+    edge = np.column_stack([1.0 + y, 0.5 + y])
+    kept = gate_stats.overfitting(p, returns, _sweep_trials(edge, "sweep-edge"))
+    assert kept.ok and kept.figures["pbo"] < gate_stats.PBO_LIMIT, kept

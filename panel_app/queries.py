@@ -188,7 +188,8 @@ EVENT_QUERIES: dict[str, str] = {
         AS strategy FROM alerts WHERE kind = 'kill_criterion_hit'
         AND (detail ? 'strategy' OR detail ? 'where')""",
     "token_mismatches": """SELECT p.position_id, p.asset, p.token_id, w.token_up, w.token_down
-        FROM positions p JOIN windows w ON w.slug = p.window_slug WHERE p.state <> 'CLOSED'
+        FROM positions p JOIN windows w ON w.slug = p.window_slug
+        AND w.venue = coalesce(p.venue, w.venue) WHERE p.state <> 'CLOSED'
         AND p.token_id NOT IN (coalesce(w.token_up, ''), coalesce(w.token_down, ''))""",
     "runs": """SELECT run_id, kind, mode, strategy, fill_model, latency_ms, summary, started_at,
         finished_at FROM backtest_runs ORDER BY started_at DESC LIMIT 20""",

@@ -274,6 +274,7 @@ def _stage_probe(world: World, stage: str, since: float) -> Callable[[], bool]:
     else:  # closed, not settled
         sql = (
             "SELECT 1 FROM positions p JOIN windows w ON w.slug = p.window_slug "
+            "AND w.venue = coalesce(p.venue, w.venue) "
             "WHERE p.mode = 'LIVE' AND p.state <> 'CLOSED' AND w.close_ts < now()"
         )
     return lambda: bool(world.rows(sql))

@@ -22,6 +22,7 @@ WINDOWS = f"""
 SELECT DISTINCT s.window_slug AS slug, s.asset, w.open_ts, w.close_ts, w.strike, w.final_price,
        w.winner, w.status
 FROM signals s LEFT JOIN windows w ON w.slug = s.window_slug
+    AND w.venue = coalesce((SELECT r.venue FROM backtest_runs r WHERE r.run_id = s.run_id), w.venue)
 WHERE s.strategy = ANY(%(strategies)s) AND s.{RUN}"""
 SIGNALS = f"""SELECT * FROM signals WHERE window_slug = ANY(%(slugs)s)
     AND strategy = ANY(%(strategies)s) AND {RUN} ORDER BY ts"""

@@ -84,6 +84,7 @@ def ledger_at_rest(conn: psycopg.Connection, mode: str, now_ms: int) -> LedgerAt
         (
             "an open position on a closed window",
             "SELECT 1 FROM positions p JOIN windows w ON w.slug = p.window_slug "
+            "AND w.venue = coalesce(p.venue, w.venue) "
             "WHERE p.mode = %s AND p.state <> 'CLOSED' AND w.close_ts <= %s LIMIT 1",
             (mode, datetime.fromtimestamp(now_ms / 1000, tz=UTC)),
         ),

@@ -143,7 +143,9 @@ def load_adoption(
             row["window_slug"]: row["n"]
             for row in cur.execute(
                 """SELECT o.window_slug, count(*) AS n FROM orders o
+                   LEFT JOIN backtest_runs r ON r.run_id = o.run_id
                    LEFT JOIN windows w ON w.slug = o.window_slug
+                        AND w.venue = coalesce(r.venue, w.venue)
                    WHERE o.mode = %s AND o.purpose = 'ENTRY'
                      AND (w.slug IS NULL OR w.close_ts > %s)
                    GROUP BY o.window_slug""",

@@ -178,9 +178,16 @@ def test_demo_walks_the_whole_path_to_a_settled_live_position_and_stops_cleanly(
         cash_line = lines.until(lambda line: CASH.search(line) is not None, timeout_s=30)
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: open LIVE positions settle, then all stops
-        lines.until(lambda line: line.startswith("demo stopped"), timeout_s=150)
-        proc.wait(timeout=30)
+        stopped = lines.until(lambda line: line.startswith("demo stopped"), timeout_s=150)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # The second signal stops at once, and the demo still stops its children (a killed
+            # demo would leave its runner and sandbox running: they have their own sessions).
+            proc.terminate()
+            proc.wait(timeout=60)
     out = "\n".join(lines.seen)
+    assert stopped, out + proc.stderr.read()  # Ctrl-C was heard (SIGINT ignored: issue of CI)
     assert settled, out + proc.stderr.read()
     assert proc.returncode == 0, out + proc.stderr.read()
 

@@ -319,3 +319,36 @@ def test_a_delayed_fak_that_found_nothing_is_skipped_like_a_killed_one(canary_db
         report.skipped
     )
     assert slug not in failed_items(report)
+
+
+def _denied_signal_window(canary_db, minutes: int, code: str | None) -> str:
+    """A window with one canary signal, its decision (DENIED `code`, or APPROVED when None),
+    and nothing else: no order, no fill, no position."""
+    open_ts = BASE + timedelta(minutes=minutes)
+    close = open_ts + timedelta(minutes=5)
+    slug = f"btc-updown-5m-{int(open_ts.timestamp())}"
+    t = close - timedelta(seconds=60)
+    with psycopg.connect(canary_db) as conn:
+        insert(conn, "windows", slug=slug, venue="sandbox", asset="BTC", length_s=300,
+               open_ts=open_ts, close_ts=close, strike=Decimal("97000"),
+               final_price=Decimal("97001"), status="RESOLVED", winner="UP")  # fmt: skip
+        insert(conn, "signals", signal_id=f"s-{minutes}", ts=t, mode="PAPER", run_id=RUN_ID,
+               strategy="always-trade-canary", window_slug=slug, asset="BTC", side="UP",
+               usd=Decimal(1), max_price=Decimal("0.55"), confidence=Decimal("0.55"),
+               inputs={"clob": "0.54"})  # fmt: skip
+        insert(conn, "decisions", ts=t, mode="PAPER", run_id=RUN_ID, signal_id=f"s-{minutes}",
+               strategy="always-trade-canary", window_slug=slug,
+               verdict="DENIED" if code else "APPROVED", code=code)  # fmt: skip
+    return slug
+
+
+def test_a_window_whose_only_signal_the_gate_denied_is_skipped_not_failed(canary_db):
+    """The vwap-contrarian ladder paused its runner while a LIVE signal was being decided: the
+    signal was denied (TRADING_STATE), no order was due, and item 2 failed the window. Such a
+    window is skipped with the denial; an approved signal without its order still fails."""
+    denied = _denied_signal_window(canary_db, 10, "TRADING_STATE")
+    approved = _denied_signal_window(canary_db, 20, None)
+    report = verify(canary_db, windows=4)
+    assert (denied, "signal s-10 denied: TRADING_STATE") in report.skipped
+    assert denied not in failed_items(report)
+    assert 2 in failed_items(report)[approved]  # approved, never ordered: a real fault

@@ -374,6 +374,18 @@ def venue_refused(w: WindowData) -> str | None:
     )
 
 
+def gate_denied(w: WindowData) -> str | None:
+    """Why the canary did not trade `w` although it signalled: the risk gate denied every
+    signal (a recorded decision: the kill switch paused, a limit was reached), so no order was
+    due. Only when nothing else happened there (no entry order, no fill, no position); a denied
+    signal beside an order is checked (and item 2 fails)."""
+    if not w.signals or w.entry_orders or w.fills or w.positions:
+        return None
+    if not all(s.get("denied_code") for s in w.signals):
+        return None
+    return "; ".join(f"signal {s['signal_id']} denied: {s['denied_code']}" for s in w.signals)
+
+
 def _refused(order: dict) -> bool:
     """REJECTED (a killed FAK), or CANCELLED with nothing filled: a FAK the venue answered
     "delayed" that then found nothing to match (docs/venue.md O1)."""
@@ -388,11 +400,14 @@ def check_run(
     stops: Sequence[dict[str, Any]] = (),
     resolution_due_s: float = RESOLUTION_DUE_S,
 ) -> CanaryReport:
-    """Every item for every window of `run` the canary traded (see `venue_refused`). With `now`,
+    """Every item for every window of `run` the canary traded (see `venue_refused` and
+    `gate_denied`). With `now`,
     a window not yet settled whose resolution is not yet due has its settlement items PENDING;
     once overdue they fail, saying so when a runner stopped with it open (`stops`: rows of
     `runner_stops`)."""
-    skipped = tuple((w.slug, why) for w in run.windows if (why := venue_refused(w)))
+    skipped = tuple(
+        (w.slug, why) for w in run.windows if (why := venue_refused(w) or gate_denied(w))
+    )
     checked = [w for w in run.windows if w.slug not in dict(skipped)]
     results = tuple(
         _unsettled_verdict(CHECKS[item](run, w), w, now, stops, resolution_due_s)

@@ -24,8 +24,12 @@ SELECT DISTINCT s.window_slug AS slug, s.asset, w.open_ts, w.close_ts, w.strike,
 FROM signals s LEFT JOIN windows w ON w.slug = s.window_slug
     AND w.venue = coalesce((SELECT r.venue FROM backtest_runs r WHERE r.run_id = s.run_id), w.venue)
 WHERE s.strategy = ANY(%(strategies)s) AND s.{RUN}"""
-SIGNALS = f"""SELECT * FROM signals WHERE window_slug = ANY(%(slugs)s)
-    AND strategy = ANY(%(strategies)s) AND {RUN} ORDER BY ts"""
+# Each signal with the code of its denial, if the risk gate denied it (a recorded decision).
+SIGNALS = f"""SELECT s.*, d.code AS denied_code FROM signals s
+    LEFT JOIN LATERAL (SELECT code FROM decisions x WHERE x.signal_id = s.signal_id
+                       AND x.verdict = 'DENIED' ORDER BY x.ts LIMIT 1) d ON true
+    WHERE s.window_slug = ANY(%(slugs)s) AND s.strategy = ANY(%(strategies)s) AND s.{RUN}
+    ORDER BY s.ts"""
 ORDERS = f"""SELECT * FROM orders WHERE window_slug = ANY(%(slugs)s)
     AND strategy = ANY(%(strategies)s) AND {RUN} ORDER BY created_ts"""
 POSITIONS = f"""SELECT * FROM positions WHERE {RUN}

@@ -370,3 +370,31 @@ def test_control_desk_writes_through_the_store_into_control_changes(db_url):
         WHERE key='max_session_loss' ORDER BY id DESC LIMIT 1""",
     )
     assert (by, old, new) == ("dashboard:bob", "20", "15")
+
+
+def test_risk_status_is_failed_when_any_modes_latest_result_failed():
+    """The latest row across modes alone (DISTINCT ON name) let a copy's pass written at the
+    same instant hide LIVE's failure: the table now shows each mode and fails on any."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from panel_app.models.risk import assertions
+    from panel_app.models.state import Snapshot
+
+    now = datetime.now(UTC)
+    name = "tick_under_5s"
+    frames = {
+        "assertions": pd.DataFrame([{"name": name, "ts": now, "ok": True, "detail": {}}]),
+        "assertion_failures": pd.DataFrame([{"name": name, "ts": now, "detail": {"x": 1}}]),
+        "assertions_by_mode": pd.DataFrame(
+            [
+                {"mode": "LIVE", "name": name, "ts": now, "ok": False},
+                {"mode": "PAPER", "name": name, "ts": now, "ok": True},
+            ]
+        ),
+    }
+    table = assertions(Snapshot(taken_at=now, frames=frames)).set_index("assertion")
+    assert table.loc[name, "status"] == "FAILED"
+    assert table.loc[name, "modes"] == "LIVE FAILED · PAPER ok"
+    assert table.loc["fill_has_position", "status"] == "no result"

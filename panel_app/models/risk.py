@@ -127,21 +127,33 @@ def triggers(snap: Snapshot) -> pd.DataFrame:
 
 
 def assertions(snap: Snapshot) -> pd.DataFrame:
-    """The ten assertions (plus any other recorded) with latest status and last failure."""
+    """The ten assertions (plus any other recorded) with latest status and last failure. The
+    status is per mode this session (`modes`: "LIVE ok · PAPER FAILED"), FAILED when any mode's
+    latest result failed: the latest row across modes alone let a copy's pass, written at the
+    same instant, hide LIVE's failure. Without results this session, the latest ever."""
     latest = {r["name"]: r for _, r in snap.frame("assertions").iterrows()}
     failures = {r["name"]: r for _, r in snap.frame("assertion_failures").iterrows()}
-    names = [n for n, _ in ASSERTIONS] + sorted(set(latest) - {n for n, _ in ASSERTIONS})
+    by_mode: dict[str, dict[str, bool]] = {}
+    for _, r in snap.frame("assertions_by_mode").iterrows():
+        by_mode.setdefault(r["name"], {})[str(r["mode"])] = bool(r["ok"])
+    recorded = set(latest) | set(by_mode)
+    names = [n for n, _ in ASSERTIONS] + sorted(recorded - {n for n, _ in ASSERTIONS})
     label = dict(ASSERTIONS)
     rows = []
     for i, name in enumerate(names, start=1):
-        last, fail = latest.get(name), failures.get(name)
-        status = "no result" if last is None else ("ok" if last["ok"] else "FAILED")
+        last, fail, modes = latest.get(name), failures.get(name), by_mode.get(name, {})
+        if modes:
+            status = "ok" if all(modes.values()) else "FAILED"
+        else:
+            status = "no result" if last is None else ("ok" if last["ok"] else "FAILED")
+        shown = " · ".join(f"{m} {'ok' if ok else 'FAILED'}" for m, ok in sorted(modes.items()))
         rows.append(
             {
                 "n": i,
                 "assertion": name,
                 "check": label.get(name, "(not in the spec's ten)"),
                 "status": status,
+                "modes": shown or "—",
                 "checked": "—" if last is None else f"{last['ts']:%H:%M:%S}",
                 "last_failure": "never" if fail is None else f"{fail['ts']:%Y-%m-%d %H:%M:%S}",
                 "failure_detail": "" if fail is None else json.dumps(fail["detail"], default=str),

@@ -16,12 +16,13 @@ def assertions_html(model: RiskModel) -> Html:
     rows = [
         fmt(
             '<tr class="ud-assertion" data-name="{name}"><td>{n}</td><td>{status}</td>'
-            "<td>{name}</td><td>{check}</td><td>{checked}</td>"
+            "<td>{name}</td><td>{check}</td><td>{modes}</td><td>{checked}</td>"
             '<td class="ud-last-failure">{last} {detail}</td></tr>',
             n=n,
             status=chip(a["status"], a["status"], a["failure_detail"], "ud-assertion-status"),
             name=a["assertion"],
             check=a["check"],
+            modes=a["modes"],
             checked=a["checked"],
             last=a["last_failure"],
             detail=a["failure_detail"],
@@ -29,7 +30,8 @@ def assertions_html(model: RiskModel) -> Html:
         for n, a in model.assertions.iterrows()
     ]
     head = Html(
-        "<tr><th>#</th><th>status</th><th>name</th><th>check</th><th>last checked</th>"
+        "<tr><th>#</th><th>status</th><th>name</th><th>check</th><th>by mode</th>"
+        "<th>last checked</th>"
         "<th>last failure</th></tr>"
     )
     return fmt('<table class="ud-assertions">{}{}</table>', head, join(rows))

@@ -26,6 +26,17 @@
 # the entry time) fares against the price paid — calibration, the fair-pricing null. The
 # pre-registration then states the hypothesis both halves motivate and the sample size to test it
 # on the live data the ladder collects.
+#
+# **Getting data.** Unlike notebooks 01–03 this one needs three public recordings the demo's
+# database does not hold: a Chainlink BTC/USD capture of the realtime data stream (CSV:
+# `feed_ts_ms`, `value`, `server_ts_ms`, …), the Gamma 5-minute BTC Up/Down markets of the same
+# day (JSONL, one market per line: slug, condition id, token ids, strike, resolution) and a CLOB
+# top-of-book capture (CSV, one row a second: `Timestamp`, `TargetTime`, `UpBid`, `UpAsk`, …).
+# The defaults are the team's real files in `../shared/data/real/` (a checkout beside the
+# repository); elsewhere pass your own with papermill, `-p files '["chainlink.csv.gz",
+# "gamma.jsonl.gz", "book.csv.gz"]'`, each recognised by `chainlink`, `gamma` or `top_of_book`
+# in its name. The formats are those `updown data import --format chainlink | gamma-markets |
+# top-of-book` reads (`docs/research.md`).
 
 # %% tags=["parameters"]
 files = [
@@ -54,6 +65,9 @@ from research.prereg_schema import Metric, Preregistration, PriceModel
 
 by_kind = {k: next((Path(f) for f in files if k in Path(f).name), None)
            for k in ("chainlink", "gamma", "top_of_book")}  # fmt: skip
+absent = [f"{k}: {p}" for k, p in by_kind.items() if p is None or not p.exists()]
+if absent:  # a clear stop, not a traceback deep in a reader (see "Getting data" above)
+    raise SystemExit("missing recordings (pass -p files '[...]'): " + "; ".join(absent))
 by_kind
 
 # %% [markdown]

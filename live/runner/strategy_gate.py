@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
@@ -27,6 +27,7 @@ from live.runner.slots import EngineSlot
 log = logging.getLogger(__name__)
 PROMOTION_CACHE_S = 1.0
 PROMOTION_STALE_S = 10.0  # the oldest cached answer used on the event loop
+KILL_RETRY_S = 2.0  # a kill-criterion check the store could not answer is tried again after this
 
 
 class StrategyGate:
@@ -54,6 +55,7 @@ class StrategyGate:
         self._prefetching: asyncio.Future | None = None
         self._kill_lock = threading.Lock()
         self.expired_on_loop = 0  # promotion checks refused on the loop (cache expired)
+        self.kill_check_failures = 0  # kill-criterion checks the store did not answer (retried)
 
     def promoted(self, strategy: str) -> bool:
         """LIVE needs a valid promotion; cached for 1 s. A DB error counts as not promoted
@@ -121,7 +123,24 @@ class StrategyGate:
             asyncio.to_thread(self.check_kill, slot, session_pnls(slot))
         )
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda done: self._kill_checked(done, slot))
+
+    def _kill_checked(self, task: asyncio.Task, slot: EngineSlot) -> None:
+        """A check the store could not answer (an outage: the settlement came while it was
+        away) is tried again every `KILL_RETRY_S` until it is answered: it was lost before, and
+        the criterion went unchecked until the next settlement. Anything else is logged with its
+        traceback and counted."""
+        self._background.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.kill_check_failures += 1
+        if isinstance(exc, (psycopg.Error, PoolTimeout)):
+            log.warning("kill-criterion check failed (%s: %s): retried in %.0f s",
+                        type(exc).__name__, exc, KILL_RETRY_S)  # fmt: skip
+            asyncio.get_running_loop().call_later(KILL_RETRY_S, self.after_settlement, slot)
+        else:
+            log.error("kill-criterion check failed unexpectedly", exc_info=exc)
 
     def check_kill(self, slot: EngineSlot, session: dict[str, list] | None = None) -> None:
         """Evaluate each strategy's pre-registered kill criterion on its settled P&L: earlier

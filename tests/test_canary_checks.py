@@ -294,18 +294,8 @@ def test_a_mark_whose_pnl_disagrees_with_its_own_inputs_fails_item_5(canary_db):
 def test_a_delayed_fak_that_found_nothing_is_skipped_like_a_killed_one(canary_db):
     """The venue answered the entry "delayed", then matched nothing: CANCELLED, nothing filled,
     no position (docs/venue.md O1). Skipped with its reason, like a killed FAK, not failed."""
-    open_ts = BASE + timedelta(minutes=10)
-    close = open_ts + timedelta(minutes=5)
-    slug = f"btc-updown-5m-{int(open_ts.timestamp())}"
-    t = close - timedelta(seconds=60)
+    slug, t = _signalled_window(canary_db, 10, "s-delayed")
     with psycopg.connect(canary_db) as conn:
-        insert(conn, "windows", slug=slug, venue="sandbox", asset="BTC", length_s=300,
-               open_ts=open_ts, close_ts=close, strike=Decimal("97000"),
-               final_price=Decimal("97001"), status="RESOLVED", winner="UP")  # fmt: skip
-        insert(conn, "signals", signal_id="s-delayed", ts=t, mode="PAPER", run_id=RUN_ID,
-               strategy="always-trade-canary", window_slug=slug, asset="BTC", side="UP",
-               usd=Decimal(1), max_price=Decimal("0.55"), confidence=Decimal("0.55"),
-               inputs={"clob": "0.54"})  # fmt: skip
         insert(conn, "orders", client_order_id="c-delayed", venue_order_id="0xdelayed",
                mode="PAPER", run_id=RUN_ID, strategy="always-trade-canary", window_slug=slug,
                signal_id="s-delayed", position_id="p-delayed", token_id=f"{slug}-up",
@@ -321,9 +311,9 @@ def test_a_delayed_fak_that_found_nothing_is_skipped_like_a_killed_one(canary_db
     assert slug not in failed_items(report)
 
 
-def _denied_signal_window(canary_db, minutes: int, code: str | None) -> str:
-    """A window with one canary signal, its decision (DENIED `code`, or APPROVED when None),
-    and nothing else: no order, no fill, no position."""
+def _signalled_window(canary_db, minutes: int, signal_id: str):
+    """A resolved BTC 5m window `minutes` after BASE with one canary signal a minute before its
+    close, and nothing else; returns (slug, the signal's time)."""
     open_ts = BASE + timedelta(minutes=minutes)
     close = open_ts + timedelta(minutes=5)
     slug = f"btc-updown-5m-{int(open_ts.timestamp())}"
@@ -332,10 +322,18 @@ def _denied_signal_window(canary_db, minutes: int, code: str | None) -> str:
         insert(conn, "windows", slug=slug, venue="sandbox", asset="BTC", length_s=300,
                open_ts=open_ts, close_ts=close, strike=Decimal("97000"),
                final_price=Decimal("97001"), status="RESOLVED", winner="UP")  # fmt: skip
-        insert(conn, "signals", signal_id=f"s-{minutes}", ts=t, mode="PAPER", run_id=RUN_ID,
+        insert(conn, "signals", signal_id=signal_id, ts=t, mode="PAPER", run_id=RUN_ID,
                strategy="always-trade-canary", window_slug=slug, asset="BTC", side="UP",
                usd=Decimal(1), max_price=Decimal("0.55"), confidence=Decimal("0.55"),
                inputs={"clob": "0.54"})  # fmt: skip
+    return slug, t
+
+
+def _denied_signal_window(canary_db, minutes: int, code: str | None) -> str:
+    """A window with one canary signal and its decision (DENIED `code`, or APPROVED when None),
+    and nothing else: no order, no fill, no position."""
+    slug, t = _signalled_window(canary_db, minutes, f"s-{minutes}")
+    with psycopg.connect(canary_db) as conn:
         insert(conn, "decisions", ts=t, mode="PAPER", run_id=RUN_ID, signal_id=f"s-{minutes}",
                strategy="always-trade-canary", window_slug=slug,
                verdict="DENIED" if code else "APPROVED", code=code)  # fmt: skip

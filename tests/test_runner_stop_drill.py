@@ -12,7 +12,6 @@ never refused for balance (no refresh-and-retry was needed); no breaker tripped.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -29,31 +28,18 @@ from runner_kit import (
     start_sandbox,
     until,
 )
+from test_runner_controls import SizedCanary
 
-from live.kernel.domain import RiskParams, Signal
-from live.kernel.strategy import WindowView
+from live.kernel.domain import RiskParams
 from live.runner import runner as runner_module
-from strategies.canary import AT_T_MINUS_60, Canary, favoured_side
+from strategies.canary import AT_T_MINUS_60
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runner-stop")]
 STOP = Decimal("0.001")
 
 
-@dataclass(frozen=True, slots=True)
-class StopCanary(Canary):
-    """The canary's entry, $4 (a stopped-out exit must be worth the venue's $1 minimum)."""
-
-    usd: Decimal = Decimal("4")
-
-    def evaluate(self, view: WindowView) -> Signal | None:
-        favoured = favoured_side(view)
-        if favoured is None:
-            return None
-        side, price = favoured
-        return view.signal(side, self.usd, clob_price=round(price, 4), reason="stop drill")
-
-
-DRILL = StopCanary(name="stop-drill", timing=AT_T_MINUS_60, risk=RiskParams(stop_loss=STOP))
+# The controls drill's $4 canary entry (a stopped-out exit must be worth the venue's $1 minimum).
+DRILL = SizedCanary(name="stop-drill", timing=AT_T_MINUS_60, risk=RiskParams(stop_loss=STOP))
 
 
 def test_a_stop_fires_at_its_threshold_through_the_venues_balance_cache(db_url, monkeypatch):

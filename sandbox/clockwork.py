@@ -191,7 +191,11 @@ def _close(ex: Exchange, state: WindowState, now: float) -> None:
 def _resolve(ex: Exchange, state: WindowState) -> None:
     window = state.window
     state.final = pricepath.settlement_price(
-        ex.config.seed, window.asset, window.close_ts, window.length, ex.config.settlement_rule
+        ex.config.seed,
+        window.asset,
+        ex.markets.path_second(window.close_ts),
+        window.length,
+        ex.config.settlement_rule,
     )
     state.true_winner = "Up" if state.strike is None or state.final >= state.strike else "Down"
     state.winner = state.true_winner
@@ -242,9 +246,10 @@ def _expire_gtd(ex: Exchange, now: float) -> None:
 
 def _publish_prices(ex: Exchange, second: int) -> None:
     ts_ms = int((second + ex.faults.skew()) * 1000)
+    path_second = ex.markets.path_second(second)
     for asset in ex.config.assets:
-        price = pricepath.oracle_price(ex.config.seed, asset, second)
-        twap = pricepath.twap(ex.config.seed, asset, second, 60)
+        price = pricepath.oracle_price(ex.config.seed, asset, path_second)
+        twap = pricepath.twap(ex.config.seed, asset, path_second, 60)
         base = asset.lower()
         for topic, symbol, value in (
             ("crypto_prices_chainlink", f"{base}/usd", price),

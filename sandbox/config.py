@@ -64,6 +64,13 @@ class SandboxConfig:
     # whose POLY_TIMESTAMP is more than `max_timestamp_age_s` from the venue's clock is refused.
     credential_lifetime_s: float | None = None
     max_timestamp_age_s: float | None = None
+    # Price-path pinning (tests and reproducible demos): the oracle path is a pure function of
+    # (seed, asset, unix second), so by default what the venue quotes depends on the time of
+    # day it runs. With `path_start` set (a unix second), the path is read from that second
+    # onwards: the window in progress when the exchange is built maps to the path window
+    # containing `path_start`, and every later second keeps the same offset. Slugs, order
+    # timestamps and the oracle's report times stay wall-clock.
+    path_start: int | None = None
 
     def __post_init__(self) -> None:
         self._apply_profile()
@@ -87,6 +94,10 @@ class SandboxConfig:
             raise ConfigError("start balance must be non-negative")
         if not 0.05 <= self.tick_seconds <= 5:
             raise ConfigError("tick seconds must be 0.05..5")
+        if self.path_start is not None and not 0 <= self.path_start <= 4_102_444_800:
+            raise ConfigError(
+                f"path start must be a unix second in 0..4102444800, got {self.path_start}"
+            )
         if not 0 < self.trade_step_seconds <= 60:
             raise ConfigError(f"trade step must be 0..60 seconds, got {self.trade_step_seconds}")
 

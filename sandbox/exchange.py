@@ -58,6 +58,7 @@ class Exchange(OrderEntry, OrderDesk):
         self.key_issued: dict[str, float] = {}  # API key -> when created or last derived
         self.publish: Publisher = lambda channel, key, asset, payload: None
         self.server_secret = hashlib.sha256(f"sandbox:{config.seed}".encode()).digest()
+        self.markets.pin(clock())
         self.markets.refresh(clock())
 
     # ---- time as the venue reports it -------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sandbox import pricepath
-from sandbox.config import SandboxConfig
+from sandbox.config import SandboxConfig, window_label
 from sandbox.matching import Offer
 from sandbox.quotes import Ladder, Level, fair_up, maker_book, tick_for
 from sandbox.windows import Window, WindowStatus, make_window, scheduled_opens
@@ -49,6 +49,21 @@ class Markets:
     ladders: dict[str, Ladder] = field(default_factory=dict)
     consumed: dict[str, dict[Decimal, Decimal]] = field(default_factory=dict)
     last_trade: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    # seconds added to a wall-clock second to read the price path (config.path_start); 0 = none
+    shift: int = 0
+
+    def pin(self, now: float) -> None:
+        """Fix the price-path offset from `config.path_start` (no-op when unset): the window of
+        the longest length in progress at `now` reads the path from the window containing
+        `path_start`, so the run sees the same prices whatever the time of day."""
+        if self.config.path_start is None:
+            return
+        step = max(self.config.window_seconds)
+        self.shift = self.config.path_start // step * step - int(now) // step * step
+
+    def path_second(self, second: int) -> int:
+        """The price-path second that wall-clock `second` reads."""
+        return second + self.shift
 
     def refresh(self, now: float) -> list[WindowState]:
         """Create the windows due to be listed; return the new ones."""
@@ -77,7 +92,7 @@ class Markets:
         return pricepath.settlement_price(
             self.config.seed,
             window.asset,
-            window.open_ts,
+            self.path_second(window.open_ts),
             window.length,
             self.config.settlement_rule,
         )
@@ -119,7 +134,7 @@ class Markets:
         follows the fair (0.001 near 0 and 1) unless the tick_size fault forces one."""
         window = state.window
         if state.status is WindowStatus.OPEN and state.strike is not None:
-            spot = pricepath.spot(self.config.seed, window.asset, second)
+            spot = pricepath.spot(self.config.seed, window.asset, self.path_second(second))
             state.fair = fair_up(
                 spot,
                 float(state.strike),
@@ -127,7 +142,10 @@ class Markets:
                 pricepath.sigma_per_second(window.asset),
             )
         state.tick = forced_tick if forced_tick is not None else tick_for(state.fair)
-        up = maker_book(self.config.seed, window.slug, second, state.fair, state.tick)
+        # keyed like the slug, on the path's clock (the slug itself when the path is not pinned)
+        opened = self.path_second(window.open_ts)
+        key = f"{window.asset.lower()}-updown-{window_label(window.length)}-{opened}"
+        up = maker_book(self.config.seed, key, self.path_second(second), state.fair, state.tick)
         self.ladders[window.token_up] = up
         self.ladders[window.token_down] = mirror(up)
         self.consumed[window.token_up] = {}

@@ -31,11 +31,20 @@ REPO = Path(__file__).resolve().parents[1]
 WINDOW_S = 20
 
 
+# The drills read the sandbox's price path from one fixed hour (2026-01-01 19:00 UTC, seed 11),
+# so what they see does not depend on the time of day CI runs them: the path is indexed by the
+# wall clock, and on some hours the VWAP-contrarian ladder waited 15 windows for its first
+# signal. In this hour it signals in each of the first six 20 s BTC windows (docs/sandbox.md).
+PATH_START = 1_767_294_000
+
+
 def sandbox_config(**overrides: Any) -> SandboxConfig:
-    """Short windows for runner drills: 20 s, settled 1 s after the close, BTC and ETH."""
+    """Short windows for runner drills: 20 s, settled 1 s after the close, BTC and ETH, on a
+    pinned price path (PATH_START)."""
     settings: dict[str, Any] = {
         "port": 0,
         "seed": 11,
+        "path_start": PATH_START,
         "assets": ("BTC", "ETH"),
         "window_seconds": (WINDOW_S,),
         "settle_delay": 1.0,

@@ -25,6 +25,53 @@ def test_same_seed_same_path_and_books_different_seed_differs():
     assert books != [maker_book(4, "btc-updown-5m-1", s, 0.5, TICK_COARSE) for s in range(50)]
 
 
+def _pinned_run(wall_start: int, path_start: int | None) -> list[tuple]:
+    """What a BTC 20 s sandbox built at `wall_start` quotes over the next 60 s: per second, the
+    strike, fair and Up book of the window in progress, relative to the start."""
+    from decimal import Decimal
+
+    from sandbox.clockwork import advance
+    from sandbox.config import SandboxConfig
+    from sandbox.exchange import Exchange
+
+    now = [float(wall_start)]
+    config = SandboxConfig(
+        port=0,
+        seed=5,
+        assets=("BTC",),
+        window_seconds=(20,),
+        path_start=path_start,
+        fee_rate=Decimal("0.07"),
+    )
+    ex = Exchange(config, clock=lambda: now[0])
+    seen = []
+    for step in range(60):
+        now[0] = wall_start + step + 0.7
+        advance(ex, now[0])
+        state = next(
+            s for s in ex.markets.states.values() if s.window.open_ts <= now[0] < s.window.close_ts
+        )
+        seen.append(
+            (
+                state.window.open_ts - wall_start,
+                state.strike,
+                state.fair,
+                ex.markets.ladders.get(state.window.token_up),
+            )
+        )
+    return seen
+
+
+def test_a_pinned_price_path_is_the_same_whatever_the_hour_it_runs():
+    """`path_start` makes a run independent of the time of day (the VWAP ladder's signals
+    depended on it): two sandboxes built hours apart, on the same window phase, quote the same
+    strikes, fair values and books second by second; unpinned they do not."""
+    first = _pinned_run(T0, path_start=1_767_294_000)
+    assert first == _pinned_run(T0 + 7 * 3600 + 40, path_start=1_767_294_000)
+    assert first != _pinned_run(T0 + 7 * 3600 + 40, path_start=None)
+    assert first != _pinned_run(T0, path_start=1_767_294_000 + 3600)
+
+
 def _signed_post(sandbox, client, path: str, body: str) -> httpx.Response:
     creds = client.credentials
     ts = str(int(time.time()))

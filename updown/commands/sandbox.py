@@ -14,6 +14,12 @@ def sandbox_cmd(
     host: str = typer.Option("127.0.0.1", metavar="HOST", help="Interface to bind."),
     port: int = typer.Option(8701, metavar="PORT", help="Port (0 = any free port)."),
     seed: int = typer.Option(0, metavar="N", help="Seed of the price path and books."),
+    path_start: int | None = typer.Option(
+        None,
+        metavar="UNIX_SECOND",
+        help="Read the price path from this unix second on, whatever the time of day "
+        "(reproducible runs); default: the wall clock's own second.",
+    ),
     assets: str = typer.Option("BTC,ETH,SOL,XRP", metavar="ASSETS", help="Comma list of assets."),
     window_seconds: str = typer.Option(
         "60,300", metavar="SECONDS", help="Comma list of window lengths, in seconds."
@@ -94,6 +100,7 @@ def sandbox_cmd(
             host=host,
             port=port,
             seed=seed,
+            path_start=path_start,
             assets=parse_assets(assets),
             window_seconds=parse_lengths(window_seconds),
             settle_delay=settle_delay,

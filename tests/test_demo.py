@@ -6,6 +6,7 @@ expected timeline is a pure function of the window schedule, checked by hand her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -293,3 +294,111 @@ def test_a_promotion_on_record_is_said_at_the_start_and_its_revocation_when_it_h
     assert len(revoked) == 1 and "kill criterion hit: max drawdown" in revoked[0]
     assert f"gate REVOKED #{promotion_id}" in path.phrase()
     assert "promoted on record" in path.summary()
+
+
+# ---------------------------------------------------------------- a demo stopped, then run again
+
+
+def _demo(db_url: str, sandbox_port: int, health_port: int) -> tuple[subprocess.Popen, Lines]:
+    env = {**os.environ, "UPDOWN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "updown.cli", "demo", "--duration", "600", "--no-dashboard"]
+        + ["--sandbox-port", str(sandbox_port), "--health-port", str(health_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, Lines(proc)
+
+
+def _owed_live(db_url: str) -> set[int]:
+    """LIVE positions not settled to cash: open, or closed with their redemption pending."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT position_id FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' "
+            "UNION SELECT position_id FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _stop(proc: subprocess.Popen, lines: Lines, at_once: bool) -> bool:
+    """Ctrl-C (twice when `at_once`: the second one skips the wait for open positions); True
+    once the demo said it stopped."""
+    proc.send_signal(signal.SIGINT)
+    waiting = lambda line: "new entries paused; waiting" in line  # noqa: E731
+    done = lambda line: line.startswith("demo stopped")  # noqa: E731
+    if at_once and lines.until(lambda line: waiting(line) or done(line), 30):
+        if done(lines.seen[-1]):
+            return True
+        proc.send_signal(signal.SIGINT)
+    stopped = lines.until(done, timeout_s=150)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return stopped
+
+
+@pytest.mark.xdist_group("demo")
+def test_a_demo_stopped_with_live_positions_open_is_settled_by_the_next_demo(db_url):
+    """Issue 15: run the demo, stop it at once while LIVE positions are open, run it again.
+    The venue keeps what the first run held (its sandbox stays up, as a real venue would), the
+    second run's runner adopts those positions and settles them to cash, and it stops its
+    sandbox when nothing is left owed."""
+    import psutil
+
+    sandbox_port, health_port = free_port(), free_port()
+    kept_pid = None
+    try:
+        proc, lines = _demo(db_url, sandbox_port, health_port)
+        try:
+            ordered = lines.until(
+                lambda line: (
+                    (m := STEP.match(line)) is not None
+                    and m[2] == "LIVE"
+                    and m[3].startswith("first order")
+                ),
+                timeout_s=240,
+            )
+        finally:
+            stopped = _stop(proc, lines, at_once=True)
+        first = "\n".join(lines.seen)
+        assert ordered and stopped and proc.returncode == 0, first + proc.stderr.read()
+        assert "stopping now: open LIVE positions stay open in the records" in first
+        kept = re.search(r"the sandbox keeps running \(pid (\d+), port (\d+)\)", first)
+        assert kept is not None and int(kept[2]) == sandbox_port, first
+        kept_pid = int(kept[1])
+        assert psutil.pid_exists(kept_pid)
+        assert "demo stopped: runner and dashboard are down" in first
+        left = _owed_live(db_url)
+        assert left, "the first run was stopped with nothing owed: nothing to prove"
+
+        proc, lines = _demo(db_url, sandbox_port, health_port)
+        try:
+            reused = lines.until(lambda line: "reusing the sandbox the last demo" in line, 60)
+            deadline = time.monotonic() + 150
+            while (owed := left & _owed_live(db_url)) and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            stopped = _stop(proc, lines, at_once=False)
+        second = "\n".join(lines.seen)
+        assert reused and stopped and proc.returncode == 0, second + proc.stderr.read()
+        assert "on the sandbox it left running: the runner adopts them" in second
+        assert not owed, f"positions the first run left were not settled to cash: {owed}"
+        with psycopg.connect(db_url) as conn:
+            settled = conn.execute(
+                "SELECT count(*) FROM positions WHERE position_id = ANY(%s) AND state = 'CLOSED' "
+                "AND resolution IS NOT NULL AND pnl_net IS NOT NULL",
+                (sorted(left),),
+            ).fetchone()[0]
+            roles = conn.execute("SELECT role FROM instances ORDER BY 1").fetchall()
+        assert settled == len(left)
+        assert roles == [("stopped",), ("stopped",)], roles
+        assert "demo stopped: runner, dashboard and sandbox are down" in second, second
+        assert not psutil.pid_exists(kept_pid) or psutil.Process(kept_pid).status() == "zombie"
+    finally:
+        if kept_pid is not None:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(kept_pid).kill()

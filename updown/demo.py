@@ -10,6 +10,7 @@ everything cleanly."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import psutil
 import psycopg
 
 from live.reports.money import usd
@@ -45,6 +47,14 @@ WINDOW_SECONDS = (15, 20, 60)
 SETTLE_DELAY_S = 2.0
 DASHBOARD_START_S = 90.0
 RUNNER_FIRST_ENTRY_S = 2.0  # from /health answering to the runner's first entry (discovery, books)
+# A demo stopped with LIVE positions still open or awaiting redemption leaves its sandbox running
+# (a venue does not stop when a trader does) and says so here; the next demo on the same port
+# reuses it, and its runner adopts and settles what the last one left (issue 15).
+VENUE_RECORD = REPO / ".updown" / "demo-venue.json"
+# The demo's throw-away sandbox wallet, kept so that a restarted demo trades the same account
+# (a fresh key would be a fresh, empty account). Sandbox only: never funded anywhere real.
+WALLET = REPO / ".updown" / "demo-wallet"
+KEY_VAR = "POLYMARKET_PRIVATE_KEY"  # live.venues.config.KEY_VAR (not imported: slow)
 
 
 @dataclass
@@ -78,6 +88,81 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _ignore_signals() -> None:
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def live_left_open(url: str, since: datetime) -> int:
+    """LIVE positions opened since `since` that are not settled to cash (not CLOSED, or closed
+    with their redemption still PENDING), plus LIVE orders sent since then that the venue has
+    not answered for good (a match the venue has not reported yet opens a position later)."""
+    with psycopg.connect(url) as conn:
+        open_positions = conn.execute(
+            "SELECT count(*) FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' "
+            "AND opened_ts >= %s",
+            (since,),
+        ).fetchone()[0]
+        in_flight = conn.execute(
+            "SELECT count(*) FROM orders o WHERE o.mode = 'LIVE' AND o.created_ts >= %s "
+            "AND o.state IN ('NEW', 'SUBMITTED', 'ACKED', 'PARTIALLY_FILLED', 'UNKNOWN') "
+            "AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.mode = 'LIVE' "
+            "AND p.window_slug = o.window_slug AND p.run_id = o.run_id)",
+            (since,),
+        ).fetchone()[0]
+        owed = conn.execute(
+            "SELECT count(*) FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING' "
+            "AND resolved_ts >= %s",
+            (since,),
+        ).fetchone()[0]
+    return open_positions + in_flight + owed
+
+
+class KeptVenue:
+    """A sandbox an earlier demo left running: not this process's child, so it is watched by
+    its pid through psutil, and only while that pid is still an `updown … sandbox` process (a
+    reused pid is never signalled). Offers the Popen calls the demo makes."""
+
+    def __init__(self, pid: int, since: str) -> None:
+        self.pid, self.returncode = pid, None
+        try:
+            self.since = datetime.fromisoformat(since)
+        except ValueError:
+            self.since = datetime.fromtimestamp(0, UTC)
+        self._proc = None
+        with contextlib.suppress(psutil.Error, ValueError):
+            proc = psutil.Process(pid)
+            if "sandbox" in proc.cmdline() and "updown.cli" in proc.cmdline():
+                self._proc = proc
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                alive = self._proc is not None and self._proc.status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                alive = False
+            if not alive:
+                self.returncode = 0
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                self._proc.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.1)
+        return 0
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 def _main_thread() -> bool:
     import threading
 
@@ -100,6 +185,7 @@ class Demo:
         self._dashboard_due: float | None = None  # until the dashboard answers
         self.start_s = time.monotonic()
         self.started_at = datetime.now(UTC)
+        self.venue_since = self.started_at  # when the sandbox in use started (kept or new)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -139,14 +225,20 @@ class Demo:
         self.url = database_url()
         migrate.migrate(self.url)
         say(f"database     {mask_url(self.url)}")
-        self.path = DemoPath(self.url, REPO, self.started_at, say, self.start_s)
-        record = self.path.begin()
         self.env = {**os.environ, "UPDOWN_DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1"}
         base = f"http://127.0.0.1:{self.c.sandbox_port}"
-        self._spawn("sandbox", "sandbox", *self._sandbox_args())
-        self._wait_http("sandbox", f"{base}/_sandbox/state")
+        kept = self._kept_venue(base)
+        self.path = DemoPath(self.url, REPO, self.started_at, say, self.start_s)
+        record = self.path.begin(venue_kept=kept is not None)
+        if kept is not None:
+            self.procs["sandbox"] = kept
+            self.venue_since = kept.since
+        else:
+            self._spawn("sandbox", "sandbox", *self._sandbox_args())
+            self._wait_http("sandbox", f"{base}/_sandbox/state")
+            self.venue_since = self.started_at
         self._prepare_controls()
-        self._spawn("runner", "run", *self._runner_args(base))
+        self._spawn("runner", "run", *self._runner_args(base), env={KEY_VAR: self._wallet_key()})
         self._wait_http("runner", self.health_url, timeout_s=90)
         if self.c.dashboard:  # its start is checked while watching: the path does not wait for it
             self._demo_operator()
@@ -216,14 +308,14 @@ class Demo:
         self.env[ENV_OPERATORS] = str(path)
         self.login = ("demo", password)
 
-    def _spawn(self, name: str, *args: str) -> None:
+    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         log = REPO / ".updown" / f"demo-{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = log.open("w")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "updown.cli", *args],
             cwd=REPO,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -244,37 +336,137 @@ class Demo:
         raise DemoError(f"{name} did not answer at {url} within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        """Open LIVE positions settle first (the sandbox ends with the demo; a position it never
-        resolved would fail the next start's reconciliation), then the runner (SIGINT: it cancels
-        pending entries and flushes), then the others."""
+        """Open LIVE positions settle first (bounded; Ctrl-C again: stop now), then the runner
+        (SIGINT: it cancels pending entries, records what it leaves open and flushes), then the
+        dashboard; the sandbox stops too unless LIVE positions are still open or awaiting their
+        redemption: then it keeps running for the next demo to settle them (VENUE_RECORD)."""
         try:
             self._settle_open_live()
         except KeyboardInterrupt:
             self.c.say("stopping now: open LIVE positions stay open in the records")
-        for name in ("runner", "dashboard", "sandbox"):
-            proc = self.procs.get(name)
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGINT if name == "runner" else signal.SIGTERM)
-            try:
-                proc.wait(timeout=30 if name == "runner" else 10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _ignore_signals()  # the rest is bounded (30 + 10 s): a third Ctrl-C must not cut it
+        for name in ("runner", "dashboard"):
+            self._end(name)
+        kept = self._keep_venue()
+        if not kept:
+            self._end("sandbox")
+            with contextlib.suppress(FileNotFoundError):
+                VENUE_RECORD.unlink()
         if self.path is not None:
             self.c.say(self.path.summary())
         if self.procs:
-            self.c.say(
-                "demo stopped: runner, dashboard and sandbox are down; the database keeps "
-                "every record (updown db url)"
+            what = (
+                "runner and dashboard are down"
+                if kept
+                else "runner, dashboard and sandbox are down"
             )
+            self.c.say(f"demo stopped: {what}; the database keeps every record (updown db url)")
+
+    def _end(self, name: str) -> None:
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGINT if name == "runner" else signal.SIGTERM)
+        try:
+            proc.wait(timeout=30 if name == "runner" else 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    # ------------------------------------------------------------------ the venue across demos
+
+    def _wallet_key(self) -> str:
+        """The sandbox wallet's key: the operator's POLYMARKET_PRIVATE_KEY if set, else the
+        demo's own throw-away key in WALLET (created once, mode 0600; never printed)."""
+        if os.environ.get(KEY_VAR):
+            return os.environ[KEY_VAR]
+        with contextlib.suppress(FileNotFoundError):
+            key = WALLET.read_text().strip()
+            if len(key.removeprefix("0x")) == 64:
+                return key
+        WALLET.parent.mkdir(parents=True, exist_ok=True)
+        key = "0x" + secrets.token_hex(32)
+        fd = os.open(WALLET, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+    def _venue_shape(self) -> dict:
+        return {
+            "port": self.c.sandbox_port,
+            "seed": self.c.seed,
+            "assets": list(self.c.assets),
+            "window_seconds": list(self.c.window_seconds),
+        }
+
+    def _kept_venue(self, base: str) -> KeptVenue | None:
+        """The sandbox the last demo left running, if it is alive, answers at `base` and has
+        this demo's shape (port, seed, assets, window lengths); else None (a stale record is
+        removed; a live one of another shape is left alone and said)."""
+        try:
+            record = json.loads(VENUE_RECORD.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self.c.say(f"sandbox      ignoring {VENUE_RECORD.name}: {exc}")
+            VENUE_RECORD.unlink(missing_ok=True)
+            return None
+        venue = KeptVenue(int(record.get("pid", 0)), record.get("since", ""))
+        if venue.poll() is not None:
+            VENUE_RECORD.unlink(missing_ok=True)
+            return None
+        if {k: record.get(k) for k in self._venue_shape()} != self._venue_shape():
+            self.c.say(
+                f"sandbox      the last demo's sandbox (pid {venue.pid}, port "
+                f"{record.get('port')}) is still running with another shape: left alone"
+            )
+            return None
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/_sandbox/state", timeout=5).status_code == 200:
+                self.c.say(
+                    f"sandbox      reusing the sandbox the last demo left running (pid {venue.pid},"
+                    f" up since {venue.since}): the runner adopts and settles what it left open"
+                )
+                return venue
+        self.c.say(
+            f"sandbox      the last demo's sandbox (pid {venue.pid}) does not answer: stopping it"
+        )
+        venue.send_signal(signal.SIGTERM)
+        VENUE_RECORD.unlink(missing_ok=True)
+        return None
+
+    def _keep_venue(self) -> bool:
+        """Leave the sandbox running when LIVE positions it holds are still open or awaiting
+        redemption (the runner has stopped: nothing else would settle them); True if kept."""
+        proc = self.procs.get("sandbox")
+        if proc is None or proc.poll() is not None or not self.url:
+            return False
+        try:
+            left = self._left_open()
+        except psycopg.OperationalError as exc:
+            self.c.say(
+                f"stopping     cannot count open LIVE positions ({exc}): stopping the sandbox"
+            )
+            return False
+        if not left:
+            return False
+        since = self.venue_since.isoformat(timespec="seconds")
+        record = {**self._venue_shape(), "pid": proc.pid, "since": since}
+        VENUE_RECORD.write_text(json.dumps(record) + "\n")
+        self.c.say(
+            f"stopping     {left} LIVE positions are still open or awaiting redemption: the "
+            f"sandbox keeps running (pid {proc.pid}, port {self.c.sandbox_port}) as a venue "
+            f"would; the next `make demo` adopts and settles them (or stop it: kill {proc.pid})"
+        )
+        return True
 
     def _settle_open_live(self) -> None:
         """Pause new entries (kill_switch pause, audited 'demo'; the next demo resumes) and wait,
-        bounded, until the LIVE positions this session opened have settled."""
+        bounded, until the LIVE positions on this sandbox (this session's and any it adopted)
+        have settled and been redeemed."""
         alive = all(
             name in self.procs and self.procs[name].poll() is None for name in ("runner", "sandbox")
         )
-        if self.path is None or not alive or not (still := self.path.open_live_positions()):
+        if self.path is None or not alive or not (still := self._left_open()):
             return
         with psycopg.connect(self.url) as conn:
             control_store.write(conn, "kill_switch", "pause", "demo")
@@ -283,20 +475,23 @@ class Demo:
         bound = max(map(entry_offset_s, self.c.window_seconds)) + self.c.settle_delay_s + 40
         self.c.say(
             f"stopping     new entries paused; waiting up to {bound:.0f} s for {still} LIVE "
-            "positions to settle and be redeemed, as the sandbox ends with the demo (Ctrl-C "
-            "again: stop now)"
+            "positions to settle and be redeemed (Ctrl-C again: stop now, the sandbox keeps "
+            "them for the next demo)"
         )
         deadline = time.monotonic() + bound
         while still and time.monotonic() < deadline:
             time.sleep(self.c.poll_s)
             self.path.poll()
-            still = self.path.open_live_positions()
+            still = self._left_open()
         self.c.say(
             f"stopping     {still} LIVE positions still open or awaiting redemption after "
             f"{bound:.0f} s"
             if still
-            else "stopping     every LIVE position of this session has settled and been redeemed"
+            else "stopping     every LIVE position on this sandbox has settled and been redeemed"
         )
+
+    def _left_open(self) -> int:
+        return live_left_open(self.url, self.venue_since)
 
     # ------------------------------------------------------------------ watching
 

@@ -71,6 +71,7 @@ class Record:
     promotion: PromotionStatus | None
     kill: KillVerdict
     open_live: int
+    venue_kept: bool = False  # the sandbox the last demo left running is in use
 
     def lines(self) -> list[str]:
         """What each fact means for this session, in words (nothing when the record is empty)."""
@@ -90,7 +91,13 @@ class Record:
                     "its kill criterion is already hit: the runner disables the canary at its "
                     "first LIVE settlement (a fresh database starts clean)"
                 )
-        if self.open_live:
+        if self.open_live and self.venue_kept:
+            out.append(
+                f"{self.open_live} LIVE positions of an earlier session are still open or owed "
+                "on the sandbox it left running: the runner adopts them, settles them and "
+                "redeems the winners"
+            )
+        elif self.open_live:
             out.append(
                 f"{self.open_live} LIVE positions of an earlier session are still open, and this "
                 "new sandbox does not hold them: the runner's startup reconciliation fails and "
@@ -140,16 +147,17 @@ class DemoPath:
 
     # ------------------------------------------------------------------ reading
 
-    def begin(self) -> Record:
+    def begin(self, venue_kept: bool = False) -> Record:
         """Read what the database already holds for the canary and start the path from it (so
-        nothing on record is said as new); say what it means for this session."""
+        nothing on record is said as new); say what it means for this session (`venue_kept`:
+        the sandbox the last demo left running is in use)."""
         with psycopg.connect(self.url) as conn:
             windows = gate.last_settled_windows(conn, NAMES, EVIDENCE_MODES, gate.WINDOWS_REQUIRED)
             promotion = self._valid_promotion(conn)
             pnls = [row[0] for row in conn.execute(_LIVE_RECORD, (CANARY.name,))]
             still_open = conn.execute(_LIVE_OPEN, (datetime.min.replace(tzinfo=UTC),)).fetchone()
         kill = evaluate_kill(load_kill_criterion(prereg_path(self.repo, STRATEGY)), pnls)
-        record = Record(len(windows), promotion, kill, still_open[0])
+        record = Record(len(windows), promotion, kill, still_open[0], venue_kept)
         self.progress.evidence = len(windows)
         self.progress.evidence_key = tuple(w.slug for w in windows)
         if promotion is not None:
@@ -158,18 +166,6 @@ class DemoPath:
         for line in record.lines():
             self.say(f"record       {line}")
         return record
-
-    def open_live_positions(self) -> int:
-        """LIVE positions this session opened that are not settled to cash yet: open, or
-        resolved and awaiting their redemption."""
-        with psycopg.connect(self.url) as conn:
-            still_open = conn.execute(_LIVE_OPEN, (self.since,)).fetchone()[0]
-            owed = conn.execute(
-                "SELECT count(*) FROM redemptions WHERE mode = 'LIVE' AND status = 'PENDING'"
-                " AND resolved_ts >= %s",
-                (self.since,),
-            ).fetchone()[0]
-        return still_open + owed
 
     def _valid_promotion(self, conn: psycopg.Connection) -> PromotionStatus | None:
         for target in ("paper", "live"):

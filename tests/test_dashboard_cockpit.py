@@ -145,13 +145,20 @@ def test_fault_free_every_chip_is_green_and_every_cell_means_something(page, ali
     assert any(re.search(r"WINDOW \S+ (opened|closed) \((BTC|ETH) \d+s\)", s) for s in feed)
     # the header's P&L is LIVE's: the LIVE row of P&L by mode and LIVE's money line, the
     # copies beside it, labelled
-    header = page.locator(".ud-session-pnl").inner_text()
-    live_line = page.locator('.ud-money[data-mode="LIVE"] .ud-mode-pnl').inner_text()
-    assert header == f"Session P&L: {live_line}"
+    # (a settlement between the reads changes all three: they must agree at one instant, so
+    # read them together until they do, within a few of the poller's cycles)
     row = page.locator(".tabulator-row", has=page.locator(".tabulator-cell", has_text="LIVE"))
-    net = re.search(r"net ([+-])\$([\d,.]+)", header)
-    net_cell = float(row.first.locator('[tabulator-field="net"]').inner_text())
-    assert float(net.group(2).replace(",", "")) * (-1 if net.group(1) == "-" else 1) == net_cell
+    for _ in range(20):
+        header = page.locator(".ud-session-pnl").inner_text()
+        live_line = page.locator('.ud-money[data-mode="LIVE"] .ud-mode-pnl').inner_text()
+        net = re.search(r"net ([+-])\$([\d,.]+)", header)
+        net_cell = float(row.first.locator('[tabulator-field="net"]').inner_text())
+        header_net = float(net.group(2).replace(",", "")) * (-1 if net.group(1) == "-" else 1)
+        if header == f"Session P&L: {live_line}" and header_net == net_cell:
+            break
+        page.wait_for_timeout(250)
+    assert header == f"Session P&L: {live_line}"
+    assert header_net == net_cell
     for copy in ("PAPER", "DRY_RUN"):
         expect(page.locator(f'.ud-money[data-mode="{copy}"]')).to_contain_text(
             f"{copy} copy (simulated)"

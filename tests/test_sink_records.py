@@ -240,3 +240,26 @@ def test_positions_and_settlements_are_updated_in_place(conn):
     sink.flush()
     assert conn.execute("SELECT state FROM positions").fetchone() == ("CLOSED",)
     assert conn.execute("SELECT agreement, venue FROM settlements").fetchall() == [("agree", "UP")]
+
+
+@pytest.mark.parametrize("status", ["MATCHED", "MINED", "RETRYING", "CONFIRMED", "FAILED"])
+def test_a_fill_takes_every_trade_status_the_venue_reports(conn, status):
+    """Polymarket reports a trade MATCHED, MINED, RETRYING, CONFIRMED or FAILED; the fills table
+    refused RETRYING, so one such trade failed the whole record batch (store unreachable)."""
+    sink = Sink(conn, RUN)
+    sink.open_run(kind="replay", mode=Mode.BACKTEST)
+    sink.extend(_records())
+    fill = Fill(
+        "f-1",
+        "c-1",
+        Mode.BACKTEST,
+        RUN,
+        T0 + 5,
+        Decimal("0.54"),
+        Decimal("1.85"),
+        Decimal("0.01"),
+        status=status,
+    )
+    sink.add(fill)
+    sink.flush()
+    assert conn.execute("SELECT status FROM fills WHERE fill_id = 'f-1'").fetchall() == [(status,)]

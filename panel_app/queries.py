@@ -30,7 +30,8 @@ SELECT (SELECT max(id) FROM order_events), (SELECT max(id) FROM position_events)
        (SELECT max(last_seen) FROM instances), (SELECT count(*) FROM windows),
        (SELECT max(id) FROM promotions), (SELECT max(id) FROM alerts),
        (SELECT count(*) FROM backtest_runs),
-       (SELECT max(coalesce(redeemed_ts, resolved_ts)) FROM redemptions)"""
+       (SELECT max(coalesce(redeemed_ts, resolved_ts)) FROM redemptions),
+       (SELECT max(id) FROM kill_criterion_hits), (SELECT max(sent_ts) FROM orders)"""
 
 TRADES = """
 SELECT p.position_id, p.opened_ts, p.closed_ts, p.mode, p.run_id, p.strategy, p.asset,
@@ -57,7 +58,11 @@ ORDER BY p.opened_ts DESC LIMIT 5000"""
 
 # The activity feed in the spec's sentences (View 1), newest first, one row per audit record:
 # signal, order placed, fill, assertion batch, window opened/closed, settlement, redemption,
-# breaker, denial and control change. Money is formatted to the cent here (text for display).
+# breaker, denial, control change, exit and kill-criterion hit. Money is formatted to the cent
+# here (text for display). Exits, settlements, breaker events, control changes and kill hits
+# show the sentence stored with their inputs (live/kernel/audit.py, migration 007); rows older
+# than their sentence fall back to the short form built here. An order is "placed" when it was
+# sent to the venue (orders.sent_ts), not when it was decided (created_ts).
 ACTIVITY = """
 (SELECT ts, 'SIGNAL' AS kind, strategy || ' → ' || asset || ' ' || side || ' signal ($'
         || to_char(usd, 'FM999990.00') || CASE WHEN max_price IS NULL THEN ', no price limit'
@@ -65,14 +70,14 @@ ACTIVITY = """
         signal_id AS ref
    FROM signals ORDER BY ts DESC LIMIT 60)
 UNION ALL
-(SELECT created_ts, 'ORDER', 'ORDER ' || CASE WHEN state IN ('REJECTED', 'CANCELLED')
-        THEN lower(state::text) ELSE 'placed' END || ': ' || split_part(window_slug, '-', 1)
-        || '-' || outcome || ' ' || CASE WHEN requested_usd IS NOT NULL
-        THEN '$' || to_char(requested_usd, 'FM999990.00')
+(SELECT coalesce(sent_ts, created_ts), 'ORDER', 'ORDER ' || CASE WHEN state IN ('REJECTED',
+        'CANCELLED') THEN lower(state::text) ELSE 'placed' END || ': '
+        || split_part(window_slug, '-', 1) || '-' || outcome || ' '
+        || CASE WHEN requested_usd IS NOT NULL THEN '$' || to_char(requested_usd, 'FM999990.00')
         ELSE to_char(requested_shares, 'FM999990.00') || ' shares' END
         || ' @ $' || to_char(worst_price, 'FM0.00') || ' (' || lower(purpose::text) || ' '
         || lower(side::text) || ', ' || mode || ')', client_order_id
-   FROM orders ORDER BY created_ts DESC LIMIT 60)
+   FROM orders ORDER BY created_ts DESC LIMIT 60)  -- the index; sent_ts follows created_ts
 UNION ALL
 (SELECT f.ts, 'FILL', 'FILL ' || lower(f.status) || ': ' || to_char(f.shares, 'FM999990.00')
         || ' shares @ $' || to_char(f.price, 'FM0.00') || ' (' || split_part(o.window_slug, '-', 1)
@@ -107,9 +112,9 @@ UNION ALL
           WHERE close_ts <= now()) w
    ORDER BY ts DESC LIMIT 30)
 UNION ALL
-(SELECT ts, 'SETTLEMENT', 'SETTLEMENT ' || window_slug || ': ours ' || ours || ', venue '
-        || coalesce(venue, 'not yet published') || ' (' || agreement || ', ' || mode || ')',
-        id::text
+(SELECT ts, 'SETTLEMENT', coalesce(audit || ' (' || mode || ')', 'SETTLEMENT ' || window_slug
+        || ': ours ' || ours || ', venue ' || coalesce(venue, 'not yet published') || ' ('
+        || agreement || ', ' || mode || ')'), id::text
    FROM settlements ORDER BY ts DESC LIMIT 30)
 UNION ALL
 (SELECT coalesce(redeemed_ts, resolved_ts), 'REDEMPTION', 'REDEMPTION ' || CASE WHEN status
@@ -118,17 +123,29 @@ UNION ALL
         || ' owed' END || ' for ' || window_slug || ' (' || mode || ')', position_id || status
    FROM redemptions ORDER BY coalesce(redeemed_ts, resolved_ts) DESC LIMIT 30)
 UNION ALL
-(SELECT ts, 'BREAKER', CASE WHEN tripped THEN 'BREAKER TRIPPED: ' ELSE 'BREAKER RESET: ' END
-        || reason, id::text FROM breaker_events ORDER BY ts DESC LIMIT 10)
+(SELECT ts, 'BREAKER', coalesce(audit || coalesce(' (' || mode || ')', ''), CASE WHEN tripped
+        THEN 'BREAKER TRIPPED: ' ELSE 'BREAKER RESET: ' END || reason), id::text
+   FROM breaker_events ORDER BY ts DESC LIMIT 10)
 UNION ALL
-(SELECT changed_at, 'CONTROL', 'CONTROL ' || key || ': ' || coalesce(old_value, 'unset')
-        || ' → ' || coalesce(new_value, 'removed') || ' by ' || changed_by, id::text
+(SELECT changed_at, 'CONTROL', coalesce(audit, 'CONTROL ' || key || ': '
+        || coalesce(old_value, 'unset') || ' → ' || coalesce(new_value, 'removed') || ' by '
+        || changed_by), id::text
    FROM control_changes ORDER BY id DESC LIMIT 20)
+UNION ALL
+(SELECT e.ts, 'EXIT', 'EXIT ' || split_part(p.window_slug, '-', 1) || '-' || p.outcome || ' ('
+        || p.mode || '): ' || e.audit, e.id::text
+   FROM position_events e JOIN positions p USING (position_id)
+  WHERE e.audit IS NOT NULL AND e.to_state IN ('STOP_TRIGGERED', 'TAKE_PROFIT_TRIGGERED',
+        'TRAILING_TRIGGERED', 'FLATTEN_REQUESTED', 'EXPIRY', 'CLOSED')
+  ORDER BY e.ts DESC LIMIT 40)
+UNION ALL
+(SELECT ts, 'KILL', audit || coalesce(' (' || mode || ')', ''), id::text
+   FROM kill_criterion_hits ORDER BY ts DESC LIMIT 10)
 ORDER BY ts DESC LIMIT 200"""
 
 EVENT_QUERIES: dict[str, str] = {
     "controls": "SELECT key, value, updated_by, updated_at FROM runtime_controls ORDER BY key",
-    "control_changes": """SELECT id, key, old_value, new_value, changed_by, changed_at
+    "control_changes": """SELECT id, key, old_value, new_value, changed_by, changed_at, audit
         FROM control_changes ORDER BY id DESC LIMIT 50""",
     "windows": """SELECT slug, venue, asset, length_s, open_ts, close_ts, condition_id,
         token_up, token_down, strike, final_price, status, winner, fee_rate FROM windows
@@ -161,7 +178,9 @@ EVENT_QUERIES: dict[str, str] = {
         e.trigger_price, e.intended_price,
         coalesce((SELECT c.actual_price FROM position_events c WHERE c.position_id = e.position_id
                   AND c.actual_price IS NOT NULL AND c.ts > e.ts ORDER BY c.ts LIMIT 1),
-                 p.exit_price) AS actual_price
+                 p.exit_price) AS actual_price,
+        (SELECT c.audit FROM position_events c WHERE c.position_id = e.position_id
+         AND c.audit IS NOT NULL ORDER BY c.ts DESC, c.id DESC LIMIT 1) AS sentence
         FROM position_events e JOIN positions p USING (position_id)
         WHERE e.to_state IN ('STOP_TRIGGERED', 'TAKE_PROFIT_TRIGGERED', 'TRAILING_TRIGGERED',
                              'FLATTEN_REQUESTED') ORDER BY e.ts DESC LIMIT 200""",
@@ -177,7 +196,7 @@ EVENT_QUERIES: dict[str, str] = {
         ORDER BY start_ts DESC LIMIT 100""",
     "reconciliation": """SELECT DISTINCT ON (instance_id) instance_id, ts, ok, differences, error
         FROM reconciliation_runs ORDER BY instance_id, ts DESC""",
-    "breakers": """SELECT ts, tripped, reason, instance_id FROM breaker_events
+    "breakers": """SELECT ts, tripped, reason, instance_id, audit FROM breaker_events
         ORDER BY ts DESC LIMIT 20""",
     "signals_latest": """SELECT DISTINCT ON (strategy, asset) strategy, asset, ts, window_slug,
         side, confidence, max_price, mode, inputs FROM signals

@@ -30,6 +30,7 @@ from live.kernel.events import (
     OrderCancel,
     OrderFill,
     OrderReject,
+    OrderSent,
     OrderUnknown,
     Redeemed,
     Resolved,
@@ -183,6 +184,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any], int], Any]] = {
     ),
     "control": lambda o, ts: ControlChange(ts, field.text(o, "key"), field.text(o, "value")),
     "signal": _signal,
+    "order_sent": lambda o, ts: OrderSent(ts, field.text(o, "client_order_id")),
     "order_ack": lambda o, ts: OrderAck(
         ts,
         field.text(o, "client_order_id"),

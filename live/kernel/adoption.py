@@ -75,6 +75,7 @@ class AdoptedPosition:
     exit_retry_at: int = 0
     marked_ts: int | None = None  # None: may be marked at once
     unexitable_noted: bool = False
+    exit_inputs: Mapping[str, Any] = field(default_factory=dict)  # its exit's audit inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,7 @@ def _adopted_position(pos: Position, track: Track) -> AdoptedPosition:
         exit_retry_at=track.exit_retry_at,
         marked_ts=track.marked_ts,
         unexitable_noted=track.unexitable_noted,
+        exit_inputs=dict(track.exit),
     )
 
 
@@ -264,6 +266,7 @@ def _hold(positions: Any, ap: AdoptedPosition, close_ts: int) -> None:
         intended_price=ap.intended_price,
         exit_retry_at=ap.exit_retry_at,
         unexitable_noted=ap.unexitable_noted,
+        exit=dict(ap.exit_inputs),
     )
     if ap.marked_ts is not None:
         positions.tracks[pos.position_id].marked_ts = ap.marked_ts

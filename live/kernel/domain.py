@@ -305,6 +305,9 @@ class Order:
     book_snapshot: Mapping[str, Any] | None
     created_ts: int
     updated_ts: int
+    # When the order was sent to the venue (migration 007): at once by a simulated venue (the
+    # decision's instant), in LIVE when the runner's gateway sends it (the `OrderSent` event).
+    sent_ts: int | None = None
 
     def __post_init__(self) -> None:
         if not self.client_order_id:

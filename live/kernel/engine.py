@@ -48,6 +48,7 @@ from live.kernel.events import (
     OrderCancel,
     OrderFill,
     OrderReject,
+    OrderSent,
     OrderUnknown,
     Redeemed,
     Resolved,
@@ -116,6 +117,7 @@ class Engine:
             dispatch=self.dispatch,
             emit=self.emit,
             flattening=self._flattening,
+            trading_state=lambda: self.trading_state,
         )
         self.order_desk = OrderDesk(
             market=market,
@@ -144,6 +146,7 @@ class Engine:
             Resolved: self._on_resolved,
             ControlChange: self._on_control,
             SignalLine: self._on_signal_line,
+            OrderSent: self._on_order_sent,
             OrderAck: self._on_venue_result,
             OrderReject: self._on_venue_result,
             OrderFill: self._on_venue_result,
@@ -353,6 +356,10 @@ class Engine:
         them already (the db-outage drill: a report that held the payout set the starting
         cash, the Redeemed then counted it twice and assertion 5 tripped for good)."""
         return self.adopted is not None and bool(self.ledger.receivables.pending)
+
+    def _on_order_sent(self, ev: OrderSent) -> None:
+        """The runner sent an order (LIVE): its send time, "order placed at" in the audit."""
+        self.orders.mark_sent(ev.client_order_id, ev.ts)
 
     def _on_fill_settled(self, ev: FillSettled) -> None:
         self.order_desk.settle_fill(ev, self.now)

@@ -143,25 +143,32 @@ class EntryDesk:
         }
         code = None if denial is None else str(denial.code)
         detail = {} if denial is None else dict(denial.detail)
-        self.records.append(
-            DecisionRecord(
-                ts=now,
-                mode=self.mode,
-                run_id=self.run_id,
-                signal_id=signal.signal_id,
-                strategy=strategy.name,
-                window_slug=signal.window_slug,
-                verdict="APPROVED" if denial is None else "DENIED",
-                code=code,
-                detail=detail,
-                inputs=inputs,
-                audit=decision_sentence(inputs, code, detail),
-            )
+        decision = DecisionRecord(
+            ts=now,
+            mode=self.mode,
+            run_id=self.run_id,
+            signal_id=signal.signal_id,
+            strategy=strategy.name,
+            window_slug=signal.window_slug,
+            verdict="APPROVED" if denial is None else "DENIED",
+            code=code,
+            detail=detail,
+            inputs=inputs,
+            audit=decision_sentence(inputs, code, detail),
         )
+        at = len(self.records)
+        self.records.append(decision)  # before the order's records, whatever dispatch does
         if denial is None and ws is not None and verdict.worst_price is not None:
-            self._enter(signal, ws.window, verdict.worst_price, now)
+            order = self._enter(signal, ws.window, verdict.worst_price, now)
+            # The order it placed: its id, and its send time when the venue took it at once
+            # (simulated); in LIVE the runner sends it later and stamps the order.
+            placed = {"client_order_id": order.client_order_id, "sent_ts": order.sent_ts}
+            inputs = {**inputs, **placed}
+            self.records[at] = replace(
+                decision, inputs=inputs, audit=decision_sentence(inputs, code, detail)
+            )
 
-    def _enter(self, signal: Signal, window: Window, worst: Decimal, now: int) -> None:
+    def _enter(self, signal: Signal, window: Window, worst: Decimal, now: int) -> Order:
         order = self.orders.new_order(
             window=window,
             strategy=signal.strategy,
@@ -177,7 +184,7 @@ class EntryDesk:
             position_risk=signal.risk,
         )
         self.approved[signal.signal_id] = now
-        self.dispatch(order)
+        return self.dispatch(order)
 
     # ------------------------------------------------------------------ risk inputs
 

@@ -2,9 +2,9 @@
 
 Market kinds: window, book, book_delta, trade, oracle, resolved, control, signal. Venue-result kinds
 (what the live runner feeds back after a command, and what the simulated executors produce
-in-process): order_ack, order_reject, order_fill, order_cancel, order_unknown, fill_settled,
-balance, venue_positions, redeemed, timer. Reading and validating them is live/journal/ (field.py,
-codec.py, reader.py); writing them is codec.py.
+in-process): order_sent, order_ack, order_reject, order_fill, order_cancel, order_unknown,
+fill_settled, balance, venue_positions, redeemed, timer. Reading and validating them is
+live/journal/ (field.py, codec.py, reader.py); writing them is codec.py.
 
 The hot market-data events (book, book_delta, trade, oracle) are NamedTuples: immutable like the
 frozen dataclasses used for everything else, but about half the construction cost, which matters
@@ -108,6 +108,15 @@ class SignalLine:
 
 
 # ------------------------------------------------------------------ venue results
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSent:
+    """The runner sent the order to the venue at `ts` (LIVE: its gateway, after the decision;
+    the order's `sent_ts`, "order placed at" in the audit). Not an answer: the state stays."""
+
+    ts: int
+    client_order_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +233,7 @@ Event = (
     | Resolved
     | ControlChange
     | SignalLine
+    | OrderSent
     | OrderAck
     | OrderReject
     | OrderFill
@@ -246,6 +256,7 @@ _KIND_OF: dict[type, str] = {
     Resolved: "resolved",
     ControlChange: "control",
     SignalLine: "signal",
+    OrderSent: "order_sent",
     OrderAck: "order_ack",
     OrderReject: "order_reject",
     OrderFill: "order_fill",

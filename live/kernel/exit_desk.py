@@ -5,19 +5,30 @@ is retried after EXIT_RETRY_MS, not on every book change.
 
 It works with what it is handed, never with the engine: the market state (books, windows), the
 order book (it mints the exit order's id), the position book, a `dispatch` callable that sends an
-order, an `emit` callable for alerts and a `flattening` callable (is the trading state FLATTENING
-or EMERGENCY now?); the time comes with each call.
+order, an `emit` callable for alerts, a `flattening` callable (is the trading state FLATTENING
+or EMERGENCY now?) and a `trading_state` one (which, for a flatten's audit sentence); the time
+comes with each call. A trigger is recorded with what its threshold derives from (audit.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from live.kernel.commands import Alert as AlertCommand
 from live.kernel.commands import Command
-from live.kernel.domain import ZERO, Order, OrderPurpose, OrderSide, OrderType, PositionState
-from live.kernel.exits import decide_exit, needs_bid
+from live.kernel.domain import (
+    ZERO,
+    ExitReason,
+    Order,
+    OrderPurpose,
+    OrderSide,
+    OrderType,
+    Position,
+    PositionState,
+)
+from live.kernel.exits import ExitDecision, decide_exit, needs_bid
 from live.kernel.limits import MIN_MARKETABLE_USD
 from live.kernel.order_book import OrderBook
 from live.kernel.positions import AWAITING_EXIT, PositionBook
@@ -39,9 +50,11 @@ class ExitDesk:
         dispatch: Callable[[Order], Order],
         emit: Callable[[Command], None],
         flattening: Callable[[], bool],
+        trading_state: Callable[[], object] = lambda: None,
     ) -> None:
         self.market, self.orders, self.positions = market, orders, positions
         self.dispatch, self.emit, self.flattening = dispatch, emit, flattening
+        self.trading_state = trading_state
 
     def refused(self, pid: str, now: int) -> None:
         """The last exit of `pid` was refused or killed unfilled: pause before resending."""
@@ -83,10 +96,26 @@ class ExitDesk:
         if decision is None:
             return
         if decision.reason == "EXPIRY":
-            self.positions.expire(pid, now)
+            self.positions.expire(pid, now, bid)
             return
-        self.positions.trigger(pid, decision.reason, decision.trigger_price, now)
+        basis = self._basis(pos, decision, track.peak_bid)
+        self.positions.trigger(pid, decision.reason, decision.trigger_price, now, **basis)
         self._send(pid, now)
+
+    def _basis(self, pos: Position, decision: ExitDecision, peak_bid: Decimal) -> dict[str, Any]:
+        """What the trigger's threshold derives from, for its audit sentence: the entry price (or
+        the trailing peak) and the exit's fraction; for a flatten, the trading state."""
+        reason, risk = decision.reason, pos.risk
+        if reason is ExitReason.FLATTEN:
+            return {"trading_state": self.trading_state()}
+        basis: dict[str, Any] = {"threshold": decision.threshold, "entry_price": pos.entry_price}
+        if reason is ExitReason.STOP_LOSS:
+            basis["parameter"] = risk.stop_loss
+        elif reason is ExitReason.TAKE_PROFIT:
+            basis["parameter"] = risk.take_profit
+        elif reason is ExitReason.TRAILING_STOP:
+            basis.update(parameter=risk.trailing_stop, peak_bid=peak_bid)
+        return basis
 
     def _working(self, pid: str) -> bool:
         return any(

@@ -288,6 +288,17 @@ class OrderBook:
         self.deadlines[order.client_order_id] = order.created_ts + CONFIRM_TIMEOUT_MS
         return self._move(order, SUBMIT, order.created_ts)
 
+    def mark_sent(self, client_order_id: str, ts: int) -> Order | None:
+        """The order went to the venue at `ts` (its `sent_ts`; the first report counts). Not a
+        transition: the state stays. None for an order not ours, or already stamped."""
+        order = self.orders.get(client_order_id)
+        if order is None or order.sent_ts is not None:
+            return None
+        updated = replace(order, sent_ts=ts)
+        self.orders[client_order_id] = updated
+        self.records.append(updated)
+        return updated
+
     def apply(self, event: VenueResult) -> Order | None:
         """Apply a venue result; returns the changed order, or None for an exact duplicate."""
         order = self.orders.get(event.client_order_id)

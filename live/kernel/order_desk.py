@@ -1,8 +1,9 @@
 """The order desk: an order's path from dispatch to its final state (DESIGN §4–5).
 
 `dispatch` stores the payload and the book snapshot, submits the order (SUBMITTED) and emits a
-PlaceOrder; with a simulated venue (PAPER, DRY_RUN, BACKTEST) the venue answers at once and the
-answers are applied here, in LIVE the runner feeds them back as events — both go through `apply`,
+PlaceOrder; with a simulated venue (PAPER, DRY_RUN, BACKTEST) the order is sent and answered at
+once (its `sent_ts` is now) and the answers are applied here, in LIVE the runner sends it later
+(its `OrderSent` sets `sent_ts`) and feeds the answers back as events — both go through `apply`,
 so the modes differ only in who answers. `apply` moves the order (order_book.py); a fill books
 its record, the cash (ledger.py) and the position (positions.py); a final order tells the
 position, and the exit desk, how it ended.
@@ -61,9 +62,12 @@ class OrderDesk:
         book = self.market.books.get(order.token_id)
         payload = build_payload(order, ws.window)
         snapshot = book.snapshot() if book is not None else None
-        order = self.orders.submit(replace(order, payload=payload, book_snapshot=snapshot))
-        self.emit(PlaceOrder(order, payload))
         venue = self.ledger.venue
+        sent = now if venue is not None else None  # a simulated venue executes it right here
+        order = self.orders.submit(
+            replace(order, payload=payload, book_snapshot=snapshot, sent_ts=sent)
+        )
+        self.emit(PlaceOrder(order, payload))
         if venue is not None:
             for result in venue.execute(order, book, ws.window, now):
                 self.apply(result, now)

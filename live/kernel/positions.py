@@ -4,6 +4,10 @@ ENTRY → MONITORING → {STOP_TRIGGERED | TAKE_PROFIT_TRIGGERED | TRAILING_TRIG
 FLATTEN_REQUESTED | EXPIRY} → EXIT_PENDING or SETTLEMENT → CLOSED. A position exists only once a
 fill arrived (no confirmation, no position) and counts filled shares only. Once EXIT_PENDING only
 the exit flow (exit fills, a retry for the remainder, settlement of what is left) moves it.
+
+An exit's events carry its inputs as they become known (the trigger, its threshold and the bid
+seen; the intended exit price; the actual one; what settlement paid) in `detail`, and the
+sentence rendered from them (audit.exit_sentence) in `audit`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
+from live.kernel.audit import exit_sentence
 from live.kernel.domain import (
     DUST_SHARES,
     ONE,
@@ -68,6 +74,8 @@ for _state in AWAITING_EXIT:
 
 
 MARK_EVERY_MS = 1_000  # an open position is re-marked at most once a second
+# What `_move` records on the event rather than the position row.
+EVENT_FIELDS = ("trigger_price", "intended_price", "actual_price", "reason", "detail", "audit")
 
 
 @dataclass(slots=True)
@@ -85,6 +93,7 @@ class Track:
     exit_retry_at: int = 0  # after a refused exit, not before (no resend on every book change)
     unexitable_noted: bool = False  # "below the venue's minimum" recorded once per episode
     unsettled: set[str] = field(default_factory=set)  # fill ids matched, not yet CONFIRMED
+    exit: dict[str, Any] = field(default_factory=dict)  # the exit's inputs so far (audit)
 
 
 class PositionBook:
@@ -111,10 +120,7 @@ class PositionBook:
 
     def _move(self, pos: Position, event: str, ts: int, **changes: object) -> Position:
         new_state = transition(TRANSITIONS, "position", pos.position_id, pos.state, event)
-        prices = {
-            k: changes.pop(k, None)
-            for k in ("trigger_price", "intended_price", "actual_price", "reason", "detail")
-        }
+        prices = {k: changes.pop(k, None) for k in EVENT_FIELDS}
         updated = replace(pos, state=new_state, updated_ts=ts, **changes)
         self.positions[pos.position_id] = updated
         if new_state is P.CLOSED:
@@ -132,10 +138,25 @@ class PositionBook:
                 pnl_gross=updated.pnl_gross,
                 reason=prices["reason"],
                 detail=prices["detail"] or {},
+                audit=prices["audit"],
             )
         )
         self.records.append(updated)
         return updated
+
+    def _exit_changes(self, pid: str, extra: dict[str, Any] | None = None, **known: object):
+        """`detail` and `audit` of an exit event: the exit's inputs with `known` added (as
+        stored: Decimals as strings), plus `extra` (not an input), and their sentence. A position
+        adopted without its inputs starts from what its track still knows (no threshold)."""
+        pos, track = self.positions[pid], self.tracks[pid]
+        if not track.exit:
+            track.exit = _stored(
+                {"trigger": pos.exit_reason, "price_seen": track.trigger_price}
+                | {"intended_price": track.intended_price}
+            )
+        track.exit.update(_stored(known))
+        inputs = dict(track.exit)
+        return {"detail": {**inputs, **(extra or {})}, "audit": exit_sentence(inputs)}
 
     def mark(self, pid: str, bid: Decimal, ts: int) -> Position | None:
         """Mark an open position at the price it could be sold at (its token's best bid):
@@ -262,18 +283,41 @@ class PositionBook:
         self.tracks[position_id].peak_bid = pos.entry_price or ZERO
         return self._move(pos, "entry_done", ts, reason="entry order final")
 
-    def trigger(self, position_id: str, reason: ExitReason, price: Decimal | None, ts: int):
-        """MONITORING → the triggered state of `reason`, recording the trigger price."""
+    def trigger(
+        self,
+        position_id: str,
+        reason: ExitReason,
+        price: Decimal | None,
+        ts: int,
+        **basis: object,
+    ):
+        """MONITORING → the triggered state of `reason`, recording the trigger price and the
+        exit's inputs: `basis` holds the threshold and what it derives from (entry_price or
+        peak_bid, the exit's parameter) or, for a flatten, the trading_state."""
         pos = self.positions[position_id]
-        self.tracks[position_id].trigger_price = price
+        track = self.tracks[position_id]
+        track.trigger_price = price
+        track.exit = {}
+        exit_ = self._exit_changes(
+            position_id, trigger=str(reason), triggered_ts=ts, price_seen=price, **basis
+        )
         return self._move(
-            pos, str(reason), ts, exit_reason=str(reason), trigger_price=price, reason=str(reason)
+            pos,
+            str(reason),
+            ts,
+            exit_reason=str(reason),
+            trigger_price=price,
+            reason=str(reason),
+            **exit_,
         )
 
     def exit_sent(self, position_id: str, intended: Decimal, client_order_id: str, ts: int):
         pos = self.positions[position_id]
         track = self.tracks[position_id]
         track.intended_price = intended
+        exit_ = self._exit_changes(
+            position_id, {"client_order_id": client_order_id}, intended_price=intended
+        )
         return self._move(
             pos,
             "exit_sent",
@@ -281,7 +325,7 @@ class PositionBook:
             trigger_price=track.trigger_price,
             intended_price=intended,
             reason="exit order sent",
-            detail={"client_order_id": client_order_id},
+            **exit_,
         )
 
     def on_exit_fill(self, position_id: str, fill: Fill) -> Position:
@@ -290,6 +334,10 @@ class PositionBook:
         track.sold += fill.shares
         track.sell_value += fill.shares * fill.price
         proceeds = pos.proceeds + fill.shares * fill.price
+        average = (track.sell_value / track.sold).quantize(Decimal("0.000001"))
+        exit_ = self._exit_changes(
+            position_id, {"fill_price": str(fill.price)}, actual_price=average
+        )
         return self._move(
             pos,
             "exit_fill",
@@ -297,11 +345,12 @@ class PositionBook:
             shares=pos.shares - fill.shares,
             proceeds=proceeds,
             fees=pos.fees + fill.fee,
-            exit_price=(track.sell_value / track.sold).quantize(Decimal("0.000001")),
+            exit_price=average,
             trigger_price=track.trigger_price,
             intended_price=track.intended_price,
             actual_price=fill.price,
             reason="exit fill",
+            **exit_,
         )
 
     def on_exit_done(self, position_id: str, ts: int) -> Position:
@@ -321,12 +370,24 @@ class PositionBook:
             pnl_net=gross - pos.fees,
             closed_ts=ts,
             reason="exit complete",
+            **self._exit_changes(position_id, actual_price=pos.exit_price),
         )
 
-    def expire(self, position_id: str, ts: int) -> Position:
-        """Window closed while held: hold to settlement."""
+    def expire(self, position_id: str, ts: int, bid: Decimal | None = None) -> Position:
+        """Window closed while held (the time exit): hold to settlement. `bid` is the held
+        token's bid when the exit desk saw the close (else the last mark)."""
         pos = self.positions[position_id]
-        return self._move(pos, str(ExitReason.EXPIRY), ts, exit_reason="EXPIRY", reason="close")
+        self.tracks[position_id].exit = {}
+        exit_ = self._exit_changes(
+            position_id,
+            trigger=str(ExitReason.EXPIRY),
+            triggered_ts=ts,
+            close_ts=self.tracks[position_id].close_ts,
+            price_seen=bid if bid is not None else pos.mark_price,
+        )
+        return self._move(
+            pos, str(ExitReason.EXPIRY), ts, exit_reason="EXPIRY", reason="close", **exit_
+        )
 
     def settle(self, position_id: str, winner: Outcome, ts: int) -> Position:
         """The venue resolved the window: remaining shares pay $1 if they won; then CLOSED."""
@@ -337,6 +398,9 @@ class PositionBook:
         pos = self._move(pos, "settle", ts, resolution=winner, reason="venue resolved")
         proceeds = pos.proceeds + payout
         gross = proceeds - pos.cost
+        exit_ = self._exit_changes(
+            position_id, {"payout": str(usd(payout))}, settle_price=settle_price, winner=winner
+        )
         return self._move(
             pos,
             "close",
@@ -348,7 +412,7 @@ class PositionBook:
             closed_ts=ts,
             actual_price=settle_price,
             reason="settled",
-            detail={"payout": str(usd(payout))},
+            **exit_,
         )
 
     def reverse_fill(self, position_id: str, fill: Fill, entry: bool, ts: int, reason: str):
@@ -367,6 +431,11 @@ class PositionBook:
             track.sold -= fill.shares
             track.sell_value -= value
             shares, cost, proceeds = pos.shares + fill.shares, pos.cost, pos.proceeds - value
+            if track.exit:  # the exit's actual price is what is still sold
+                track.exit.pop("actual_price", None)
+                if track.sold > 0:
+                    average = (track.sell_value / track.sold).quantize(Decimal("0.000001"))
+                    track.exit["actual_price"] = str(average)
         detail = {"fill_id": fill.fill_id, "shares": str(fill.shares), "why": reason}
         changes: dict[str, object] = {
             "shares": shares,
@@ -393,3 +462,12 @@ class PositionBook:
         if track.bought <= 0:
             return ZERO
         return position.cost * position.shares / track.bought
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """Exit inputs as they are stored (jsonb): Decimals and enums as strings, None left out."""
+    return {
+        k: v if type(v) is int else str(v)  # noqa: E721 - bools and enums become strings
+        for k, v in values.items()
+        if v is not None
+    }

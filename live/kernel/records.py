@@ -1,4 +1,4 @@
-"""Records the engine emits for persistence, one type per table (migrations 001 and 003).
+"""Records the engine emits for persistence, one type per table (migrations 001, 003 and 007).
 
 Field names are the table's column names. Conventions the sink relies on: a field named `ts` or
 ending in `_ts` is epoch milliseconds (the sink turns it into timestamptz); Decimal fields are
@@ -69,7 +69,9 @@ class OrderEventRecord:
 
 @dataclass(frozen=True, slots=True)
 class PositionEventRecord:
-    """Table `position_events`: one position state transition with its prices."""
+    """Table `position_events`: one position state transition with its prices. An exit's events
+    (trigger, exit order sent, exit fills, closed; a time exit and its settlement) carry the exit's
+    inputs in `detail` and their sentence in `audit` (audit.exit_sentence; migration 007)."""
 
     position_id: str
     ts: int
@@ -82,11 +84,13 @@ class PositionEventRecord:
     pnl_gross: Decimal | None = None
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    audit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SettlementRecord:
-    """Table `settlements`: our resolution against the venue's (unique per window, mode, run)."""
+    """Table `settlements`: our resolution against the venue's (unique per window, mode, run),
+    with its sentence (audit.settlement_sentence of the row's own fields; migration 007)."""
 
     window_slug: str
     mode: Mode
@@ -100,6 +104,7 @@ class SettlementRecord:
     ts: int
     confirmed_ts: int | None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    audit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +161,8 @@ class AssertionRecord:
 
 @dataclass(frozen=True, slots=True)
 class BreakerRecord:
-    """Table `breaker_events`: the circuit breaker tripped (or was reset)."""
+    """Table `breaker_events`: the circuit breaker tripped (or was reset), with its sentence
+    (audit.breaker_sentence of the row's own fields; migration 007)."""
 
     ts: int
     tripped: bool
@@ -165,6 +171,7 @@ class BreakerRecord:
     mode: Mode | None
     run_id: str | None
     instance_id: str | None = None
+    audit: str | None = None
 
 
 Record = (

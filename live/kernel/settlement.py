@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from live.kernel.audit import settlement_sentence
 from live.kernel.domain import Agreement, Mode, Outcome, Resolution, SettlementRule, Window
 from live.kernel.records import SettlementRecord
 
@@ -119,8 +120,8 @@ def settlement_record(
     window: Window, ours: OurResolution, winner: Outcome, ts: int, mode: Mode, run_id: str
 ) -> SettlementRecord:
     """The `settlements` row of `window`: our resolution (and the price it came from), the venue's
-    winner at `ts`, and whether they agree."""
-    return SettlementRecord(
+    winner at `ts`, whether they agree, and the sentence rendered from these fields."""
+    record = SettlementRecord(
         window_slug=window.slug,
         mode=mode,
         run_id=run_id,
@@ -134,3 +135,15 @@ def settlement_record(
         confirmed_ts=ts,
         detail={k: str(v) for k, v in ours.detail.items()},
     )
+    return replace(record, audit=settlement_sentence(settlement_inputs(record)))
+
+
+SENTENCE_FIELDS = (
+    "window_slug", "rule", "strike", "settlement_price", "ours", "venue", "agreement", "detail",
+    "ts",
+)  # fmt: skip
+
+
+def settlement_inputs(record: SettlementRecord) -> dict[str, Any]:
+    """What a settlement's sentence is rendered from: the row's own fields."""
+    return {name: getattr(record, name) for name in SENTENCE_FIELDS}

@@ -14,6 +14,7 @@ ledger and the records list.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from live.kernel.domain import ZERO, Agreement, Mode, PositionState, Resolution
@@ -55,7 +56,13 @@ class SettlementDesk:
         self.market.windows[slug].advance(CLOSE)
         for pos in list(self.positions.open_positions()):
             if pos.window_slug == slug and pos.state is PositionState.MONITORING:
-                self.positions.expire(pos.position_id, now)
+                self.positions.expire(pos.position_id, now, self._bid(pos.token_id))
+
+    def _bid(self, token_id: str) -> Decimal | None:
+        """The held token's best bid now (the time exit's audit), None without one."""
+        book = self.market.books.get(token_id)
+        best = None if book is None else book.best_bid
+        return None if best is None else Decimal(repr(best))
 
     def resolve_ours(self, ws: WindowState) -> None:
         """Our resolution of the window from the oracle ticks seen so far (once)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from live.kernel.audit import breaker_sentence
 from live.kernel.controls import KillSwitch
 from live.kernel.domain import Mode, TradingState
 from live.kernel.records import BreakerRecord
@@ -38,8 +39,16 @@ class Breaker:
     def trip(self, ts: int, reason: str, detail: dict[str, Any] | None = None) -> BreakerRecord:
         self.tripped = True
         self.reasons.append(reason)
-        return BreakerRecord(ts, True, reason, detail or {}, self.mode, self.run_id)
+        return _record(ts, True, reason, detail or {}, self.mode, self.run_id)
 
     def reset(self, ts: int, reason: str) -> BreakerRecord:
         self.tripped = False
-        return BreakerRecord(ts, False, reason, {}, self.mode, self.run_id)
+        return _record(ts, False, reason, {}, self.mode, self.run_id)
+
+
+def _record(
+    ts: int, tripped: bool, reason: str, detail: dict[str, Any], mode: Mode, run_id: str | None
+) -> BreakerRecord:
+    """The `breaker_events` row with its sentence, rendered from the row's own fields."""
+    inputs = {"ts": ts, "tripped": tripped, "reason": reason, "detail": detail}
+    return BreakerRecord(ts, tripped, reason, detail, mode, run_id, audit=breaker_sentence(inputs))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -130,12 +130,16 @@ KillCriterion = SprtKill | MaxDrawdownKill | MaxConsecutiveLossesKill | MinWinRa
 
 @dataclass(frozen=True, slots=True)
 class KillVerdict:
-    """Whether the criterion is hit after `n` trades, with the evidence in words."""
+    """Whether the criterion is hit after `n` trades, with the evidence in words and as numbers:
+    `threshold` and `measured` are what the criterion compared (audit.kill_sentence)."""
 
     hit: bool
     kind: str
     n: int
     detail: str
+    threshold: Decimal | None = None
+    measured: Decimal | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_sprt(criterion: SprtKill, pnls: Iterable[Decimal]) -> SprtState:
@@ -154,7 +158,22 @@ def _sprt_verdict(c: SprtKill, pnls: Sequence[Decimal]) -> KillVerdict:
         f"llr={state.llr:.3f} bounds=({b.lower:.3f}, {b.upper:.3f}) "
         f"decision={state.decision} at n={state.decided_at}"
     )
-    return KillVerdict(state.decision is SprtDecision.ACCEPT_H0, "sprt", len(pnls), detail)
+    # The ratio when the test decided (it is sticky; later trades move the ratio on).
+    decided = run_sprt(c, pnls[: state.decided_at]) if state.decided_at else state
+    return KillVerdict(
+        state.decision is SprtDecision.ACCEPT_H0,
+        "sprt",
+        len(pnls),
+        detail,
+        _number(b.lower),
+        _number(decided.llr),
+        {"upper": _number(b.upper), "decided_at": state.decided_at, "llr_now": _number(state.llr)},
+    )
+
+
+def _number(value: float) -> Decimal:
+    """A float statistic as an exact, readable Decimal (to 1e-6)."""
+    return Decimal(repr(value)).quantize(Decimal("0.000001"))
 
 
 def _drawdown_verdict(c: MaxDrawdownKill, pnls: Sequence[Decimal]) -> KillVerdict:
@@ -164,7 +183,8 @@ def _drawdown_verdict(c: MaxDrawdownKill, pnls: Sequence[Decimal]) -> KillVerdic
         peak = max(peak, cum)
         worst = max(worst, peak - cum)
     detail = f"max drawdown {worst} USD, limit {c.max_drawdown_usd} USD"
-    return KillVerdict(worst >= c.max_drawdown_usd, "max_drawdown", len(pnls), detail)
+    hit = worst >= c.max_drawdown_usd
+    return KillVerdict(hit, "max_drawdown", len(pnls), detail, c.max_drawdown_usd, worst)
 
 
 def _streak_verdict(c: MaxConsecutiveLossesKill, pnls: Sequence[Decimal]) -> KillVerdict:
@@ -173,7 +193,10 @@ def _streak_verdict(c: MaxConsecutiveLossesKill, pnls: Sequence[Decimal]) -> Kil
         run = 0 if pnl > 0 else run + 1
         longest = max(longest, run)
     detail = f"longest losing streak {longest}, limit {c.max_losses}"
-    return KillVerdict(longest >= c.max_losses, "max_consecutive_losses", len(pnls), detail)
+    hit = longest >= c.max_losses
+    return KillVerdict(
+        hit, "max_consecutive_losses", len(pnls), detail, Decimal(c.max_losses), Decimal(longest)
+    )
 
 
 def _win_rate_verdict(c: MinWinRateAfterNKill, pnls: Sequence[Decimal]) -> KillVerdict:
@@ -184,7 +207,15 @@ def _win_rate_verdict(c: MinWinRateAfterNKill, pnls: Sequence[Decimal]) -> KillV
         return KillVerdict(False, "min_win_rate_after_n", n, detail)
     rate = wins / n
     detail = f"win rate {rate:.4f} ({wins}/{n}), minimum {c.min_win_rate} after {c.n}"
-    return KillVerdict(rate < c.min_win_rate, "min_win_rate_after_n", n, detail)
+    return KillVerdict(
+        rate < c.min_win_rate,
+        "min_win_rate_after_n",
+        n,
+        detail,
+        _number(c.min_win_rate),
+        _number(rate),
+        {"wins": wins, "after_n": c.n},
+    )
 
 
 def evaluate_kill(criterion: KillCriterion, pnls: Sequence[Decimal]) -> KillVerdict:

@@ -14,7 +14,7 @@ from typing import Any
 
 from live.kernel.commands import CancelOrder, PlaceOrder
 from live.kernel.domain import OrderPurpose
-from live.kernel.events import OrderCancel, OrderReject, OrderUnknown
+from live.kernel.events import OrderCancel, OrderReject, OrderSent, OrderUnknown
 from live.venues.port import Venue
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,8 @@ class OrderGateway:
         self.sent += 1
         self.placements += 1
         self.in_flight += 1
+        # The send time (after the lock check and the journal write): "order placed at".
+        self._emit(OrderSent(self._now_ms(), cid))
         try:
             execution = await self._venue.execute(command.payload)
         except Exception as exc:  # noqa: BLE001 - a failed send is UNKNOWN, never "nothing"

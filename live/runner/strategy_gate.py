@@ -1,7 +1,8 @@
 """The strategy gate at run time (DESIGN §9): a strategy trades LIVE only with a valid promotion
 (checked per signal, cached 1 s, a DB error counts as "not promoted"), and after every settlement
 of the primary engine its pre-registered kill criterion is evaluated on its settled P&L; a hit
-disables it (allowed_strategies updated, promotions revoked) and raises `kill_criterion_hit`."""
+is recorded with its sentence (`kill_criterion_hits`), disables the strategy (allowed_strategies
+updated, promotions revoked) in the same transaction and raises `kill_criterion_hit`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from live.kernel.prereg_limits import PreregLimits
 from live.kernel.strategy import Strategy
 from live.promotion.kill_criteria import evaluate_kill, load_kill_criterion
+from live.promotion.kill_hits import record_kill_hit
 from live.promotion.prereg_envelope import EnvelopeError, load_limits
 from live.promotion.status import disable_strategy, prereg_path, promotion_status
 from live.runner.alarms import RaiseAlert
@@ -172,14 +174,17 @@ class StrategyGate:
             if not verdict.hit:
                 return
             known = [s.name for s in slot.engine.config.strategies]
-            disable_strategy(
-                conn,
-                strategy.name,
-                f"kill criterion hit: {verdict.detail}",
-                "runner:kill-criterion",
-                strategy.aliases,
-                known,
-            )
+            engine = slot.engine
+            with conn.transaction():
+                record_kill_hit(conn, strategy.name, verdict, str(engine.mode), engine.run_id)
+                disable_strategy(
+                    conn,
+                    strategy.name,
+                    f"kill criterion hit: {verdict.detail}",
+                    "runner:kill-criterion",
+                    strategy.aliases,
+                    known,
+                )
         self.disabled[strategy.name] = str(verdict.detail)
         self._alert(
             "kill_criterion_hit",

@@ -299,7 +299,9 @@ def _track(cur: psycopg.Cursor, pos: Position) -> AdoptedPosition:
                   (array_agg(trigger_price ORDER BY ts DESC, id DESC)
                      FILTER (WHERE trigger_price IS NOT NULL))[1] AS trigger_price,
                   (array_agg(intended_price ORDER BY ts DESC, id DESC)
-                     FILTER (WHERE intended_price IS NOT NULL))[1] AS intended_price
+                     FILTER (WHERE intended_price IS NOT NULL))[1] AS intended_price,
+                  (array_agg(detail ORDER BY ts DESC, id DESC)
+                     FILTER (WHERE audit IS NOT NULL))[1] AS exit_inputs
            FROM position_events WHERE position_id = %s""",
         (pos.position_id,),
     ).fetchone()
@@ -313,7 +315,14 @@ def _track(cur: psycopg.Cursor, pos: Position) -> AdoptedPosition:
         peak_bid=peak,
         trigger_price=marks["trigger_price"],
         intended_price=marks["intended_price"],
+        exit_inputs=_exit_inputs(marks["exit_inputs"]),
     )
+
+
+def _exit_inputs(detail: dict | None) -> dict:
+    """The exit's audit inputs from its latest event's detail (without the event's extras)."""
+    extras = ("client_order_id", "fill_price", "payout")
+    return {k: v for k, v in (detail or {}).items() if k not in extras}
 
 
 def _working(cur: psycopg.Cursor, order: Order) -> AdoptedOrder:

@@ -1,14 +1,19 @@
 """Reading and writing the `runtime_controls` table. Writes are validated first; the table's
 trigger audits each change into `control_changes` (the stated actor and the database role
-separately, DELETEs too: migration 004) and NOTIFYs `updown_controls` in the same transaction."""
+separately, DELETEs too: migration 004) and NOTIFYs `updown_controls` in the same transaction,
+in which `write` also stores each change's sentence (audit.control_sentence, migration 007)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 
+from live.kernel.audit import control_sentence
 from live.kernel.controls import Controls, InvalidControl, validate
 
 CHANNEL = "updown_controls"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def read_raw(conn: psycopg.Connection) -> dict[str, str]:
@@ -49,4 +54,39 @@ def write(conn: psycopg.Connection, key: str, value: str, by: str) -> str | None
                    updated_at = EXCLUDED.updated_at""",
             (key, value, by),
         )
+        sentence_changes(conn, key)
     return row[0] if row else None
+
+
+def sentence_changes(conn: psycopg.Connection, key: str) -> int:
+    """Store the sentence of every change of `key` that has none: the one the trigger just
+    recorded, and any made by SQL alone since (rendered from each row's own columns). The key's
+    row lock, held by the caller's transaction, keeps concurrent writers of the key apart.
+    Returns how many rows got their sentence."""
+    rows = conn.execute(
+        """SELECT id, key, old_value, new_value, changed_by, db_role, operation, changed_at
+           FROM control_changes WHERE key = %s AND audit IS NULL ORDER BY id""",
+        (key,),
+    ).fetchall()
+    for row in rows:
+        conn.execute(
+            "UPDATE control_changes SET audit = %s WHERE id = %s",
+            (control_sentence(change_inputs(row[1:])), row[0]),
+        )
+    return len(rows)
+
+
+def change_inputs(columns: tuple) -> dict[str, object]:
+    """A control change's sentence inputs from (key, old_value, new_value, changed_by, db_role,
+    operation, changed_at)."""
+    key, old, new, by, role, operation, at = columns
+    ts = (at - _EPOCH) // timedelta(milliseconds=1) if isinstance(at, datetime) else None
+    return {
+        "key": key,
+        "old_value": old,
+        "new_value": new,
+        "changed_by": by,
+        "db_role": role,
+        "operation": operation,
+        "ts": ts,
+    }

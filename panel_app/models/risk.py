@@ -114,6 +114,7 @@ def triggers(snap: Snapshot) -> pd.DataFrame:
         "intended_price",
         "actual_price",
         "slippage",
+        "sentence",
     ]
     if rows.empty:
         return pd.DataFrame(columns=cols)

@@ -30,7 +30,7 @@ CSS = """
 .ud-activity, .ud-position, .ud-money {font: 13px/1.5 monospace; white-space: normal;
     overflow-wrap: anywhere; padding: 1px 4px;}
 .ud-activity .ud-time {color:#555; margin-right:6px;}
-.ud-activity-ASSERTION, .ud-activity-BREAKER {font-weight:bold;}
+.ud-activity-ASSERTION, .ud-activity-BREAKER, .ud-activity-KILL {font-weight:bold;}
 .ud-position b {font-size:15px;} .ud-position-detail {color:#555;}
 .ud-alert-danger {background:#ffebee;} .ud-alert-warning {background:#fff8e1;}
 """

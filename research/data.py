@@ -9,7 +9,7 @@ The loader, not strategies, applies the rules that make a backtest honest:
 - Resolutions: the venue's `resolved` event when recorded; otherwise (the 1 s top-of-book files
   carry none) the book-implied outcome at the close, stamped 60 s after it and flagged `book`.
 Sources: journal / public-format files (research.sources) or the DB (research.store), with a
-Parquet cache of the raw rows under `$UPDOWN_HOME/cache`.
+Parquet cache of the parsed rows under `$UPDOWN_HOME/cache` (research.cache).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from live.kernel.book import Book
 from live.kernel.domain import Outcome
 from live.kernel.events import Resolved, WindowListed
 from research import cache, store
+from research.cache_columns import EventRow
 from research.coverage import Gap, WindowInfo
 from research.filtering import WindowFilter
 from research.sources import CLOB_KINDS, RawRow, file_rows
@@ -131,18 +132,24 @@ def load_files(
     use_cache: bool = True,
 ) -> Dataset:
     """Load journal / public-format files (cached as Parquet) and build the Dataset."""
-    rows: list[RawRow] = []
+    rows: list[EventRow] = []
     for path in paths:
-        key = cache.file_key(Path(path))
-        cached = cache.read(key) if use_cache else None
-        if cached is None:
-            cached = file_rows(Path(path))
-            if use_cache:
-                cache.write(key, cached)
-        rows.extend(cached)
+        rows.extend(_file_events(Path(path), use_cache))
     rows.sort(key=lambda r: r[0])
     lo, hi = day_range(start, end) if start is not None else _whole(rows)
     return build_dataset(rows, lo, hi, assets=assets)
+
+
+def _file_events(path: Path, use_cache: bool) -> list[EventRow]:
+    """A file's rows with their events: from the cache, else read, parsed and cached."""
+    if not use_cache:
+        return cache.parsed(file_rows(path))
+    key = cache.file_key(path)
+    rows = cache.read(key)
+    if rows is None:
+        rows = cache.parsed(file_rows(path))
+        cache.write(key, rows)
+    return rows
 
 
 def load_db(
@@ -155,7 +162,7 @@ def load_db(
 ) -> Dataset:
     """Load the range from `market_events` (cached as Parquet, keyed by the table's state)."""
     lo, hi = day_range(start, end)
-    rows = store.fetch_rows(conn, lo, hi, use_cache=use_cache)
+    rows = store.fetch_events(conn, lo, hi, use_cache=use_cache)
     gaps = store.recorded_gaps(conn, lo, hi)
     return build_dataset(rows, lo, hi, assets=assets, recorded_gaps=gaps)
 
@@ -188,26 +195,30 @@ def load(
         return load_db(conn, day, end, assets=assets)  # fmt: skip
 
 
-def _whole(rows: list[RawRow]) -> tuple[int, int]:
+def _whole(rows: list[EventRow]) -> tuple[int, int]:
     """The span of the rows, widened to the close of every window they list."""
     if not rows:
         return 0, 0
-    closes = [p["close_ts"] for _, _, _, p in rows if p.get("kind") == "window"]
-    opens = [p["open_ts"] for _, _, _, p in rows if p.get("kind") == "window"]
+    windows = [e.window for _, _, _, e in rows if type(e) is WindowListed]
+    opens, closes = [w.open_ts for w in windows], [w.close_ts for w in windows]
     return min([rows[0][0], *opens]), max([rows[-1][0] + 1, *closes])
 
 
 def build_dataset(
-    rows: Iterable[RawRow],
+    rows: Iterable[RawRow | EventRow],
     start_ms: int,
     end_ms: int,
     *,
     assets: Iterable[str] | None = None,
     recorded_gaps: Iterable[Gap] = (),
 ) -> Dataset:
-    """Parse, select the range's windows, apply the window filter, flag gaps, add resolutions."""
+    """Parse (a raw row's payload; a cached row's event is already built), select the range's
+    windows, apply the window filter, flag gaps, add resolutions."""
     wanted = {a.upper() for a in assets} if assets else None
-    parsed = [(ts, source, parse_event(payload)) for ts, _, source, payload in rows]
+    parsed = [
+        (ts, source, parse_event(payload) if type(payload) is dict else payload)
+        for ts, _, source, payload in rows
+    ]
     windows = _select_windows(parsed, start_ms, end_ms, wanted)
     flt = WindowFilter(windows, start_ms, end_ms, wanted)
     items = flt.apply(parsed)

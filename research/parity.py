@@ -133,7 +133,7 @@ def replay_session(conn: Any, run_id: str) -> tuple[list[Any], int]:
     if journalled is not None:
         return journalled
     mode, names, lo, hi = session_range(conn, run_id)
-    rows = [r for r in store.fetch_rows(conn, lo, hi, use_cache=False) if r[0] < hi]
+    rows = [r for r in store.fetch_rows(conn, lo, hi) if r[0] < hi]
     strategies = resolve(names)
     config = EngineConfig(
         mode=Mode.PAPER,

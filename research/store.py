@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from research import cache
+from research.cache_columns import EventRow
 from research.coverage import GAP_MS, Gap
 from research.sources import MARKET_KINDS, RawRow
 from research.staging import ImportRefused, StagedFile, stage_files
@@ -125,24 +126,30 @@ def upsert_windows(conn: Any, rows: Iterable[RawRow]) -> None:
             )
 
 
-def fetch_rows(conn: Any, lo: int, hi: int, *, use_cache: bool = True) -> list[RawRow]:
-    """Market rows for windows in [lo, hi): window lines listed up to a day before, the rest
-    from lo to a few minutes after hi (resolutions and settlement ticks). Cached as Parquet."""
+def fetch_events(conn: Any, lo: int, hi: int, *, use_cache: bool = True) -> list[EventRow]:
+    """`fetch_rows` with each payload built into its event, cached as Parquet (research.cache)
+    under a key of the range and the table's row count and last id."""
+    if not use_cache:
+        return cache.parsed(fetch_rows(conn, lo, hi))
     state = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM market_events").fetchone()
     key = cache.key_of("db", conn.info.dbname, lo, hi, *state)
-    cached = cache.read(key) if use_cache else None
-    if cached is not None:
-        return cached
+    rows = cache.read(key)
+    if rows is None:
+        rows = cache.parsed(fetch_rows(conn, lo, hi))
+        cache.write(key, rows)
+    return rows
+
+
+def fetch_rows(conn: Any, lo: int, hi: int) -> list[RawRow]:
+    """Market rows for windows in [lo, hi): window lines listed up to a day before, the rest
+    from lo to a few minutes after hi (resolutions and settlement ticks); not cached."""
     day = 86_400_000
     rows = conn.execute(
         "SELECT ts, recv_ts, source, payload FROM market_events WHERE kind = ANY(%s) AND"
         " ((kind = 'window' AND ts >= %s AND ts < %s) OR (ts >= %s AND ts < %s)) ORDER BY ts, id",
         (list(MARKET_KINDS), _dt(lo - day), _dt(hi), _dt(lo), _dt(hi + 300_000)),
     ).fetchall()
-    out = [(_ms(ts), None if r is None else _ms(r), src, p) for ts, r, src, p in rows]
-    if use_cache:
-        cache.write(key, out)
-    return out
+    return [(_ms(ts), None if r is None else _ms(r), src, p) for ts, r, src, p in rows]
 
 
 def recorded_gaps(conn: Any, lo: int, hi: int) -> list[Gap]:
@@ -162,7 +169,7 @@ def export(conn: Any, lo: int, hi: int, output: Path, assets: Iterable[str] | No
     from live.convert.common import write_journal
 
     wanted = {a.upper() for a in assets} if assets else None
-    rows = fetch_rows(conn, lo, hi, use_cache=False)
+    rows = fetch_rows(conn, lo, hi)
     events = (p for _, _, _, p in rows if wanted is None or _asset_of(p) in wanted | {None})
     return write_journal(events, output)
 

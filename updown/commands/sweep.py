@@ -50,18 +50,20 @@ def _parts(text: str) -> list[str]:
 
 
 def _rows(conn, data: list[Path], lo: int, hi: int):
+    """The rows with their events built (research.cache.EventRow): the database's range (through
+    the research cache) or the --data files (not cached)."""
     from live.convert import ConvertError
-    from research import store
+    from research import cache, store
     from research.sources import file_rows
 
     if not data:
-        return store.fetch_rows(conn, lo, hi)
+        return store.fetch_events(conn, lo, hi)
     rows = []
     for path in data:
         if not path.is_file():
             fail(f"--data {path}: no such file")
         try:
-            rows.extend(file_rows(path))
+            rows.extend(cache.parsed(file_rows(path)))
         except (ValueError, ConvertError) as exc:
             fail(f"--data {path}: {exc}")
     return sorted(rows, key=lambda r: r[0])
@@ -153,6 +155,7 @@ def grid_cmd(
     data: list[Path] = DATA,
 ) -> None:
     """Event-driven grid: every cell is a full backtest through the live engine, on Dask."""
+    from live.kernel.events import WindowListed
     from research import sweep_results
     from research.sweep import parse_grid, run_grid
     from strategies.params import ParamError
@@ -172,7 +175,7 @@ def grid_cmd(
 
     with db.connect() as conn:
         rows = _rows(conn, data, lo, hi)
-        if not any(row[3].get("kind") == "window" for row in rows):
+        if not any(type(row[3]) is WindowListed for row in rows):
             no_windows(start, end, data)
         with _Progress() as progress:
             try:

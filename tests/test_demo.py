@@ -350,7 +350,7 @@ def test_a_demo_stopped_with_live_positions_open_is_settled_by_the_next_demo(db_
     import psutil
 
     sandbox_port, health_port = free_port(), free_port()
-    kept_pid = None
+    kept = None
     try:
         proc, lines = _demo(db_url, sandbox_port, health_port)
         try:
@@ -367,10 +367,10 @@ def test_a_demo_stopped_with_live_positions_open_is_settled_by_the_next_demo(db_
         first = "\n".join(lines.seen)
         assert ordered and stopped and proc.returncode == 0, first + proc.stderr.read()
         assert "stopping now: open LIVE positions stay open in the records" in first
-        kept = re.search(r"the sandbox keeps running \(pid (\d+), port (\d+)\)", first)
-        assert kept is not None and int(kept[2]) == sandbox_port, first
-        kept_pid = int(kept[1])
-        assert psutil.pid_exists(kept_pid)
+        said = re.search(r"the sandbox keeps running \(pid (\d+), port (\d+)\)", first)
+        assert said is not None and int(said[2]) == sandbox_port, first
+        kept = psutil.Process(int(said[1]))  # now, while it runs: is_running() knows it later
+        assert kept.is_running() and "sandbox" in kept.cmdline()
         assert "demo stopped: runner and dashboard are down" in first
         left = _owed_live(db_url)
         assert left, "the first run was stopped with nothing owed: nothing to prove"
@@ -397,8 +397,55 @@ def test_a_demo_stopped_with_live_positions_open_is_settled_by_the_next_demo(db_
         assert settled == len(left)
         assert roles == [("stopped",), ("stopped",)], roles
         assert "demo stopped: runner, dashboard and sandbox are down" in second, second
-        assert not psutil.pid_exists(kept_pid) or psutil.Process(kept_pid).status() == "zombie"
+        assert not kept.is_running() or kept.status() == psutil.STATUS_ZOMBIE
     finally:
-        if kept_pid is not None:
+        if kept is not None and kept.is_running():
             with contextlib.suppress(psutil.Error):
-                psutil.Process(kept_pid).kill()
+                kept.kill()
+
+
+def _demo_on(port: int, said: list[str]):
+    from updown.demo import Demo, DemoConfig
+
+    return Demo(DemoConfig(sandbox_port=port, say=said.append, dashboard=False))
+
+
+def test_a_stale_or_malformed_venue_record_is_dropped_and_never_signals_its_pid(
+    tmp_path, monkeypatch
+):
+    """The record of a kept sandbox names a pid; after a reboot that pid may be anything (here:
+    this very test process). It is recognised only with its creation time and command line, so
+    the record is dropped and nothing is signalled; a malformed record is dropped and said."""
+    import json
+
+    import updown.demo as demo_module
+
+    monkeypatch.setattr(demo_module, "VENUE_RECORDS", tmp_path)
+    said: list[str] = []
+    demo = _demo_on(18_999, said)
+    record = {
+        "port": 18_999, "seed": 42, "assets": ["BTC", "ETH", "SOL", "XRP"],
+        "window_seconds": [15, 20, 60], "pid": os.getpid(), "created": 1.0,
+        "since": "2026-12-01T03:00:00+00:00",
+    }  # fmt: skip
+    path = tmp_path / "demo-venue-18999.json"
+    path.write_text(json.dumps(record))
+    assert demo._kept_venue("http://127.0.0.1:18999") is None
+    assert not path.exists() and said == []
+    path.write_text("{not json")
+    assert demo._kept_venue("http://127.0.0.1:18999") is None
+    assert not path.exists() and said[0].startswith("sandbox      ignoring demo-venue-18999.json")
+
+
+def test_a_new_sandbox_is_refused_on_a_port_something_already_listens_on():
+    """Else the demo's readiness check would be answered by whatever listens there."""
+    import socket
+
+    from updown.demo import DemoError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DemoError, match=f"port {port} is in use"):
+            _demo_on(port, [])._spawn_sandbox(f"http://127.0.0.1:{port}")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,7 +52,7 @@ RUNNER_FIRST_ENTRY_S = 2.0  # from /health answering to the runner's first entry
 # A demo stopped with LIVE positions still open or awaiting redemption leaves its sandbox running
 # (a venue does not stop when a trader does) and says so here; the next demo on the same port
 # reuses it, and its runner adopts and settles what the last one left (issue 15).
-VENUE_RECORD = REPO / ".updown" / "demo-venue.json"
+VENUE_RECORDS = REPO / ".updown"  # demo-venue-<port>.json: one record per sandbox port
 # The demo's throw-away sandbox wallet, kept so that a restarted demo trades the same account
 # (a fresh key would be a fresh, empty account). Sandbox only: never funded anywhere real.
 WALLET = REPO / ".updown" / "demo-wallet"
@@ -98,7 +100,7 @@ def live_left_open(url: str, since: datetime) -> int:
     """LIVE positions opened since `since` that are not settled to cash (not CLOSED, or closed
     with their redemption still PENDING), plus LIVE orders sent since then that the venue has
     not answered for good (a match the venue has not reported yet opens a position later)."""
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, connect_timeout=5) as conn:
         open_positions = conn.execute(
             "SELECT count(*) FROM positions WHERE mode = 'LIVE' AND state <> 'CLOSED' "
             "AND opened_ts >= %s",
@@ -121,19 +123,24 @@ def live_left_open(url: str, since: datetime) -> int:
 
 class KeptVenue:
     """A sandbox an earlier demo left running: not this process's child, so it is watched by
-    its pid through psutil, and only while that pid is still an `updown … sandbox` process (a
-    reused pid is never signalled). Offers the Popen calls the demo makes."""
+    its pid through psutil, and only while that pid is the very process recorded (same creation
+    time, an `updown.cli sandbox --port PORT` command line): a reused pid is never signalled.
+    Offers the Popen calls the demo makes. ValueError or KeyError if the record is malformed."""
 
-    def __init__(self, pid: int, since: str) -> None:
-        self.pid, self.returncode = pid, None
-        try:
-            self.since = datetime.fromisoformat(since)
-        except ValueError:
-            self.since = datetime.fromtimestamp(0, UTC)
-        self._proc = None
-        with contextlib.suppress(psutil.Error, ValueError):
-            proc = psutil.Process(pid)
-            if "sandbox" in proc.cmdline() and "updown.cli" in proc.cmdline():
+    def __init__(self, record: dict) -> None:
+        self.pid, self.returncode = int(record["pid"]), None
+        self.port, self.created = int(record["port"]), float(record["created"])
+        self.since = datetime.fromisoformat(record["since"])
+        self._proc: psutil.Process | None = None
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(self.pid)
+            line = proc.cmdline()
+            if (
+                abs(proc.create_time() - self.created) < 0.01
+                and "updown.cli" in line
+                and "sandbox" in line
+                and str(self.port) in line
+            ):
                 self._proc = proc
 
     def poll(self) -> int | None:
@@ -234,8 +241,7 @@ class Demo:
             self.procs["sandbox"] = kept
             self.venue_since = kept.since
         else:
-            self._spawn("sandbox", "sandbox", *self._sandbox_args())
-            self._wait_http("sandbox", f"{base}/_sandbox/state")
+            self._spawn_sandbox(base)
             self.venue_since = self.started_at
         self._prepare_controls()
         self._spawn("runner", "run", *self._runner_args(base), env={KEY_VAR: self._wallet_key()})
@@ -339,7 +345,7 @@ class Demo:
         """Open LIVE positions settle first (bounded; Ctrl-C again: stop now), then the runner
         (SIGINT: it cancels pending entries, records what it leaves open and flushes), then the
         dashboard; the sandbox stops too unless LIVE positions are still open or awaiting their
-        redemption: then it keeps running for the next demo to settle them (VENUE_RECORD)."""
+        redemption: then it keeps running for the next demo to settle them (VENUE_RECORDS)."""
         try:
             self._settle_open_live()
         except KeyboardInterrupt:
@@ -349,9 +355,8 @@ class Demo:
             self._end(name)
         kept = self._keep_venue()
         if not kept:
-            self._end("sandbox")
-            with contextlib.suppress(FileNotFoundError):
-                VENUE_RECORD.unlink()
+            self._end("sandbox")  # ours (new or kept): the port's record goes with it
+            self._record_path().unlink(missing_ok=True)
         if self.path is not None:
             self.c.say(self.path.summary())
         if self.procs:
@@ -381,11 +386,13 @@ class Demo:
             return os.environ[KEY_VAR]
         with contextlib.suppress(FileNotFoundError):
             key = WALLET.read_text().strip()
-            if len(key.removeprefix("0x")) == 64:
+            if re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", key):
                 return key
+            self.c.say(f"wallet       {WALLET.name} does not hold a key: a new one replaces it")
         WALLET.parent.mkdir(parents=True, exist_ok=True)
         key = "0x" + secrets.token_hex(32)
         fd = os.open(WALLET, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return key
@@ -398,41 +405,59 @@ class Demo:
             "window_seconds": list(self.c.window_seconds),
         }
 
+    def _record_path(self) -> Path:
+        return VENUE_RECORDS / f"demo-venue-{self.c.sandbox_port}.json"
+
     def _kept_venue(self, base: str) -> KeptVenue | None:
-        """The sandbox the last demo left running, if it is alive, answers at `base` and has
-        this demo's shape (port, seed, assets, window lengths); else None (a stale record is
-        removed; a live one of another shape is left alone and said)."""
+        """The sandbox the last demo left running on this port, if it is alive, answers at
+        `base` and has this demo's shape (seed, assets, window lengths); else None (a stale
+        record is removed). DemoError if it holds the port with another shape or is mute."""
+        path = self._record_path()
         try:
-            record = json.loads(VENUE_RECORD.read_text())
+            record = json.loads(path.read_text())
+            venue = KeptVenue(record)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            self.c.say(f"sandbox      ignoring {VENUE_RECORD.name}: {exc}")
-            VENUE_RECORD.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.c.say(f"sandbox      ignoring {path.name}: {exc}")
+            path.unlink(missing_ok=True)
             return None
-        venue = KeptVenue(int(record.get("pid", 0)), record.get("since", ""))
         if venue.poll() is not None:
-            VENUE_RECORD.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             return None
         if {k: record.get(k) for k in self._venue_shape()} != self._venue_shape():
-            self.c.say(
-                f"sandbox      the last demo's sandbox (pid {venue.pid}, port "
-                f"{record.get('port')}) is still running with another shape: left alone"
+            raise DemoError(
+                f"the sandbox the last demo left running on port {self.c.sandbox_port} (pid "
+                f"{venue.pid}) has another seed, assets or window lengths: stop it (kill "
+                f"{venue.pid}; the positions it holds stay unsettled) or use another "
+                "--sandbox-port"
             )
-            return None
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/_sandbox/state", timeout=5).status_code == 200:
                 self.c.say(
                     f"sandbox      reusing the sandbox the last demo left running (pid {venue.pid},"
-                    f" up since {venue.since}): the runner adopts and settles what it left open"
+                    f" up since {venue.since:%H:%M:%S}): the runner adopts and settles what it "
+                    "left open"
                 )
                 return venue
-        self.c.say(
-            f"sandbox      the last demo's sandbox (pid {venue.pid}) does not answer: stopping it"
+        raise DemoError(
+            f"the sandbox the last demo left running (pid {venue.pid}) does not answer at "
+            f"{base}: stop it (kill {venue.pid}) or use another --sandbox-port"
         )
-        venue.send_signal(signal.SIGTERM)
-        VENUE_RECORD.unlink(missing_ok=True)
-        return None
+
+    def _spawn_sandbox(self, base: str) -> None:
+        """Start a new sandbox; DemoError if the port is taken (a server already listening
+        there would otherwise answer for it)."""
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", self.c.sandbox_port))
+            except OSError as exc:
+                raise DemoError(
+                    f"port {self.c.sandbox_port} is in use ({exc.strerror}): stop what listens "
+                    "there or pass --sandbox-port"
+                ) from None
+        self._spawn("sandbox", "sandbox", *self._sandbox_args())
+        self._wait_http("sandbox", f"{base}/_sandbox/state")
 
     def _keep_venue(self) -> bool:
         """Leave the sandbox running when LIVE positions it holds are still open or awaiting
@@ -442,16 +467,20 @@ class Demo:
             return False
         try:
             left = self._left_open()
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             self.c.say(
                 f"stopping     cannot count open LIVE positions ({exc}): stopping the sandbox"
             )
             return False
         if not left:
             return False
+        try:
+            created = psutil.Process(proc.pid).create_time()
+        except psutil.Error:
+            return False  # it has just gone
         since = self.venue_since.isoformat(timespec="seconds")
-        record = {**self._venue_shape(), "pid": proc.pid, "since": since}
-        VENUE_RECORD.write_text(json.dumps(record) + "\n")
+        record = {**self._venue_shape(), "pid": proc.pid, "created": created, "since": since}
+        self._record_path().write_text(json.dumps(record) + "\n")
         self.c.say(
             f"stopping     {left} LIVE positions are still open or awaiting redemption: the "
             f"sandbox keeps running (pid {proc.pid}, port {self.c.sandbox_port}) as a venue "

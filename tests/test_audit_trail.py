@@ -309,11 +309,18 @@ def test_a_kill_criterion_hit_is_recorded_with_its_sentence_and_disables_the_str
     slot = EngineSlot("primary", engine, None, False)
     pool = make_pool(db_url, max_size=2)
     alerts: list[tuple] = []
+    losses = {"always-trade-canary": [Decimal("-1.25"), Decimal("-1")]}
     try:
         gate = StrategyGate(pool, tmp_path, ("live",), lambda *args: alerts.append(args))
-        gate.check_kill(slot, {"always-trade-canary": [Decimal("-1.25"), Decimal("-1")]})
+        gate.check_kill(slot, losses)
+        # a restarted runner (a new gate) sees the same losses: the strategy is already
+        # disabled, so no second hit row, control change or alert
+        again = StrategyGate(pool, tmp_path, ("live",), lambda *args: alerts.append(args))
+        again.check_kill(slot, losses)
     finally:
         pool.close()
+    assert conn.execute("SELECT count(*) FROM kill_criterion_hits").fetchone()[0] == 1
+    assert len(alerts) == 1
     criterion, threshold, measured, n, mode, audit = conn.execute(
         "SELECT criterion, threshold, measured, n, mode, audit FROM kill_criterion_hits"
     ).fetchone()

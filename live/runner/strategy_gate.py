@@ -168,6 +168,8 @@ class StrategyGate:
         if path is None:
             return
         with self._pool.connection() as conn:
+            if not _allowed(conn, (strategy.name, *strategy.aliases)):
+                return  # already disabled (e.g. a restart after a hit): nothing new to record
             pnls = _settled_pnls(conn, strategy.name, str(slot.engine.mode), run_id)
             pnls += session.get(strategy.name, [])
             verdict = evaluate_kill(load_kill_criterion(path), pnls)
@@ -192,6 +194,14 @@ class StrategyGate:
             f"{verdict.kind}: {verdict.detail}",
             "strategy disabled (allowed_strategies updated, promotion revoked)",
         )
+
+
+def _allowed(conn: psycopg.Connection, names: tuple[str, ...]) -> bool:
+    """Is any of `names` in `allowed_strategies` now ('*' or unset: all are)?"""
+    row = conn.execute(
+        "SELECT value FROM runtime_controls WHERE key = 'allowed_strategies'"
+    ).fetchone()
+    return row is None or row[0] == "*" or bool(set(row[0].split(",")) & set(names))
 
 
 def _settled_pnls(conn: psycopg.Connection, strategy: str, mode: str, run_id: str) -> list:

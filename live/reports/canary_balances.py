@@ -5,7 +5,9 @@ Balance rows and the cash they hold are stamped on different clocks:
 - LIVE `venue` rows: when the runner's balance query began, on its venue-corrected clock (the
   wall clock plus an offset measured against the venue's whole-second server time, so up to about
   a second off), while a fill carries the wall time its confirmation arrived and a settlement the
-  venue's resolution time. A report that began just after two entries filled can be stamped
+  venue's resolution time. The venue moved a fill's cash at the match, which lies between the
+  order's send and that arrival (seconds apart when the venue answered "delayed"). A report
+  that began just after two entries filled can be stamped
   before the orders were created; one holding two payouts can be stamped between them.
 - PAPER / DRY_RUN `engine` rows (the simulated venue) and `expected` rows: written by the engine
   at a settlement, on the clock of its fills, but a row written at the instant a fill happened
@@ -45,7 +47,10 @@ def describes_one_instant(run: RunData, row: dict) -> bool:
     for event in run.cash_events():
         if event.usd == 0:
             continue  # a losing position's settlement moves nothing
-        if early and row["ts"] - late <= event.ts <= row["ts"] + early:
+        # LIVE: the venue moved a fill's cash at its match, anywhere between the order's send
+        # and the fill's stamp (a "delayed" match is heard of seconds later)
+        start = event.since if event.since is not None else event.ts
+        if early and start <= row["ts"] + early and event.ts >= row["ts"] - late:
             return False
         if not early and event.ts == row["ts"] and event.kind == "fill":
             return False

@@ -35,7 +35,8 @@ ORDERS = f"""SELECT * FROM orders WHERE window_slug = ANY(%(slugs)s)
 POSITIONS = f"""SELECT * FROM positions WHERE {RUN}
     AND (window_slug = ANY(%(slugs)s) OR closed_ts BETWEEN %(start)s AND %(end)s)"""
 EVENTS = """SELECT * FROM position_events WHERE position_id = ANY(%(pids)s) ORDER BY ts, id"""
-FILLS = """SELECT f.*, o.side, o.purpose, o.position_id, o.window_slug, o.strategy, o.outcome
+FILLS = """SELECT f.*, o.side, o.purpose, o.position_id, o.window_slug, o.strategy, o.outcome,
+    coalesce(o.sent_ts, o.created_ts) AS order_sent_ts
     FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id
     WHERE o.mode = %(mode)s AND (%(run_id)s::text IS NULL OR o.run_id = %(run_id)s)
       AND (f.ts BETWEEN %(start)s AND %(end)s OR o.window_slug = ANY(%(slugs)s))
@@ -173,9 +174,13 @@ class RunData:
     def cash_events(self) -> list[CashEvent]:
         """Every movement of our cash in range, in time order: each fill (with its fee) at its
         stamp and each settled position's payout (zero for a loser) when it reached the
-        balance: its confirmed redemption (LIVE), or its closed_ts (paid at resolution)."""
+        balance: its confirmed redemption (LIVE), or its closed_ts (paid at resolution). A fill
+        also carries when its order was sent: the venue moved the cash at the match, somewhere
+        between the send and the fill's stamp (when the runner heard of it)."""
         events = [
-            CashEvent(f["ts"], "fill", f["window_slug"], fill_cash(f))
+            CashEvent(
+                f["ts"], "fill", f["window_slug"], fill_cash(f), f.get("order_sent_ts") or f["ts"]
+            )
             for f in self.fills
             if f["status"] != "FAILED"
         ]
@@ -199,6 +204,7 @@ class CashEvent:
     kind: str  # "fill" | "settlement"
     window_slug: str
     usd: Decimal
+    since: datetime | None = None  # a fill: its order's send; the match lies in [since, ts]
 
 
 def fill_cash(fill: dict) -> Decimal:

@@ -31,6 +31,7 @@ class TraderRole:
         self.health_failures = 0
         self.health_down = False
         self.lost_lock = False  # held it once and lost it: another instance owns the rows now
+        self._heartbeat_trips: set[str] = set()  # breaker reasons failed heartbeats set
         self.takeovers = 0
 
     @property
@@ -79,6 +80,7 @@ class TraderRole:
         """The venue did not accept an exchange heartbeat: it may cancel our resting orders."""
         self.heartbeat_failures += 1
         reason = f"exchange heartbeat failed: {exc}"
+        self._heartbeat_trips.add(reason)
         trip(self._slots, reason, ordering_only=True)
         self._alert(
             "breaker_tripped",
@@ -86,6 +88,15 @@ class TraderRole:
             reason,
             "new entries stopped; the venue may cancel resting orders",
         )
+
+    def heartbeat_accepted(self, ts: int) -> None:
+        """The venue accepted a heartbeat again: lift the trips failed ones caused (and only
+        those: a transport error once must not stop entries for the rest of the session; what
+        the venue may have cancelled meanwhile is found by the order and balance checks)."""
+        for reason in self._heartbeat_trips:
+            for slot in self._slots:
+                lift(slot, reason, ts, "exchange heartbeat accepted again")
+        self._heartbeat_trips.clear()
 
     def health_failed(self, url: str) -> None:
         """The health endpoint at `url` did not answer its self-check: if we cannot report,

@@ -416,7 +416,10 @@ class Runner:
         }
         if self.primary.venue_orders:
             jobs["user-feed"] = self.feeds.run_user()
-            jobs["heartbeats"] = self.venue.run_heartbeats(on_failure=self.role.heartbeat_failed)
+            jobs["heartbeats"] = self.venue.run_heartbeats(
+                on_failure=self.role.heartbeat_failed,
+                on_success=lambda: self.role.heartbeat_accepted(self.now_ms()),
+            )
             jobs["account"] = self.account.run()
             if self.config.redemption is not Redemption.AT_RESOLUTION:
                 jobs["redemption"] = self.redemption.run()

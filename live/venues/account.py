@@ -222,10 +222,14 @@ class Heartbeat:
             self.sent += 1
 
     async def run(
-        self, interval_s: float, on_failure: Callable[[HeartbeatError], None] | None = None
+        self,
+        interval_s: float,
+        on_failure: Callable[[HeartbeatError], None] | None = None,
+        on_success: Callable[[], None] | None = None,
     ) -> None:
         """Send every `interval_s` until cancelled; each failure is reported to `on_failure`
-        (the runner trips its breaker) and the loop keeps trying."""
+        (the runner trips its breaker), each accepted heartbeat to `on_success` (the runner
+        lifts that trip), and the loop keeps trying."""
         while True:
             try:
                 await self.send()
@@ -235,4 +239,7 @@ class Heartbeat:
                 log.error("%s", error)
                 if on_failure is not None:
                     on_failure(error)
+            else:
+                if on_success is not None:
+                    on_success()
             await asyncio.sleep(interval_s)

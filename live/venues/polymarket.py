@@ -334,11 +334,16 @@ class PolymarketVenue(Session, CashFlow, OrderFlow):
             raise VenueError("venue not connected: call connect() first")
         await self._heartbeat.send()
 
-    async def run_heartbeats(self, on_failure: Callable[[Exception], None] | None = None) -> None:
-        """Heartbeats every `heartbeat_interval_s` (5 s) until cancelled; failures reported."""
+    async def run_heartbeats(
+        self,
+        on_failure: Callable[[Exception], None] | None = None,
+        on_success: Callable[[], None] | None = None,
+    ) -> None:
+        """Heartbeats every `heartbeat_interval_s` (5 s) until cancelled; failures and accepted
+        heartbeats reported."""
         if self._heartbeat is None:
             raise VenueError("venue not connected: call connect() first")
-        await self._heartbeat.run(self.config.heartbeat_interval_s, on_failure)
+        await self._heartbeat.run(self.config.heartbeat_interval_s, on_failure, on_success)
 
     # ------------------------------------------------------------------ market data
 

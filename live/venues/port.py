@@ -111,8 +111,13 @@ class Venue(Protocol):
 
     async def close(self) -> None: ...
 
-    async def run_heartbeats(self, on_failure: Callable[[Exception], None] | None = None) -> None:
-        """Send the exchange heartbeat until cancelled; every failure goes to `on_failure`."""
+    async def run_heartbeats(
+        self,
+        on_failure: Callable[[Exception], None] | None = None,
+        on_success: Callable[[], None] | None = None,
+    ) -> None:
+        """Send the exchange heartbeat until cancelled; every failure goes to `on_failure`, every
+        accepted heartbeat to `on_success`."""
         ...
 
     async def clock_offset_ms(self) -> int:
